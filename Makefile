@@ -1,0 +1,37 @@
+# Two commands matter on a fresh machine with python3 and make: `make demo` and `make test`.
+# Both create the virtualenv and install the project with the extras the suite needs.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test typecheck unit bench collector clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[gcp,otlp,test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) examples/demo.py
+
+typecheck: $(STAMP)
+	$(PY) -m mypy
+
+unit: $(STAMP)
+	$(PY) -m pytest
+
+test: typecheck unit
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+# Builds (or finds in the cache) the project's collector distribution and prints the binary's path.
+collector: $(STAMP)
+	@$(PY) collector-config/build.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache
