@@ -1,0 +1,79 @@
+"""The worker's half of a ``track()`` call: one OpenTelemetry log record and the metric updates.
+
+Records are emitted through the Logs SDK, so every processor on the provider sees them. With a
+private provider the only processor is a ``Collector`` and the batch is handed to the exporter in
+one call; with the application's global provider, its own processors (batching, exporting) take
+over and a record counts as exported once that provider accepted it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gyrinx_tracker import _stats
+from gyrinx_tracker._otel_logs import Collector, LogRecordExporter, export_batch, make_record
+from gyrinx_tracker._metrics import Metrics
+from gyrinx_tracker._pipeline import Timed
+from gyrinx_tracker._sanitize import Event
+
+EVENT_ATTRIBUTE = "gyrinx.event"
+LABEL_ATTRIBUTE_PREFIX = "gyrinx.label."
+
+
+def body_of(event: Event) -> dict[str, Any]:
+    """The seed's payload: ``{"event", "n", "value"?, "labels"}``; ``value`` only when given."""
+    if event.value is None:
+        return {"event": event.name, "n": event.n, "labels": event.labels}
+    return {"event": event.name, "n": event.n, "value": event.value, "labels": event.labels}
+
+
+def attributes_of(event: Event) -> dict[str, Any]:
+    """Attributes a collector can route on: the event and one ``gyrinx.label.<key>`` per label."""
+    attributes: dict[str, Any] = {EVENT_ATTRIBUTE: event.name}
+    for key, value in event.labels.items():
+        attributes[LABEL_ATTRIBUTE_PREFIX + key] = value
+    return attributes
+
+
+class Emitter:
+    """Outputs for the pipeline: emit records, export them, record metrics."""
+
+    def __init__(self, logger: Any, collector: Collector | None, exporter: LogRecordExporter | None,
+                 metrics: Metrics | None, flushable: list[Any], owned: list[Any]) -> None:
+        """``flushable`` are flushed by ``flush()``; ``owned`` (ours, never the app's) are shut down."""
+        self._logger = logger
+        self._collector = collector
+        self._exporter = exporter
+        self._metrics = metrics
+        self._flushable = flushable
+        self._owned = owned
+
+    def write(self, batch: list[Timed]) -> tuple[int, dict[str, int]]:
+        emit = self._logger.emit
+        for timestamp, context, event in batch:
+            emit(make_record(timestamp, context, body_of(event), attributes_of(event), event.name))
+        if self._metrics is not None:
+            self._metrics.record(event for _, _, event in batch)
+        if self._collector is None or self._exporter is None:
+            return len(batch), {}
+        records = self._collector.take()
+        try:
+            ok = export_batch(self._exporter, records)
+        except Exception:  # noqa: BLE001 - counted below; the exporter's own message says why
+            ok = False
+        return (len(records), {}) if ok else (0, {_stats.EXPORT_FAILED: len(records)})
+
+    def flush(self, timeout: float) -> bool:
+        flushed = True
+        millis = int(timeout * 1000)
+        for component in self._flushable:
+            force_flush = getattr(component, "force_flush", None)
+            if force_flush is not None:
+                flushed = bool(force_flush(timeout_millis=millis)) and flushed
+        return flushed
+
+    def shutdown(self, timeout: float) -> None:
+        for component in self._owned:
+            shutdown = getattr(component, "shutdown", None)
+            if shutdown is not None:
+                shutdown()

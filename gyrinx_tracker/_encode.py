@@ -1,0 +1,145 @@
+"""Turning arbitrary label values into plain JSON data, without ever raising.
+
+Labels come from application code: model instances, UUIDs, datetimes, enums, bytes, sets, nested
+dicts, objects whose ``__str__`` raises. Each becomes the JSON value a person querying Cloud Logging
+would expect (the seed's rule for objects with ``.id`` is kept: ``str(obj.id)``). Depth and size are
+bounded so one label cannot blow the 256 KB entry limit, and every lossy step is reported as a
+problem so the caller can warn about it.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import decimal
+import enum
+import math
+import uuid
+from collections import deque
+from collections.abc import Mapping
+from typing import Any, Callable
+
+from gyrinx_tracker._redact import REDACTED, looks_like_secret
+
+JSON = Any
+Report = Callable[[str, str], None]
+
+MAX_DEPTH = 4
+MAX_ITEMS = 100
+MAX_SAFE_INT = 2**53
+_MISSING = object()
+_SEQUENCES = (list, tuple, set, frozenset, deque)
+
+
+class Encoder:
+    """Converts one value at a time; holds the limits and the redaction rule for nested keys."""
+
+    def __init__(self, max_string: int, is_secret_key: Callable[[str], bool], report: Report) -> None:
+        self._max_string = max_string
+        self._is_secret_key = is_secret_key
+        self._report = report
+
+    def string(self, value: str) -> str:
+        """Bound a string's length and hide it if it is a credential."""
+        if len(value) > self._max_string:
+            self._report("long_string", f"a string of {len(value)} characters was truncated")
+            value = f"{value[: self._max_string]}…[+{len(value) - self._max_string} chars]"
+        if looks_like_secret(value):
+            self._report("secret_value", "a value that looks like a credential was redacted")
+            return REDACTED
+        return value
+
+    def plain(self, value: object, depth: int = 0) -> JSON:
+        """Return ``value`` as JSON-compatible data (str, int, float, bool, None, list, dict)."""
+        try:
+            return self._plain(value, depth)
+        except Exception as error:  # noqa: BLE001 - a hostile __eq__ or __iter__ must not escape
+            self._report("unconvertible", f"a {type(value).__name__} value could not be converted "
+                                          f"({type(error).__name__})")
+            return f"<unrepresentable {type(value).__name__}>"
+
+    def _plain(self, value: object, depth: int) -> JSON:
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, enum.Enum):
+            return self.plain(value.value, depth)
+        if isinstance(value, int):
+            return int(value) if -MAX_SAFE_INT <= value <= MAX_SAFE_INT else str(int(value))
+        if isinstance(value, float):
+            return self._float(float(value))
+        if isinstance(value, str):
+            return self.string(str(value))
+        if depth >= MAX_DEPTH:
+            self._report("too_deep", f"a value nested deeper than {MAX_DEPTH} levels was cut")
+            return "<nested too deep>"
+        converted = self._known_type(value, depth)
+        if converted is not _MISSING:
+            return converted
+        return self._fallback(value)
+
+    def _float(self, value: float) -> JSON:
+        if math.isfinite(value):
+            return value
+        self._report("non_finite_label", "a NaN or infinite label value was sent as a string")
+        return str(value)
+
+    def _known_type(self, value: object, depth: int) -> JSON:
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            return self._bytes(bytes(value))
+        if isinstance(value, uuid.UUID):
+            return str(value)
+        if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+            return value.isoformat()
+        if isinstance(value, datetime.timedelta):
+            return value.total_seconds()
+        if isinstance(value, decimal.Decimal):
+            return self._float(float(value)) if value.is_finite() else str(value)
+        if isinstance(value, Mapping):
+            return self._mapping(value, depth)
+        if isinstance(value, _SEQUENCES):
+            return self._sequence(value, depth)
+        return _MISSING
+
+    def _bytes(self, value: bytes) -> str:
+        try:
+            return self.string(value.decode("utf-8"))
+        except UnicodeDecodeError:
+            return self.string("base64:" + base64.b64encode(value).decode("ascii"))
+
+    def _mapping(self, value: Mapping[Any, Any], depth: int) -> dict[str, JSON]:
+        result: dict[str, JSON] = {}
+        for index, (key, item) in enumerate(value.items()):
+            if index >= MAX_ITEMS:
+                self._report("too_many_items", f"a mapping of {len(value)} items was cut to {MAX_ITEMS}")
+                break
+            name = key if isinstance(key, str) else str(self.plain(key, depth + 1))
+            result[name] = REDACTED if self._is_secret_key(name) else self.plain(item, depth + 1)
+        return result
+
+    def _sequence(self, value: Any, depth: int) -> list[JSON]:
+        items = list(value)
+        if isinstance(value, (set, frozenset)):
+            items.sort(key=repr)
+        if len(items) > MAX_ITEMS:
+            self._report("too_many_items", f"a sequence of {len(items)} items was cut to {MAX_ITEMS}")
+            items = items[:MAX_ITEMS]
+        return [self.plain(item, depth + 1) for item in items]
+
+    def _fallback(self, value: object) -> JSON:
+        ident = _attribute(value, "id")
+        if ident is not _MISSING and ident is not None and not isinstance(value, type):
+            return self.string(str(ident))
+        try:
+            return self.string(str(value))
+        except Exception as error:  # noqa: BLE001 - application __str__ may raise anything
+            self._report("unconvertible", f"str() of a {type(value).__name__} raised "
+                                          f"{type(error).__name__}")
+            return f"<unrepresentable {type(value).__name__}>"
+
+
+def _attribute(value: object, name: str) -> object:
+    try:
+        return getattr(value, name, _MISSING)
+    except Exception:  # noqa: BLE001 - a property may raise; then the object has no usable id
+        return _MISSING
+

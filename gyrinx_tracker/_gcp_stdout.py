@@ -1,0 +1,57 @@
+"""Cloud Run's structured logging: one JSON object per line on stdout.
+
+Cloud Run's logging agent turns each line into an entry: ``severity``, ``time`` and the
+``logging.googleapis.com/*`` keys become entry fields, everything else the ``jsonPayload``. So the
+seed's payload sits at the top level and ``jsonPayload.event="..."`` queries work unchanged. The
+entries land in the ``run.googleapis.com/stdout`` log (the agent chooses the log name), not in
+``tracker``; use the ``api`` transport when the log name matters.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from gyrinx_tracker._format import rfc3339, span_hex, trace_hex
+from gyrinx_tracker._otel_logs import LogRecordExporter, LogRecordExportResult, Record
+from gyrinx_tracker._sanitize import fit
+
+TRACE = "logging.googleapis.com/trace"
+SPAN = "logging.googleapis.com/spanId"
+SAMPLED = "logging.googleapis.com/trace_sampled"
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+
+class CloudRunStdoutExporter(LogRecordExporter):
+    """Writes Cloud Run structured JSON lines, one write and one flush per batch."""
+
+    def __init__(self, project_id: str | None, stream: TextIO | None = None) -> None:
+        self._trace_prefix = f"projects/{project_id}/traces/" if project_id else None
+        self._stream = stream
+
+    def line(self, record: Record) -> str:
+        """One entry: severity, time, trace fields, then the payload's own keys."""
+        log = record.log_record
+        entry: dict[str, Any] = {"severity": "INFO", "time": rfc3339(log.timestamp or log.observed_timestamp)}
+        if log.trace_id and self._trace_prefix:
+            entry[TRACE] = self._trace_prefix + trace_hex(log.trace_id)
+            entry[SPAN] = span_hex(log.span_id or 0)
+            entry[SAMPLED] = bool(log.trace_flags and log.trace_flags.sampled)
+        entry.update(log.body)  # type: ignore[arg-type]
+        text, _ = fit(entry, _encode)
+        return text
+
+    def export(self, batch: Sequence[Record]) -> LogRecordExportResult:
+        stream = self._stream or sys.stdout
+        stream.write("".join(self.line(record) + "\n" for record in batch))
+        stream.flush()
+        return LogRecordExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        return None
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return True

@@ -1,0 +1,65 @@
+"""The local default: one compact JSON line per event through the ``gyrinx.tracker`` logger.
+
+The seed promised JSON through that logger, so the application's logging configuration decides
+where lines go. When the application configured no logging at all, Python would only print
+warnings, so the lines go to stderr instead: a developer running a script sees their events.
+Records are made with ``makeRecord`` and passed to ``handle``: the same handlers and filters run as
+for ``logger.info``, without the stack walk ``logger.info`` does to find its caller (which here
+would only ever find the exporter thread).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from gyrinx_tracker._format import rfc3339, span_hex, trace_hex
+from gyrinx_tracker._otel_logs import LogRecordExporter, LogRecordExportResult, Record
+from gyrinx_tracker._sanitize import fit
+
+EVENTS_LOGGER = "gyrinx.tracker"
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+
+def local_line(record: Record) -> str:
+    """The JSON line for one record: the seed's payload plus time, severity and trace ids."""
+    log = record.log_record
+    body: dict[str, Any] = dict(log.body)  # type: ignore[arg-type]
+    body["time"] = rfc3339(log.timestamp or log.observed_timestamp)
+    body["severity"] = "INFO"
+    if log.trace_id:
+        body["trace_id"] = trace_hex(log.trace_id)
+        body["span_id"] = span_hex(log.span_id or 0)
+    line, _ = fit(body, _encode)
+    return line
+
+
+class LocalJsonExporter(LogRecordExporter):
+    """Writes each record as a JSON line to the ``gyrinx.tracker`` logger, or stderr if unconfigured."""
+
+    def __init__(self, logger_name: str = EVENTS_LOGGER, fallback: TextIO | None = None) -> None:
+        self._logger = logging.getLogger(logger_name)
+        self._fallback = fallback
+
+    def export(self, batch: Sequence[Record]) -> LogRecordExportResult:
+        logger = self._logger
+        lines = [local_line(record) for record in batch]
+        if not logger.hasHandlers():
+            stream = self._fallback or sys.stderr
+            stream.write("".join(line + "\n" for line in lines))
+            stream.flush()
+        elif logger.isEnabledFor(logging.INFO):
+            name = logger.name
+            for line in lines:
+                logger.handle(logger.makeRecord(name, logging.INFO, "(gyrinx_tracker)", 0, line, (), None))
+        return LogRecordExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        return None
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return True

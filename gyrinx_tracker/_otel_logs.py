@@ -1,0 +1,107 @@
+"""Every use of the OpenTelemetry *logs* SDK, which is still a private, changing API.
+
+``opentelemetry.sdk._logs`` has renamed classes in minor releases (``LogRecord`` became
+``ReadWriteLogRecord``/``ReadableLogRecord`` in 1.39), so it is imported here and nowhere else:
+an SDK upgrade touches this one file. The rest of the package sees plain names re-exported below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from opentelemetry._logs import LogRecord, SeverityNumber, get_logger_provider
+from opentelemetry.context import Context
+from opentelemetry.sdk._logs import (
+    LoggerProvider,
+    LogRecordProcessor,
+    ReadableLogRecord,
+    ReadWriteLogRecord,
+)
+from opentelemetry.sdk._logs.export import (
+    InMemoryLogRecordExporter,
+    LogRecordExporter,
+    LogRecordExportResult,
+)
+from opentelemetry.sdk.resources import Resource
+
+__all__ = [
+    "INFO",
+    "Collector",
+    "InMemoryLogRecordExporter",
+    "LogRecordExporter",
+    "LogRecordExportResult",
+    "LoggerProvider",
+    "ReadableLogRecord",
+    "Record",
+    "app_logger_provider",
+    "export_batch",
+    "make_record",
+    "private_logger_provider",
+]
+
+INFO = SeverityNumber.INFO
+SCOPE = "gyrinx_tracker"
+
+# What exporters receive. The SDK's exporters only read .log_record, .resource and
+# .instrumentation_scope, which both record classes have, so the worker hands over the
+# ReadWriteLogRecord as is instead of paying for a frozen copy per event.
+Record = ReadableLogRecord | ReadWriteLogRecord
+
+
+class Collector(LogRecordProcessor):
+    """Collects emitted records so the worker can export each drained batch in one call.
+
+    The SDK's BatchLogRecordProcessor would add a second queue and a second thread behind ours;
+    the worker already batches, so this processor only gathers.
+    """
+
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+
+    def on_emit(self, log_record: ReadWriteLogRecord) -> None:
+        self.records.append(log_record)
+
+    def take(self) -> list[Record]:
+        """Return the records collected so far and start a new list."""
+        records, self.records = self.records, []
+        return records
+
+    def shutdown(self) -> None:
+        self.records = []
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return True
+
+
+def make_record(timestamp: int, context: Context, body: dict[str, Any],
+                attributes: dict[str, Any], event_name: str) -> LogRecord:
+    """An INFO record carrying the span context of the call site (``context`` is the caller's)."""
+    return LogRecord(
+        timestamp=timestamp,
+        context=context,
+        severity_number=INFO,
+        severity_text="INFO",
+        body=body,
+        attributes=attributes,
+        event_name=event_name,
+    )
+
+
+def private_logger_provider(resource: Resource, collector: Collector) -> LoggerProvider:
+    """A provider only the tracker uses; it never registers an exit hook of its own (we flush)."""
+    provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+    provider.add_log_record_processor(collector)
+    return provider
+
+
+def app_logger_provider() -> Any | None:
+    """The application's global SDK logger provider, if it installed one, else None."""
+    provider = get_logger_provider()
+    return provider if isinstance(provider, LoggerProvider) else None
+
+
+def export_batch(exporter: LogRecordExporter, records: Sequence[Record]) -> bool:
+    """Export ``records``; True when the exporter reports success."""
+    result = exporter.export(records)  # type: ignore[arg-type]
+    return result is LogRecordExportResult.SUCCESS

@@ -1,0 +1,261 @@
+"""From the call site to the exporter thread: a bounded queue and the one thread that drains it.
+
+``submit`` runs on the application's thread and does only what must happen there: read the clock
+and the current OpenTelemetry context, and append one tuple to a deque (atomic under the GIL, so no
+lock). Validation, record building, encoding and export happen on the worker thread, which wakes
+when a batch is ready or the flush interval passes. The worker builds its outputs lazily on its
+first run, so neither ``import`` nor the first ``track()`` waits for Google's libraries or the
+metadata server.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from opentelemetry.context import Context, get_current
+
+from gyrinx_tracker import _stats
+from gyrinx_tracker._config import TrackerConfig
+from gyrinx_tracker._diagnostics import warn_once
+from gyrinx_tracker._sanitize import Event, Sanitizer, needs_snapshot
+from gyrinx_tracker._stats import Snapshot, Stats
+
+# (time_ns, context, event, n, value, labels, cleaned): a tuple is the cheapest thing to build.
+Item = tuple[int, Context, Any, Any, Any, Any, "Event | None"]
+Timed = tuple[int, Context, Event]
+
+
+class Outputs(Protocol):
+    """Where validated events go: built by the worker, used only on the worker thread."""
+
+    def write(self, batch: list[Timed]) -> tuple[int, dict[str, int]]:
+        """Export ``batch``; return how many were exported and how many dropped, by reason."""
+
+    def flush(self, timeout: float) -> bool:
+        """Push out anything the outputs buffer themselves (metrics)."""
+
+    def shutdown(self, timeout: float) -> None:
+        """Release connections and threads; called once."""
+
+
+class TrackerInputError(ValueError):
+    """Raised by ``track()`` in strict mode when an argument had to be repaired or dropped."""
+
+
+class Pipeline:
+    """One configuration's queue, worker thread and outputs."""
+
+    def __init__(self, config: TrackerConfig, build_outputs: Callable[[TrackerConfig, Stats], Outputs]) -> None:
+        self.config = config
+        self.stats = Stats()
+        self._build_outputs = build_outputs
+        self._queue: deque[Item] = deque()
+        self._max = config.max_queue
+        self._wake_at = config.batch_size
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._waiters: list[threading.Event] = []
+        self._waiters_lock = threading.Lock()
+        self._stopping = False
+        self._closed = False
+        self._outputs: Outputs | None = None
+        self._sanitizer = Sanitizer(config)
+
+    # -- the application's thread ------------------------------------------------------------
+
+    def submit(self, event: object, n: object, value: object, labels: dict[str, Any]) -> None:
+        """Queue one call; never blocks, drops (and counts) when the queue is full or closed."""
+        queue = self._queue
+        if len(queue) >= self._max or self._closed:
+            self._reject()
+            return
+        cleaned = None
+        if self.config.strict:
+            cleaned = self._validate_now(event, n, value, labels)
+        elif labels and needs_snapshot(labels):
+            cleaned = self._snapshot(event, n, value, labels)
+        queue.append((time.time_ns(), get_current(), event, n, value, labels, cleaned))
+        if len(queue) >= self._wake_at and not self._wake.is_set():
+            self._wake.set()
+        if self._thread is None:
+            self._start()
+
+    def _reject(self) -> None:
+        reason = _stats.CLOSED if self._closed else _stats.QUEUE_FULL
+        self.stats.drop(reason)
+        warn_once(f"dropped:{reason}", "gyrinx_tracker dropped an event (%s); see stats()", reason)
+
+    def _snapshot(self, event: object, n: object, value: object, labels: dict[str, Any]) -> Event:
+        sanitizer = Sanitizer(self.config)
+        cleaned = sanitizer.event(event, n, value, labels)
+        _warn(cleaned.name, sanitizer.take_problems())
+        return cleaned
+
+    def _validate_now(self, event: object, n: object, value: object, labels: dict[str, Any]) -> Event:
+        sanitizer = Sanitizer(self.config)
+        cleaned = sanitizer.event(event, n, value, labels)
+        problems = sanitizer.take_problems()
+        if problems:
+            raise TrackerInputError("; ".join(detail for _, detail in problems))
+        return cleaned
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._thread is None and not self._stopping:
+                thread = threading.Thread(target=self._run, name="gyrinx-tracker", daemon=True)
+                thread.start()
+                self._thread = thread
+
+    # -- control, from any thread ------------------------------------------------------------
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until everything queued before this call is exported; False on timeout."""
+        if threading.current_thread() is self._thread:
+            return False
+        if self._thread is None:
+            if not self._queue:
+                return True
+            self._start()
+        done = threading.Event()
+        with self._waiters_lock:
+            self._waiters.append(done)
+        self._wake.set()
+        return done.wait(timeout)
+
+    def shutdown(self, timeout: float) -> bool:
+        """Flush within ``timeout``, then stop the worker and release the outputs."""
+        deadline = time.monotonic() + timeout
+        self._closed = True
+        flushed = self.flush(timeout)
+        self._stopping = True
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._discard_rest()
+        return flushed
+
+    def reset_after_fork(self) -> None:
+        """In a forked child: drop the parent's queue (the parent exports it) and its thread."""
+        self._queue = deque()
+        self._wake = threading.Event()
+        self._start_lock = threading.Lock()
+        self._waiters_lock = threading.Lock()
+        self._waiters = []
+        self._thread = None
+        self._outputs = None
+        self.stats = Stats()
+
+    def snapshot(self) -> Snapshot:
+        """The books of this pipeline."""
+        with self.stats.lock:
+            return self.stats.snapshot(len(self._queue))
+
+    # -- the worker thread -------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            self._outputs = self._build_outputs(self.config, self.stats)
+        except Exception as error:  # noqa: BLE001 - the app must keep running without telemetry
+            warn_once("outputs", "gyrinx_tracker could not start its outputs (%r); events are "
+                                 "counted as dropped", error)
+            self._outputs = _NoOutputs()
+        while True:
+            self._wake.wait(self.config.flush_interval)
+            self._wake.clear()
+            stopping = self._stopping
+            self._drain()
+            if stopping:
+                break
+        self._outputs.shutdown(self.config.shutdown_timeout)
+
+    def _drain(self) -> None:
+        with self._waiters_lock:
+            waiters, self._waiters = self._waiters, []
+        while self._queue:
+            self._write(self._take(self.config.batch_size))
+        if waiters and self._outputs is not None:
+            self._guarded(lambda: self._outputs.flush(self.config.shutdown_timeout) if self._outputs else True)
+        for done in waiters:
+            done.set()
+
+    def _take(self, limit: int) -> list[Item]:
+        queue = self._queue
+        with self.stats.lock:
+            batch = [queue.popleft() for _ in range(min(limit, len(queue)))]
+            self.stats.taken += len(batch)
+            self.stats.in_flight += len(batch)
+        return batch
+
+    def _write(self, items: list[Item]) -> None:
+        timed: list[Timed] = []
+        dropped: dict[str, int] = {}
+        for item in items:
+            try:
+                timed.append((item[0], item[1], self._clean(item)))
+            except Exception as error:  # noqa: BLE001 - one event's bug must not lose the batch
+                dropped[_stats.INTERNAL_ERROR] = dropped.get(_stats.INTERNAL_ERROR, 0) + 1
+                warn_once("internal:clean", "gyrinx_tracker failed to process an event: %r", error)
+        exported, failed = self._export(timed)
+        for reason, count in failed.items():
+            dropped[reason] = dropped.get(reason, 0) + count
+        self.stats.settle(exported, dropped)
+
+    def _clean(self, item: Item) -> Event:
+        cleaned = item[6]
+        if cleaned is not None:
+            return cleaned
+        event = self._sanitizer.event(item[2], item[3], item[4], item[5])
+        problems = self._sanitizer.take_problems()
+        if problems:
+            _warn(event.name, problems)
+        return event
+
+    def _export(self, timed: list[Timed]) -> tuple[int, dict[str, int]]:
+        outputs = self._outputs
+        if outputs is None or not timed:
+            return 0, ({_stats.INTERNAL_ERROR: len(timed)} if timed else {})
+        try:
+            return outputs.write(timed)
+        except Exception as error:  # noqa: BLE001 - an exporter bug must not kill the worker
+            warn_once("internal:export", "gyrinx_tracker failed to export a batch: %r", error)
+            return 0, {_stats.EXPORT_FAILED: len(timed)}
+
+    def _discard_rest(self) -> None:
+        """Count what is still queued after the shutdown deadline as dropped, so the books balance."""
+        rest = self._take(len(self._queue))
+        if rest:
+            self.stats.settle(0, {_stats.SHUTDOWN: len(rest)})
+            warn_once("dropped:shutdown", "gyrinx_tracker dropped %d events still queued at shutdown",
+                      len(rest))
+
+    @staticmethod
+    def _guarded(action: Callable[[], object]) -> None:
+        try:
+            action()
+        except Exception as error:  # noqa: BLE001 - flushing metrics must not kill the worker
+            warn_once("internal:flush", "gyrinx_tracker failed to flush: %r", error)
+
+
+class _NoOutputs:
+    """Stands in when the outputs could not be built: every event is counted as dropped."""
+
+    def write(self, batch: list[Timed]) -> tuple[int, dict[str, int]]:
+        return 0, {_stats.EXPORT_FAILED: len(batch)}
+
+    def flush(self, timeout: float) -> bool:
+        return True
+
+    def shutdown(self, timeout: float) -> None:
+        return None
+
+
+def _warn(event: str, problems: list[tuple[str, str]]) -> None:
+    for cause, detail in problems:
+        warn_once(f"input:{cause}", "gyrinx_tracker: %s (event %r); the rest of the event was kept",
+                  detail, event)

@@ -1,0 +1,215 @@
+"""Validation and salvage of one ``track()`` call's arguments.
+
+The rule is: never raise, never lose the event. A bad event name is repaired, a bad ``n`` is
+recorded as 0 and kept out of the counter, a bad ``value`` is left out, bad labels are converted,
+truncated, redacted or dropped one by one, and every lossy step is reported under a cause key so
+the application hears about it once, not once per request.
+"""
+
+from __future__ import annotations
+
+import decimal
+import json
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from gyrinx_tracker._config import TrackerConfig
+from gyrinx_tracker._encode import JSON, Encoder
+from gyrinx_tracker._redact import REDACTED, Redactor
+
+# Cloud Logging rejects entries over 256 KB; labels get most of it, the rest is the envelope.
+LABELS_BUDGET = 200_000
+ENTRY_LIMIT = 250_000
+MAX_EVENT_NAME = 100
+MAX_KEY = 64
+UNNAMED = "unnamed_event"
+DROPPED_LABELS = "_dropped_labels"
+
+_VALID_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*\Z")
+_INVALID_CHARS = re.compile(r"[^A-Za-z0-9_.\-]+")
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_NAME_CACHE_LIMIT = 10_000
+
+Problems = list[tuple[str, str]]
+
+
+@dataclass(slots=True)
+class Event:
+    """One call's arguments after validation: what the log record and the metrics are built from."""
+
+    name: str
+    n: int
+    value: int | float | None
+    labels: dict[str, JSON]
+
+
+def needs_snapshot(labels: dict[str, Any]) -> bool:
+    """True when a label value is not an immutable scalar and must be converted at the call site.
+
+    Objects are converted on the caller's thread, not the exporter's: a Django model's ``__str__``
+    may touch the database, which must not happen from another thread, and a mutable value must be
+    recorded as it was at the call, not as it is when the batch is exported.
+    """
+    for item in labels.values():
+        if type(item) not in _SCALARS:
+            return True
+    return False
+
+
+class Sanitizer:
+    """Cleans events under one configuration; holds the caches that make the common case cheap."""
+
+    def __init__(self, config: TrackerConfig) -> None:
+        self._config = config
+        self._redactor = Redactor(config.redact_allow, config.redact_extra)
+        self._encoder = Encoder(config.max_string, self._redactor.is_secret_key, self._report)
+        self._problems: Problems = []
+        self._names: dict[object, str] = {}
+
+    def _report(self, cause: str, detail: str) -> None:
+        self._problems.append((cause, detail))
+
+    def take_problems(self) -> Problems:
+        """Return the problems found since the last call and start a new list."""
+        problems, self._problems = self._problems, []
+        return problems
+
+    def event(self, name: object, n: object, value: object, labels: dict[str, Any]) -> Event:
+        """Validate one call; the problems it found are left for ``take_problems``."""
+        return Event(self.name(name), self.count(n), self.value(value), self.labels(labels))
+
+    def name(self, raw: object) -> str:
+        """The event name, repaired into ``[A-Za-z][A-Za-z0-9_.-]*`` of at most 100 characters."""
+        cached = self._names.get(raw) if isinstance(raw, str) else None
+        if cached is not None:
+            return cached
+        name = self._repair_name(raw)
+        if isinstance(raw, str) and len(self._names) < _NAME_CACHE_LIMIT and name == raw:
+            self._names[raw] = name
+        return name
+
+    def _repair_name(self, raw: object) -> str:
+        text = raw if isinstance(raw, str) else self._encoder.string(str(self._encoder.plain(raw)))
+        if isinstance(raw, str) and len(raw) <= MAX_EVENT_NAME and _VALID_NAME.match(raw):
+            return raw
+        repaired = _INVALID_CHARS.sub("_", text.strip()).strip("_")[:MAX_EVENT_NAME] or UNNAMED
+        if not repaired[0].isalpha():
+            repaired = ("e_" + repaired)[:MAX_EVENT_NAME]
+        self._report("invalid_event_name",
+                     f"event name {_preview(raw)} is not a snake_case name; recorded as {repaired!r}")
+        return repaired
+
+    def count(self, raw: object) -> int:
+        """``n`` as a positive int; anything else is recorded as 0 and kept out of the counter."""
+        if type(raw) is int and raw > 0:
+            return raw
+        coerced = _as_number(raw)
+        if coerced is not None and coerced >= 1 and coerced == int(coerced):
+            self._report("n_coerced", f"n={_preview(raw)} is not an int; counted as {int(coerced)}")
+            return int(coerced)
+        self._report("invalid_n", f"n={_preview(raw)} is not a positive int; the event is recorded "
+                                  "with n=0 and not counted")
+        return 0
+
+    def value(self, raw: object) -> int | float | None:
+        """``value`` as a finite number, or None (left out of the payload and the histogram)."""
+        if raw is None or (type(raw) is float and math.isfinite(raw)) or type(raw) is int:
+            return raw
+        coerced = _as_number(raw)
+        if coerced is not None and math.isfinite(coerced):
+            self._report("value_coerced", f"value={_preview(raw)} is not a float; recorded as {coerced}")
+            return coerced
+        self._report("invalid_value", f"value={_preview(raw)} is not a finite number; it was left out")
+        return None
+
+    def labels(self, raw: dict[str, Any]) -> dict[str, JSON]:
+        """Labels converted, bounded in count and bytes, and redacted where they look secret."""
+        limit = self._config.max_labels
+        budget = LABELS_BUDGET
+        result: dict[str, JSON] = {}
+        dropped = 0
+        for key, item in raw.items():
+            if len(result) >= limit or budget <= 0:
+                dropped += 1
+                continue
+            key = self._key(key)
+            if self._redactor.is_secret_key(key):
+                result[key] = REDACTED
+                continue
+            cleaned = self._encoder.string(item) if type(item) is str else self._encoder.plain(item)
+            budget -= _estimate(cleaned) + len(key)
+            if budget < 0:
+                dropped += 1
+                continue
+            result[key] = cleaned
+        if dropped:
+            result[DROPPED_LABELS] = dropped
+            self._report("too_many_labels", f"{dropped} labels were dropped to keep the entry within "
+                                            f"{limit} labels and {LABELS_BUDGET} bytes")
+        return result
+
+    def _key(self, key: object) -> str:
+        text = key if isinstance(key, str) else str(key)
+        if 0 < len(text) <= MAX_KEY:
+            return text
+        self._report("invalid_label_key", f"label key {_preview(key)} is empty or too long")
+        return text[:MAX_KEY] or "_empty"
+
+
+def _estimate(value: JSON) -> int:
+    """Cheap upper-bound-ish size of a cleaned value; exact sizes are enforced by ``fit``."""
+    if type(value) is str:
+        return len(value) + 2
+    if type(value) in _SCALARS:
+        return 24
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
+
+def _as_number(raw: object) -> float | None:
+    """A float for numeric-looking input (bool excluded: ``True`` is not a count), else None."""
+    if isinstance(raw, bool):
+        return None
+    try:
+        if isinstance(raw, (int, float, decimal.Decimal)):
+            return float(raw)
+        if isinstance(raw, str):
+            return float(raw.strip())
+        if hasattr(raw, "__float__"):
+            return float(raw)
+    except (ValueError, TypeError, OverflowError, ArithmeticError):
+        return None
+    return None
+
+
+def _preview(raw: object) -> str:
+    """A short, safe rendering of bad input for a warning (never a label value: those may be secret)."""
+    try:
+        text = repr(raw)
+    except Exception:  # noqa: BLE001 - a hostile __repr__ must not break the warning
+        text = f"<{type(raw).__name__}>"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def fit(body: dict[str, JSON], encode: Callable[[dict[str, JSON]], str],
+        limit: int = ENTRY_LIMIT) -> tuple[str, bool]:
+    """Encode ``body``; if the result exceeds ``limit`` bytes, drop the largest labels until it fits.
+
+    The label estimate in ``Sanitizer.labels`` keeps this path rare (it costs an extra encode), but
+    escapes and multi-byte characters can still push an entry over Cloud Logging's limit, and the
+    entry must be salvaged rather than rejected.
+    """
+    text = encode(body)
+    if len(text) <= limit // 4 or len(text.encode("utf-8")) <= limit:
+        return text, False
+    labels = dict(body.get("labels") or {})
+    sizes = sorted(labels, key=lambda k: len(json.dumps(labels[k])), reverse=True)
+    for key in sizes:
+        labels.pop(key)
+        labels[DROPPED_LABELS] = int(labels.get(DROPPED_LABELS, 0) or 0) + 1
+        text = encode({**body, "labels": labels})
+        if len(text.encode("utf-8")) <= limit:
+            break
+    return text, True

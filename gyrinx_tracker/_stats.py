@@ -1,0 +1,83 @@
+"""Exact accounting of every event: emitted = exported + dropped + queued + in flight.
+
+"Nothing is silently lost" is only checkable if the books balance, so every transition of an
+event (accepted from the queue, exported, dropped for a reason) is recorded under one lock. The
+lock is taken once per batch by the exporter thread, and on the caller's thread only when an event
+is dropped, which is already the slow path.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import TypedDict
+
+
+class Snapshot(TypedDict):
+    """Counts since the pipeline started; ``emitted`` counts every ``track()`` call it received."""
+
+    emitted: int
+    exported: int
+    dropped: int
+    queued: int
+    in_flight: int
+    dropped_by_reason: dict[str, int]
+    folded_metric_labels: int
+    folded_metric_series: int
+
+
+class Stats:
+    """The books of one pipeline."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.taken = 0
+        self.in_flight = 0
+        self.exported = 0
+        self.dropped: Counter[str] = Counter()
+        self.folded_labels = 0
+        self.folded_series = 0
+
+    def drop(self, reason: str, count: int = 1) -> None:
+        """Count ``count`` events lost for ``reason`` before they reached the queue."""
+        with self.lock:
+            self.dropped[reason] += count
+
+    def settle(self, exported: int, dropped: dict[str, int]) -> None:
+        """Move a finished batch from in flight to exported and dropped."""
+        with self.lock:
+            self.exported += exported
+            self.dropped.update(dropped)
+            self.in_flight -= exported + sum(dropped.values())
+
+    def fold(self, labels: int, series: int) -> None:
+        """Count metric attributes left out to bound cardinality (the events themselves are kept)."""
+        if labels or series:
+            with self.lock:
+                self.folded_labels += labels
+                self.folded_series += series
+
+    def snapshot(self, queued: int) -> Snapshot:
+        """A consistent copy of the books, given the queue length read under ``lock``."""
+        dropped = dict(self.dropped)
+        lost = sum(dropped.values())
+        return Snapshot(
+            emitted=self.taken + queued + sum(n for r, n in dropped.items() if r in PRE_QUEUE),
+            exported=self.exported,
+            dropped=lost,
+            queued=queued,
+            in_flight=self.in_flight,
+            dropped_by_reason=dropped,
+            folded_metric_labels=self.folded_labels,
+            folded_metric_series=self.folded_series,
+        )
+
+
+# Reasons an event never entered the queue; all others are counted after the worker took it.
+QUEUE_FULL = "queue_full"
+CLOSED = "closed"
+PRE_QUEUE = frozenset({QUEUE_FULL, CLOSED})
+EXPORT_FAILED = "export_failed"
+TOO_LARGE = "too_large"
+INTERNAL_ERROR = "internal_error"
+SHUTDOWN = "shutdown_timeout"
