@@ -1,0 +1,201 @@
+"""Shared plumbing for the loopback gRPC servers: lifecycle, fault injection and recording.
+
+Both the Cloud Logging fake and the OTLP receiver need the same things from a test's point of
+view: a real socket on 127.0.0.1 that real clients connect to, a way to make the next calls
+fail or stall (to exercise the clients' retry and drop paths), and a record of what arrived
+that tests can wait on without sleeping. That lives here once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self
+
+import grpc
+from google.protobuf.duration_pb2 import Duration
+from google.rpc.error_details_pb2 import RetryInfo
+
+#: Trailing-metadata key under which gRPC servers send a google.rpc.RetryInfo; the OTLP gRPC
+#: exporter honours it as the backoff before its next attempt.
+RETRY_INFO_KEY = "google.rpc.retryinfo-bin"
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One injected failure: the status the next call gets instead of being recorded."""
+
+    code: grpc.StatusCode
+    details: str
+    retry_delay: float | None = None
+
+    def trailing_metadata(self) -> tuple[tuple[str, bytes], ...]:
+        """RetryInfo metadata, so clients that honour it back off for `retry_delay` only."""
+        if self.retry_delay is None:
+            return ()
+        delay = Duration()
+        delay.FromNanoseconds(int(self.retry_delay * 1e9))
+        return ((RETRY_INFO_KEY, RetryInfo(retry_delay=delay).SerializeToString()),)
+
+
+class LoopbackGrpcServer:
+    """A real grpcio server on 127.0.0.1 that records requests and can be told to misbehave.
+
+    Subclasses register their service in `_add_services` and route every RPC through
+    `_handle`, which applies the configured delay and faults before recording.
+    Accounting, all counted per RPC that reached the server:
+      * `attempts`  - every call, including failed and abandoned ones;
+      * `failures`  - calls answered with an injected fault (nothing recorded);
+      * `abandoned` - calls whose client had already given up (deadline or cancel) by the time
+        the delay ended; they are not recorded either, so "recorded" always means "the client
+        was told it succeeded".
+    """
+
+    def __init__(self, *, max_workers: int = 8) -> None:
+        self._max_workers = max_workers
+        self._server: grpc.Server | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._port = 0
+        self._stopping = threading.Event()
+        self._changed = threading.Condition()
+        self._faults: deque[Fault] = deque()
+        self._delay = 0.0
+        self.attempts = 0
+        self.failures = 0
+        self.abandoned = 0
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> Self:
+        """Bind and serve; after a stop(), binds the same port again to mimic a restart."""
+        if self._server is not None:
+            raise RuntimeError("server already running")
+        self._stopping.clear()
+        self._executor = ThreadPoolExecutor(self._max_workers, thread_name_prefix=type(self).__name__)
+        server = grpc.server(self._executor)
+        self._add_services(server)
+        self._port = server.add_insecure_port(f"127.0.0.1:{self._port}")
+        if not self._port:
+            raise RuntimeError("could not bind a loopback port")
+        server.start()
+        self._server = server
+        return self
+
+    def stop(self, grace: float | None = 0.5) -> None:
+        """Stop serving and join the worker threads; safe to call twice or before start()."""
+        server, executor = self._server, self._executor
+        self._server = self._executor = None
+        self._stopping.set()  # wakes handlers sleeping in an injected delay
+        if server is not None:
+            server.stop(grace).wait()
+        if executor is not None:
+            executor.shutdown(wait=True)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The bound port (0 before the first start())."""
+        return self._port
+
+    @property
+    def address(self) -> str:
+        """host:port, as grpc.insecure_channel() wants it."""
+        return f"127.0.0.1:{self._port}"
+
+    @property
+    def running(self) -> bool:
+        """Whether the server is currently accepting calls."""
+        return self._server is not None
+
+    # -- misbehaviour ----------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        n: int = 1,
+        code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE,
+        *,
+        details: str = "injected failure",
+        retry_delay: float | None = None,
+    ) -> None:
+        """Answer the next `n` calls with `code`; `retry_delay` adds a RetryInfo hint (seconds)."""
+        if code is grpc.StatusCode.OK:
+            raise ValueError("a fault needs a non-OK status code")
+        with self._changed:
+            self._faults.extend(Fault(code, details, retry_delay) for _ in range(n))
+
+    def set_delay(self, seconds: float) -> None:
+        """Stall every following call this long before answering (0 turns it off)."""
+        with self._changed:
+            self._delay = max(0.0, seconds)
+
+    def clear_faults(self) -> None:
+        """Drop pending faults and the delay, leaving what was recorded."""
+        with self._changed:
+            self._faults.clear()
+            self._delay = 0.0
+
+    @property
+    def pending_faults(self) -> int:
+        """Injected failures not yet consumed by a call."""
+        with self._changed:
+            return len(self._faults)
+
+    # -- recording -------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget everything recorded and every fault, e.g. between phases of one test."""
+        with self._changed:
+            self._faults.clear()
+            self._delay = 0.0
+            self.attempts = self.failures = self.abandoned = 0
+            self._clear_records()
+
+    def _wait_until(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        """Block until `predicate()` (checked under the lock) holds, or `timeout` passes."""
+        with self._changed:
+            return self._changed.wait_for(predicate, timeout)
+
+    def _handle(self, request: Any, context: grpc.ServicerContext, record: Callable[[], None]) -> None:
+        """Count the call, apply delay and faults, then `record()` it under the lock."""
+        with self._changed:
+            self.attempts += 1
+            delay = self._delay
+        if delay and self._stopping.wait(delay):
+            context.abort(grpc.StatusCode.UNAVAILABLE, "server shutting down")
+        with self._changed:
+            fault = self._faults.popleft() if self._faults else None
+            if fault is not None:
+                self.failures += 1
+            elif not context.is_active():
+                self.abandoned += 1
+            else:
+                record()
+            self._changed.notify_all()
+        if fault is not None:
+            context.set_trailing_metadata(fault.trailing_metadata())
+            context.abort(fault.code, fault.details)
+
+    @staticmethod
+    def _metadata(context: grpc.ServicerContext) -> dict[str, str]:
+        """The call's text metadata (user agent, custom headers) as a dict."""
+        return {k: v for k, v in context.invocation_metadata() if isinstance(v, str)}
+
+    # -- subclass hooks --------------------------------------------------------------------
+
+    def _add_services(self, server: grpc.Server) -> None:
+        raise NotImplementedError
+
+    def _clear_records(self) -> None:
+        raise NotImplementedError
+
