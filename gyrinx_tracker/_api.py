@@ -130,6 +130,18 @@ def stats() -> Snapshot:
     return Stats().snapshot(0) if pipeline is None else pipeline.snapshot()
 
 
+def reset() -> None:
+    """Shut the current pipeline down and forget it: the next ``track()`` starts from the environment.
+
+    Not public API: ``gyrinx_tracker.testing`` and our own tests use it between cases.
+    """
+    global _pipeline
+    with _install_lock:
+        old, _pipeline = _pipeline, None
+    if old is not None:
+        old.shutdown(old.config.shutdown_timeout)
+
+
 def _failed(where: str, error: Exception, pipeline: Pipeline | _Disabled) -> bool:
     if pipeline.config.strict:
         raise error

@@ -61,7 +61,12 @@ class Emitter:
             ok = export_batch(self._exporter, records)
         except Exception:  # noqa: BLE001 - counted below; the exporter's own message says why
             ok = False
-        return (len(records), {}) if ok else (0, {_stats.EXPORT_FAILED: len(records)})
+        if ok:
+            return len(records), {}
+        # An exporter that knows how many entries it lost (a partial write) says so in .rejected.
+        rejected = getattr(self._exporter, "rejected", None)
+        lost = rejected if isinstance(rejected, int) and 0 < rejected <= len(records) else len(records)
+        return len(records) - lost, {_stats.EXPORT_FAILED: lost}
 
     def flush(self, timeout: float) -> bool:
         flushed = True

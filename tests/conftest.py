@@ -1,0 +1,25 @@
+"""Shared fixtures: every test starts with no tracker pipeline and a fresh warning history."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from gyrinx_tracker import _api, _diagnostics
+
+
+@pytest.fixture(autouse=True)
+def _fresh_tracker(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Reset global state and keep the developer's environment from steering the tracker."""
+    for name in ("GYRINX_TRACKER_EXPORTER", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT", "K_SERVICE",
+                 "CLOUD_RUN_JOB", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GYRINX_TRACKER_HANDLE_SIGTERM", "false")
+    _api.reset()
+    _diagnostics.reset()
+    yield
+    _api.reset()
+    _diagnostics.reset()
+    logging.getLogger("gyrinx.tracker").handlers.clear()
