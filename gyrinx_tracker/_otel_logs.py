@@ -37,6 +37,7 @@ __all__ = [
     "app_logger_provider",
     "export_batch",
     "make_record",
+    "memory_exporter",
     "private_logger_provider",
 ]
 
@@ -99,6 +100,11 @@ def app_logger_provider() -> Any | None:
     """The application's global SDK logger provider, if it installed one, else None."""
     provider = get_logger_provider()
     return provider if isinstance(provider, LoggerProvider) else None
+
+
+def memory_exporter() -> InMemoryLogRecordExporter:
+    """The SDK's in-memory exporter, for ``gyrinx_tracker.testing``."""
+    return InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]  # the SDK leaves __init__ unannotated
 
 
 def export_batch(exporter: LogRecordExporter, records: Sequence[Record]) -> bool:

@@ -17,7 +17,7 @@ from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricR
 
 from gyrinx_tracker import _api
 from gyrinx_tracker._format import span_hex, trace_hex
-from gyrinx_tracker._otel_logs import InMemoryLogRecordExporter, Record
+from gyrinx_tracker._otel_logs import InMemoryLogRecordExporter, Record, memory_exporter
 
 __all__ = ["Capture", "CapturedEvent", "MetricPoint", "capture_events"]
 
@@ -92,7 +92,7 @@ class Capture:
 @contextmanager
 def capture_events(strict: bool = True, **options: Any) -> Iterator[Capture]:
     """Route ``track()`` into memory for the duration of the block, then restore the default."""
-    logs = InMemoryLogRecordExporter()
+    logs = memory_exporter()
     metrics = InMemoryMetricReader()
     options.setdefault("global_providers", "never")
     options.setdefault("handle_sigterm", False)
