@@ -17,6 +17,7 @@ import math
 import uuid
 from collections import deque
 from collections.abc import Mapping
+from itertools import islice
 from typing import Any, Callable
 
 from gyrinx_tracker._redact import REDACTED, looks_like_secret
@@ -27,6 +28,9 @@ Report = Callable[[str, str], None]
 MAX_DEPTH = 4
 MAX_ITEMS = 100
 MAX_SAFE_INT = 2**53
+# Characters one nested value may convert: ``[["x" * 8000] * 100] * 100`` is cheap to build and
+# would otherwise become 80 MB of JSON on the caller's thread before the size check drops it.
+MAX_VALUE_CHARS = 200_000
 _MISSING = object()
 _SEQUENCES = (list, tuple, set, frozenset, deque)
 
@@ -38,6 +42,8 @@ class Encoder:
         self._max_string = max_string
         self._is_secret_key = is_secret_key
         self._report = report
+        self._room = MAX_VALUE_CHARS
+        self._cut = False
 
     def string(self, value: str) -> str:
         """Bound a string's length and hide it if it is a credential."""
@@ -49,8 +55,16 @@ class Encoder:
             return REDACTED
         return value
 
-    def plain(self, value: object, depth: int = 0) -> JSON:
-        """Return ``value`` as JSON-compatible data (str, int, float, bool, None, list, dict)."""
+    def plain(self, value: object, room: int = MAX_VALUE_CHARS) -> JSON:
+        """Return ``value`` as JSON-compatible data (str, int, float, bool, None, list, dict).
+
+        Containers stop growing once about ``room`` characters of strings were converted.
+        """
+        self._room = room
+        self._cut = False
+        return self._convert(value, 0)
+
+    def _convert(self, value: object, depth: int) -> JSON:
         try:
             return self._plain(value, depth)
         except Exception as error:  # noqa: BLE001 - a hostile __eq__ or __iter__ must not escape
@@ -62,13 +76,13 @@ class Encoder:
         if value is None or isinstance(value, bool):
             return value
         if isinstance(value, enum.Enum):
-            return self.plain(value.value, depth)
+            return self._convert(value.value, depth)
         if isinstance(value, int):
             return int(value) if -MAX_SAFE_INT <= value <= MAX_SAFE_INT else str(int(value))
         if isinstance(value, float):
             return self._float(float(value))
         if isinstance(value, str):
-            return self.string(str(value))
+            return self.string(str.__str__(value))  # the characters, not a subclass's __str__
         if depth >= MAX_DEPTH:
             self._report("too_deep", f"a value nested deeper than {MAX_DEPTH} levels was cut")
             return "<nested too deep>"
@@ -112,18 +126,41 @@ class Encoder:
             if index >= MAX_ITEMS:
                 self._report("too_many_items", f"a mapping of {len(value)} items was cut to {MAX_ITEMS}")
                 break
-            name = key if isinstance(key, str) else str(self.plain(key, depth + 1))
-            result[name] = REDACTED if self._is_secret_key(name) else self.plain(item, depth + 1)
+            if self._full():
+                break
+            name = self.string(str.__str__(key) if isinstance(key, str) else str(self._convert(key, depth + 1)))
+            self._room -= len(name)
+            result[name] = REDACTED if self._is_secret_key(name) else self._item(item, depth)
         return result
 
     def _sequence(self, value: Any, depth: int) -> list[JSON]:
-        items = list(value)
         if isinstance(value, (set, frozenset)):
-            items.sort(key=repr)
+            items = sorted(value, key=repr)
+        else:
+            items = list(islice(value, MAX_ITEMS + 1))
         if len(items) > MAX_ITEMS:
-            self._report("too_many_items", f"a sequence of {len(items)} items was cut to {MAX_ITEMS}")
+            self._report("too_many_items", f"a sequence of {len(value)} items was cut to {MAX_ITEMS}")
             items = items[:MAX_ITEMS]
-        return [self.plain(item, depth + 1) for item in items]
+        result: list[JSON] = []
+        for item in items:
+            if self._full():
+                break
+            result.append(self._item(item, depth))
+        return result
+
+    def _item(self, item: object, depth: int) -> JSON:
+        """Convert one member of a container and charge its size to the room left."""
+        converted = self._convert(item, depth + 1)
+        self._room -= len(converted) + 3 if type(converted) is str else 4
+        return converted
+
+    def _full(self) -> bool:
+        if self._room > 0:
+            return False
+        if not self._cut:
+            self._cut = True
+            self._report("too_large", "a nested value was cut to keep the entry within its size limit")
+        return True
 
     def _fallback(self, value: object) -> JSON:
         ident = _attribute(value, "id")

@@ -89,7 +89,17 @@ def _metric_readers(config: TrackerConfig, environ: Mapping[str, str]) -> list[M
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
     except ImportError:
         return []
-    return [PeriodicExportingMetricReader(OTLPMetricExporter())]
+    return [PeriodicExportingMetricReader(OTLPMetricExporter(timeout=_otlp_timeout(config, environ, "METRICS")))]
+
+
+def _otlp_timeout(config: TrackerConfig, environ: Mapping[str, str], signal: str) -> float | None:
+    """Our export timeout, unless the standard OTEL_EXPORTER_OTLP_*TIMEOUT says otherwise.
+
+    The exporters' own default (10 s of retries) would hold the worker, and with it every queued
+    event, for longer than a Cloud Run shutdown allows.
+    """
+    standard = ("OTEL_EXPORTER_OTLP_TIMEOUT", f"OTEL_EXPORTER_OTLP_{signal}_TIMEOUT")
+    return None if any(environ.get(name) for name in standard) else config.export_timeout
 
 
 def _exporter(config: TrackerConfig, environ: Mapping[str, str]) -> tuple[LogRecordExporter, Resource]:
@@ -103,7 +113,7 @@ def _exporter(config: TrackerConfig, environ: Mapping[str, str]) -> tuple[LogRec
         if mode == "otlp":
             from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
 
-            return OTLPLogExporter(), resource
+            return OTLPLogExporter(timeout=_otlp_timeout(config, environ, "LOGS")), resource
     except Exception as error:  # noqa: BLE001 - missing packages, credentials or project
         warn_once(f"fallback:{mode}", "gyrinx_tracker cannot use the %s output (%s: %s; the "
                   "gyrinx-tracker[%s] extra provides its packages); writing JSON through the "

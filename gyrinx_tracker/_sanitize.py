@@ -13,12 +13,13 @@ import json
 import math
 import re
 from collections.abc import Callable
+from json.encoder import encode_basestring_ascii as _escaped
 from dataclasses import dataclass
 from typing import Any
 
 from gyrinx_tracker._config import TrackerConfig
 from gyrinx_tracker._encode import JSON, Encoder
-from gyrinx_tracker._redact import REDACTED, Redactor
+from gyrinx_tracker._redact import REDACTED, Redactor, looks_like_secret
 
 # Cloud Logging rejects entries over 256 KB; labels get most of it, the rest is the envelope.
 LABELS_BUDGET = 200_000
@@ -83,19 +84,25 @@ class Sanitizer:
 
     def name(self, raw: object) -> str:
         """The event name, repaired into ``[A-Za-z][A-Za-z0-9_.-]*`` of at most 100 characters."""
-        cached = self._names.get(raw) if isinstance(raw, str) else None
+        exact = type(raw) is str  # a str subclass may override __hash__: no cache, no trust
+        cached = self._names.get(raw) if exact else None
         if cached is not None:
             return cached
         name = self._repair_name(raw)
-        if isinstance(raw, str) and len(self._names) < _NAME_CACHE_LIMIT and name == raw:
-            self._names[raw] = name
+        if exact and len(self._names) < _NAME_CACHE_LIMIT and name == raw:
+            self._names[name] = name
         return name
 
     def _repair_name(self, raw: object) -> str:
-        text = raw if isinstance(raw, str) else self._encoder.string(str(self._encoder.plain(raw)))
-        if isinstance(raw, str) and len(raw) <= MAX_EVENT_NAME and _VALID_NAME.match(raw):
-            return raw
-        repaired = _INVALID_CHARS.sub("_", text.strip()).strip("_")[:MAX_EVENT_NAME] or UNNAMED
+        try:
+            is_text = isinstance(raw, str)  # may raise: isinstance consults a hostile __class__
+            text = str.__str__(raw) if is_text else "" if raw is None else str(self._encoder.plain(raw))
+        except Exception:  # noqa: BLE001 - the name is repaired, the event is kept
+            is_text, text = False, ""
+        if is_text and len(text) <= MAX_EVENT_NAME and _VALID_NAME.match(text):
+            return text
+        cut = text[: MAX_EVENT_NAME * 2].strip()
+        repaired = _INVALID_CHARS.sub("_", cut).strip("_")[:MAX_EVENT_NAME] or UNNAMED
         if not repaired[0].isalpha():
             repaired = ("e_" + repaired)[:MAX_EVENT_NAME]
         self._report("invalid_event_name",
@@ -139,8 +146,8 @@ class Sanitizer:
             if self._redactor.is_secret_key(key):
                 result[key] = REDACTED
                 continue
-            cleaned = self._encoder.string(item) if type(item) is str else self._encoder.plain(item)
-            budget -= _estimate(cleaned) + len(key)
+            cleaned = self._encoder.string(item) if type(item) is str else self._encoder.plain(item, budget)
+            budget -= _estimate(cleaned) + len(_escaped(key)) + 4  # '"key": value, '
             if budget < 0:
                 dropped += 1
                 continue
@@ -152,7 +159,13 @@ class Sanitizer:
         return result
 
     def _key(self, key: object) -> str:
-        text = key if isinstance(key, str) else str(key)
+        if type(key) is str:
+            text = key
+        else:
+            try:
+                text = str.__str__(key) if isinstance(key, str) else str(self._encoder.plain(key))
+            except Exception:  # noqa: BLE001 - a hostile key object: keep the value under a stand-in
+                text = ""
         if 0 < len(text) <= MAX_KEY:
             return text
         self._report("invalid_label_key", f"label key {_preview(key)} is empty or too long")
@@ -160,26 +173,31 @@ class Sanitizer:
 
 
 def _estimate(value: JSON) -> int:
-    """Cheap upper-bound-ish size of a cleaned value; exact sizes are enforced by ``fit``."""
+    """An upper bound of a cleaned value's size in JSON, whether escaped to ASCII or not.
+
+    ASCII escaping is the larger form (``\u0000`` is 6 bytes either way, an emoji 12 escaped and
+    4 in UTF-8), so bounding it bounds both; the encoder is the C one and costs little more than
+    ``len``. Characters are not bytes: counting them let 120 labels of emoji reach 2 MB.
+    """
     if type(value) is str:
-        return len(value) + 2
+        return len(_escaped(value))
     if type(value) in _SCALARS:
         return 24
-    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+    return len(json.dumps(value, separators=(", ", ": ")))
 
 
 def _as_number(raw: object) -> float | None:
     """A float for numeric-looking input (bool excluded: ``True`` is not a count), else None."""
-    if isinstance(raw, bool):
-        return None
     try:
+        if isinstance(raw, bool):
+            return None
         if isinstance(raw, (int, float, decimal.Decimal)):
             return float(raw)
         if isinstance(raw, str):
             return float(raw.strip())
         if hasattr(raw, "__float__"):
             return float(raw)
-    except (ValueError, TypeError, OverflowError, ArithmeticError):
+    except Exception:  # noqa: BLE001 - a hostile __float__ or strip() must not lose the event
         return None
     return None
 
@@ -187,6 +205,8 @@ def _as_number(raw: object) -> float | None:
 def _preview(raw: object) -> str:
     """A short, safe rendering of bad input for a warning (never a label value: those may be secret)."""
     try:
+        if isinstance(raw, str) and looks_like_secret(raw):
+            return f"<{type(raw).__name__} that looks like a credential>"
         text = repr(raw)
     except Exception:  # noqa: BLE001 - a hostile __repr__ must not break the warning
         text = f"<{type(raw).__name__}>"

@@ -1,0 +1,160 @@
+"""The local default: JSON lines through the ``gyrinx.tracker`` logger (or stderr when unconfigured)."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import logging.config
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+
+import gyrinx_tracker
+
+
+class _Lines(logging.Handler):
+    """Keeps the formatted messages a handler received, in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+@pytest.fixture
+def events_logger() -> Iterator[_Lines]:
+    """A handler on gyrinx.tracker that collects the JSON lines."""
+    handler = _Lines()
+    logger = logging.getLogger("gyrinx.tracker")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(logging.NOTSET)
+
+
+class TestJsonLines:
+    def test_one_compact_line_per_event_with_the_seed_payload(self, events_logger: _Lines) -> None:
+        """track() with no set-up call gives one JSON line with event, n, labels, time and severity."""
+        gyrinx_tracker.track("api_call", endpoint="/api/v1/fighters", method="GET", status=200)
+        assert gyrinx_tracker.flush(5)
+        (line,) = events_logger.lines
+        assert " " not in line.replace("/api/v1/fighters", "")
+        payload = json.loads(line)
+        assert payload["event"] == "api_call"
+        assert payload["n"] == 1
+        assert "value" not in payload
+        assert payload["labels"] == {"endpoint": "/api/v1/fighters", "method": "GET", "status": 200}
+        assert payload["severity"] == "INFO"
+        assert payload["time"].endswith("Z") and payload["time"][:2] == "20"
+
+    def test_value_and_count_are_carried(self, events_logger: _Lines) -> None:
+        """n and value appear as given; value only when it was passed."""
+        gyrinx_tracker.track("api_call", n=5)
+        gyrinx_tracker.track("response_time", value=123.45)
+        assert gyrinx_tracker.flush(5)
+        first, second = (json.loads(line) for line in events_logger.lines)
+        assert (first["n"], "value" in first) == (5, False)
+        assert (second["n"], second["value"]) == (1, 123.45)
+
+    def test_lines_carry_the_trace_of_the_call_site(self, events_logger: _Lines) -> None:
+        """trace_id and span_id are those of the span current in the caller, from any TracerProvider."""
+        tracer = TracerProvider().get_tracer("app")
+        with tracer.start_as_current_span("request") as span:
+            gyrinx_tracker.track("user_login")
+        gyrinx_tracker.track("after")
+        assert gyrinx_tracker.flush(5)
+        inside, outside = (json.loads(line) for line in events_logger.lines)
+        assert inside["trace_id"] == f"{span.get_span_context().trace_id:032x}"
+        assert inside["span_id"] == f"{span.get_span_context().span_id:016x}"
+        assert "trace_id" not in outside
+
+    def test_percent_signs_in_labels_are_not_formatting(self, events_logger: _Lines) -> None:
+        """A label like '%s %d' is data: the line is not %-formatted by logging."""
+        gyrinx_tracker.track("search", query="100%s %d")
+        assert gyrinx_tracker.flush(5)
+        assert json.loads(events_logger.lines[0])["labels"]["query"] == "100%s %d"
+
+    def test_the_app_log_level_is_respected(self, events_logger: _Lines) -> None:
+        """An app that sets gyrinx.tracker to WARNING gets no event lines."""
+        logging.getLogger("gyrinx.tracker").setLevel(logging.WARNING)
+        gyrinx_tracker.track("user_login")
+        assert gyrinx_tracker.flush(5)
+        assert events_logger.lines == []
+
+
+class TestUnconfiguredLogging:
+    def test_a_script_with_no_logging_config_prints_to_stderr(self) -> None:
+        """With no handlers anywhere, the lines go to stderr rather than being swallowed."""
+        result = subprocess.run([sys.executable, "-c", "from gyrinx_tracker import track\ntrack('user_login')"],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stderr.strip())["event"] == "user_login"
+        assert result.stdout == ""
+
+
+class TestNoDuplicates:
+    def test_configure_twice_gives_each_event_once(self, events_logger: _Lines) -> None:
+        """Calling configure() again replaces the pipeline; nothing is emitted twice or lost."""
+        gyrinx_tracker.configure(exporter="console")
+        gyrinx_tracker.track("first")
+        gyrinx_tracker.configure(exporter="console")
+        gyrinx_tracker.configure(exporter="console")
+        gyrinx_tracker.track("second")
+        assert gyrinx_tracker.flush(5)
+        assert [json.loads(line)["event"] for line in events_logger.lines] == ["first", "second"]
+
+    def test_an_app_logging_config_that_routes_gyrinx_tracker_gets_each_event_once(self) -> None:
+        """dictConfig with a root handler and a gyrinx.tracker handler (propagate off) writes each line once."""
+        stream = io.StringIO()
+        logging.config.dictConfig({
+            "version": 1, "disable_existing_loggers": False,
+            "handlers": {"out": {"class": "logging.StreamHandler", "stream": stream}},
+            "root": {"handlers": ["out"], "level": "INFO"},
+            "loggers": {"gyrinx.tracker": {"handlers": ["out"], "level": "INFO", "propagate": False}},
+        })
+        try:
+            gyrinx_tracker.configure()
+            gyrinx_tracker.configure()
+            gyrinx_tracker.track("user_login")
+            assert gyrinx_tracker.flush(5)
+        finally:
+            logging.config.dictConfig({"version": 1, "disable_existing_loggers": False,
+                                       "root": {"handlers": [], "level": "WARNING"},
+                                       "loggers": {"gyrinx.tracker": {"handlers": [], "propagate": True}}})
+        assert stream.getvalue().count('"event":"user_login"') == 1
+
+    def test_the_exporter_thread_never_writes_diagnostics_to_the_events_logger(
+            self, events_logger: _Lines, caplog: pytest.LogCaptureFixture) -> None:
+        """Warnings about bad input go to the gyrinx_tracker logger, never into the event stream."""
+        gyrinx_tracker.track("bad name", n=-1)
+        assert gyrinx_tracker.flush(5)
+        assert len(events_logger.lines) == 1
+        assert any(r.name == "gyrinx_tracker" for r in caplog.records)
+
+
+class TestSubprocessScript:
+    def test_the_readme_example_runs_as_a_script(self) -> None:
+        """The seed's examples, run as a short script, print every event before exit."""
+        script = textwrap.dedent("""
+            import logging, sys
+            logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(name)s %(message)s")
+            from gyrinx_tracker import track
+            track("user_login")
+            track("api_call", n=5)
+            track("response_time", value=123.45)
+            track("api_call", endpoint="/api/v1/fighters", method="GET", status=200)
+        """)
+        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        lines = [line.split(" ", 1) for line in result.stdout.splitlines()]
+        assert [name for name, _ in lines] == ["gyrinx.tracker"] * 4
+        assert [json.loads(body)["event"] for _, body in lines] == [
+            "user_login", "api_call", "response_time", "api_call"]

@@ -1,0 +1,81 @@
+"""The OTLP output: official exporters to a real OTLP gRPC receiver on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+
+import gyrinx_tracker
+from gyrinx_tracker import _api
+from tests.servers.otlp import OtlpReceiver
+
+pytest_plugins = ("tests.servers.fixtures",)
+
+
+@pytest.fixture
+def otlp_env(otlp_receiver: OtlpReceiver, monkeypatch: pytest.MonkeyPatch) -> Iterator[OtlpReceiver]:
+    """The standard OTEL_* variables point the exporters at the receiver (shut down before it stops)."""
+    monkeypatch.setenv("GYRINX_TRACKER_EXPORTER", "otlp")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", otlp_receiver.endpoint)
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "gyrinx-web")
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=test")
+    yield otlp_receiver
+    _api.reset()
+
+
+class TestLogs:
+    def test_each_event_is_one_otlp_log_record(self, otlp_env: OtlpReceiver) -> None:
+        """event_name, INFO severity, the seed body and routable attributes reach the receiver."""
+        tracer = TracerProvider().get_tracer("app")
+        with tracer.start_as_current_span("request") as span:
+            gyrinx_tracker.track("api_call", endpoint="/api/v1/fighters", method="GET", status=200)
+        assert gyrinx_tracker.flush(10)
+        (record,) = otlp_env.log_records()
+        assert record["event_name"] == "api_call"
+        assert record["severity_text"] == "INFO" and record["severity_number"] == 9
+        assert record["body"] == {"event": "api_call", "n": 1,
+                                  "labels": {"endpoint": "/api/v1/fighters", "method": "GET", "status": 200}}
+        assert record["attributes"] == {"gyrinx.event": "api_call", "gyrinx.label.endpoint": "/api/v1/fighters",
+                                        "gyrinx.label.method": "GET", "gyrinx.label.status": 200}
+        assert record["trace_id"] == f"{span.get_span_context().trace_id:032x}"
+        assert record["span_id"] == f"{span.get_span_context().span_id:016x}"
+
+    def test_the_resource_honours_the_standard_variables(self, otlp_env: OtlpReceiver) -> None:
+        """OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES end up on the resource."""
+        gyrinx_tracker.track("user_login")
+        assert gyrinx_tracker.flush(10)
+        resource = otlp_env.log_records()[0]["resource"]
+        assert resource["service.name"] == "gyrinx-web"
+        assert resource["deployment.environment"] == "test"
+
+
+class TestMetrics:
+    def test_counters_and_histograms_are_exact(self, otlp_env: OtlpReceiver) -> None:
+        """The counter sums n per series and the histogram counts every value; flush() exports both."""
+        for status in (200, 200, 500):
+            gyrinx_tracker.track("api_call", n=2, endpoint="/a", status=status, user_id=f"u{status}")
+        for value in (10.0, 20.0, 30.0):
+            gyrinx_tracker.track("operation_duration", value=value, operation="report")
+        assert gyrinx_tracker.flush(10)
+        points = otlp_env.metric_points()
+        counts = {p["attributes"]["status"]: p["value"] for p in points["tracker.api_call"]}
+        assert counts == {200: 4, 500: 2}
+        assert all(p["is_monotonic"] and p["unit"] == "{event}" for p in points["tracker.api_call"])
+        assert all("user_id" not in p["attributes"] for p in points["tracker.api_call"])
+        (histogram,) = points["tracker.operation_duration.value"]
+        assert (histogram["count"], histogram["sum"], histogram["unit"]) == (3, 60.0, "ms")
+
+
+class TestCollectorDown:
+    def test_an_unreachable_collector_never_blocks_the_caller(self, otlp_env: OtlpReceiver) -> None:
+        """With the receiver stopped, track() keeps returning and the lost batch is counted as dropped."""
+        otlp_env.stop()
+        gyrinx_tracker.configure(export_timeout=1.0)
+        gyrinx_tracker.track("user_login")
+        gyrinx_tracker.flush(30)
+        stats = gyrinx_tracker.stats()
+        assert stats["emitted"] == 1
+        assert stats["emitted"] == stats["exported"] + stats["dropped"]
+        assert stats["dropped_by_reason"] == {"export_failed": 1}
