@@ -68,6 +68,9 @@ class _Disabled:
     def reset_after_fork(self) -> None:
         return None
 
+    def finish_at_exit(self, timeout: float) -> bool:
+        return True
+
     def snapshot(self) -> Snapshot:
         return Stats().snapshot(0)
 
@@ -170,7 +173,12 @@ def _install(config: TrackerConfig, replace: bool = True) -> Pipeline | _Disable
 
 
 def _at_exit() -> None:
-    shutdown()
+    pipeline = _pipeline
+    if pipeline is not None:
+        try:
+            pipeline.finish_at_exit(pipeline.config.shutdown_timeout)
+        except Exception as error:  # noqa: BLE001 - exit must go on
+            _failed("exit", error, pipeline)
 
 
 def _on_sigterm() -> None:

@@ -25,6 +25,7 @@ from gyrinx_tracker._gcp_env import detect, on_google_cloud
 from gyrinx_tracker._local import LocalJsonExporter
 from gyrinx_tracker._metrics import Metrics
 from gyrinx_tracker._otel_logs import LogRecordExporter
+from gyrinx_tracker._resource import resource_from_env
 from gyrinx_tracker._stats import Stats
 from gyrinx_tracker._version import VERSION
 
@@ -74,7 +75,7 @@ def _metrics(config: TrackerConfig, stats: Stats, app_meters: Any | None, enviro
     readers = _metric_readers(config, environ)
     if not readers:
         return None, []
-    provider = MeterProvider(metric_readers=readers, resource=resource or Resource.create(),
+    provider = MeterProvider(metric_readers=readers, resource=resource or resource_from_env(),
                              shutdown_on_exit=False)
     owned.append(provider)
     return Metrics(provider.get_meter(SCOPE, VERSION), config, stats), [provider]
@@ -103,7 +104,7 @@ def _otlp_timeout(config: TrackerConfig, environ: Mapping[str, str], signal: str
 
 
 def _exporter(config: TrackerConfig, environ: Mapping[str, str]) -> tuple[LogRecordExporter, Resource]:
-    resource = Resource.create()
+    resource = resource_from_env()
     if config.log_exporter is not None:
         return config.log_exporter, resource
     mode = resolve_exporter(config, environ)

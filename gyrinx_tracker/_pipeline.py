@@ -58,11 +58,13 @@ class Pipeline:
         self._wake_at = config.batch_size
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
+        self._start_lock = threading.RLock()
         self._waiters: list[threading.Event] = []
         self._waiters_lock = threading.Lock()
         self._stopping = False
         self._closed = False
+        self._keep_outputs = False
+        self._inline = False
         self._outputs: Outputs | None = None
         self._sanitizer = Sanitizer(config)
 
@@ -84,6 +86,8 @@ class Pipeline:
             self._wake.set()
         if self._thread is None:
             self._start()
+        elif self._inline:
+            self._drain_inline()
 
     def _reject(self) -> None:
         reason = _stats.CLOSED if self._closed else _stats.QUEUE_FULL
@@ -108,8 +112,20 @@ class Pipeline:
         with self._start_lock:
             if self._thread is None and not self._stopping:
                 thread = threading.Thread(target=self._run, name="gyrinx-tracker", daemon=True)
-                thread.start()
+                try:
+                    thread.start()
+                except RuntimeError:  # "can't create new thread at interpreter shutdown"
+                    self._drain_inline()
+                    return
                 self._thread = thread
+
+    def _drain_inline(self) -> None:
+        """Export on the caller's thread: when no thread can be started, and after exit began."""
+        with self._start_lock:
+            if self._outputs is None:
+                self._outputs = self._open_outputs()
+            self._drain()
+            self._guarded(lambda: self._outputs.flush(self.config.shutdown_timeout) if self._outputs else True)
 
     # -- control, from any thread ------------------------------------------------------------
 
@@ -117,10 +133,17 @@ class Pipeline:
         """Wait until everything queued before this call is exported; False on timeout."""
         if threading.current_thread() is self._thread:
             return False
+        if self._inline:
+            self._drain_inline()
+            return not self._queue
+        if self._stopping and self._thread is not None and not self._thread.is_alive():
+            return not self._queue
         if self._thread is None:
             if not self._queue:
                 return True
             self._start()
+            if self._thread is None:
+                return not self._queue
         done = threading.Event()
         with self._waiters_lock:
             self._waiters.append(done)
@@ -140,11 +163,30 @@ class Pipeline:
         self._discard_rest()
         return flushed
 
+    def finish_at_exit(self, timeout: float) -> bool:
+        """Flush and stop the worker, but keep the outputs: events tracked by later exit hooks
+        (atexit runs last-registered first, so an application's hooks often run after ours) are
+        then exported synchronously by whoever tracks them."""
+        deadline = time.monotonic() + timeout
+        self._keep_outputs = True
+        flushed = self.flush(timeout)
+        self._stopping = True
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                return False
+        self._inline = True
+        if self._queue:
+            self._drain_inline()
+        return flushed
+
     def reset_after_fork(self) -> None:
         """In a forked child: drop the parent's queue (the parent exports it) and its thread."""
         self._queue = deque()
         self._wake = threading.Event()
-        self._start_lock = threading.Lock()
+        self._start_lock = threading.RLock()
         self._waiters_lock = threading.Lock()
         self._waiters = []
         self._thread = None
@@ -158,13 +200,16 @@ class Pipeline:
 
     # -- the worker thread -------------------------------------------------------------------
 
-    def _run(self) -> None:
+    def _open_outputs(self) -> Outputs:
         try:
-            self._outputs = self._build_outputs(self.config, self.stats)
+            return self._build_outputs(self.config, self.stats)
         except Exception as error:  # noqa: BLE001 - the app must keep running without telemetry
             warn_once("outputs", "gyrinx_tracker could not start its outputs (%r); events are "
                                  "counted as dropped", error)
-            self._outputs = _NoOutputs()
+            return _NoOutputs()
+
+    def _run(self) -> None:
+        self._outputs = self._open_outputs()
         while True:
             self._wake.wait(self.config.flush_interval)
             self._wake.clear()
@@ -172,7 +217,8 @@ class Pipeline:
             self._drain()
             if stopping:
                 break
-        self._outputs.shutdown(self.config.shutdown_timeout)
+        if not self._keep_outputs:
+            self._outputs.shutdown(self.config.shutdown_timeout)
 
     def _drain(self) -> None:
         with self._waiters_lock:
