@@ -18,6 +18,7 @@ import uuid
 from collections import deque
 from collections.abc import Mapping
 from itertools import islice
+from json.encoder import encode_basestring_ascii as _escaped
 from typing import Any, Callable
 
 from gyrinx_tracker._redact import REDACTED, looks_like_secret
@@ -129,8 +130,10 @@ class Encoder:
             if self._full():
                 break
             name = self.string(str.__str__(key) if isinstance(key, str) else str(self._convert(key, depth + 1)))
-            self._room -= len(name)
-            result[name] = REDACTED if self._is_secret_key(name) else self._item(item, depth)
+            self._room -= len(_escaped(name)) + 2  # '"key": '
+            converted = REDACTED if self._is_secret_key(name) else self._item(item, depth)
+            if converted is not _MISSING:
+                result[name] = converted
         return result
 
     def _sequence(self, value: Any, depth: int) -> list[JSON]:
@@ -145,13 +148,27 @@ class Encoder:
         for item in items:
             if self._full():
                 break
-            result.append(self._item(item, depth))
+            converted = self._item(item, depth)
+            if converted is not _MISSING:
+                result.append(converted)
         return result
 
     def _item(self, item: object, depth: int) -> JSON:
-        """Convert one member of a container and charge its size to the room left."""
+        """Convert one member of a container and charge its JSON size to the room left.
+
+        A member that does not fit is left out (``_MISSING``) and the container stops there, so
+        the converted value stays within the room the caller gave.
+        """
         converted = self._convert(item, depth + 1)
-        self._room -= len(converted) + 3 if type(converted) is str else 4
+        if type(converted) in (list, dict):
+            self._room -= 4  # brackets and ', ': its members were charged (and cut) already
+            return converted
+        cost = len(_escaped(converted)) + 2 if type(converted) is str else 26  # ', ' included
+        if cost > self._room:
+            self._room = 0
+            self._full()
+            return _MISSING
+        self._room -= cost
         return converted
 
     def _full(self) -> bool:

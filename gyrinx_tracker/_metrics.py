@@ -13,7 +13,9 @@ Routing rule (all labels always reach the log record; this decides only metric a
    *folded*: left out of that event's metrics from then on (series already made stay exact).
 4. Each event may have ``metric_series_per_event`` series; later combinations are recorded under
    ``{"otel.metric.overflow": true}``, the SDK's own overflow convention.
-5. Only scalar values (str, int, float, bool) become attributes; strings are cut to 128 chars.
+5. Only scalar values (str, int, float, bool) become attributes; strings over 128 chars are left out.
+Negative values stay in the log record but not in the histogram (OpenTelemetry histograms take
+only non-negative values); that is warned about once.
 Every fold is counted in ``stats()`` and in the ``gyrinx_tracker.folded`` counter.
 """
 
@@ -26,6 +28,7 @@ from typing import Any
 from opentelemetry.metrics import Counter, Histogram, Meter
 
 from gyrinx_tracker._config import TrackerConfig
+from gyrinx_tracker._diagnostics import warn_once
 from gyrinx_tracker._sanitize import Event
 from gyrinx_tracker._stats import Stats
 
@@ -132,7 +135,7 @@ class Metrics:
     def record(self, events: Iterable[Event]) -> None:
         """Record one batch; counters are added once per series per batch, not once per event."""
         sums: dict[tuple[_EventMetrics, Key], int] = {}
-        unmetered = 0
+        unmetered = negative = 0
         for event in events:
             metrics = self._for(event.name)
             if metrics is None:
@@ -141,12 +144,19 @@ class Metrics:
             key = metrics.key(event.labels)
             if event.n:
                 sums[(metrics, key)] = sums.get((metrics, key), 0) + event.n
-            if event.value is not None:
+            if event.value is None:
+                continue
+            if event.value < 0:  # the SDK would refuse it and log a warning per call
+                negative += 1
+            else:
                 metrics.value_histogram().record(event.value, dict(key))
         for (metrics, key), total in sums.items():
             metrics.counter.add(total, dict(key))
         if unmetered:
             self._overflow.add(unmetered)
+        if negative:
+            warn_once("input:negative_value", "gyrinx_tracker: %d negative values were kept in the log "
+                      "records but not in the histograms, which take only values >= 0", negative)
         self._collect_folds()
 
     def _for(self, name: str) -> _EventMetrics | None:

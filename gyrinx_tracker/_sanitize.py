@@ -12,9 +12,10 @@ import decimal
 import json
 import math
 import re
+import sys
 from collections.abc import Callable
-from json.encoder import encode_basestring_ascii as _escaped
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii as _escaped
 from typing import Any
 
 from gyrinx_tracker._config import TrackerConfig
@@ -27,6 +28,8 @@ ENTRY_LIMIT = 250_000
 MAX_EVENT_NAME = 100
 MAX_KEY = 64
 UNNAMED = "unnamed_event"
+MAX_COUNT = 2**53
+_MAX_FLOAT_INT = int(sys.float_info.max)
 DROPPED_LABELS = "_dropped_labels"
 
 _VALID_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*\Z")
@@ -110,20 +113,25 @@ class Sanitizer:
         return repaired
 
     def count(self, raw: object) -> int:
-        """``n`` as a positive int; anything else is recorded as 0 and kept out of the counter."""
-        if type(raw) is int and raw > 0:
+        """``n`` as a positive int; anything else is recorded as 0 and kept out of the counter.
+
+        Counts above 2**53 are refused too: JSON readers and OTLP's int64 sums cannot carry them.
+        """
+        if type(raw) is int and 0 < raw <= MAX_COUNT:
             return raw
         coerced = _as_number(raw)
-        if coerced is not None and coerced >= 1 and coerced == int(coerced):
+        if coerced is not None and 1 <= coerced < MAX_COUNT and coerced.is_integer():  # < : exact
             self._report("n_coerced", f"n={_preview(raw)} is not an int; counted as {int(coerced)}")
             return int(coerced)
-        self._report("invalid_n", f"n={_preview(raw)} is not a positive int; the event is recorded "
-                                  "with n=0 and not counted")
+        self._report("invalid_n", f"n={_preview(raw)} is not a positive int up to 2**53; the event is "
+                                  "recorded with n=0 and not counted")
         return 0
 
     def value(self, raw: object) -> int | float | None:
         """``value`` as a finite number, or None (left out of the payload and the histogram)."""
-        if raw is None or (type(raw) is float and math.isfinite(raw)) or type(raw) is int:
+        if raw is None or (type(raw) is float and math.isfinite(raw)):
+            return raw
+        if type(raw) is int and -_MAX_FLOAT_INT <= raw <= _MAX_FLOAT_INT:  # 10**400 is no float
             return raw
         coerced = _as_number(raw)
         if coerced is not None and math.isfinite(coerced):
@@ -146,8 +154,9 @@ class Sanitizer:
             if self._redactor.is_secret_key(key):
                 result[key] = REDACTED
                 continue
+            budget -= len(_escaped(key)) + 4  # '"key": ' and ', '
             cleaned = self._encoder.string(item) if type(item) is str else self._encoder.plain(item, budget)
-            budget -= _estimate(cleaned) + len(_escaped(key)) + 4  # '"key": value, '
+            budget -= _estimate(cleaned)
             if budget < 0:
                 dropped += 1
                 continue
