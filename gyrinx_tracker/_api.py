@@ -28,6 +28,7 @@ class Options(TypedDict, total=False):
     gcp_transport: str
     cloud_logging_endpoint: str | None
     project_id: str | None
+    gcp_region: str | None
     log_name: str
     global_providers: str
     max_queue: int

@@ -34,6 +34,7 @@ class TrackerConfig:
     gcp_transport: GcpTransport = "api"
     cloud_logging_endpoint: str | None = None
     project_id: str | None = None
+    gcp_region: str | None = None
     log_name: str = "tracker"
     global_providers: GlobalProviders = "auto"
     max_queue: int = 20_000
@@ -134,6 +135,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("GOOGLE_CLOUD_PROJECT", "project_id", _text,
              "The Google Cloud project. On Cloud Run, where it is not set, it is read from the "
              "metadata server."),
+    Variable("GYRINX_TRACKER_GCP_REGION", "gcp_region", _text,
+             "The Cloud Run region for the entries' `location` label; read from the metadata "
+             "server when not set."),
     Variable("GYRINX_TRACKER_LOG_NAME", "log_name", _text,
              "The Cloud Logging log id that events are written to."),
     Variable("GYRINX_TRACKER_GLOBAL_PROVIDERS", "global_providers", _choice(GLOBAL_PROVIDER_MODES),
@@ -148,7 +152,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("GYRINX_TRACKER_SHUTDOWN_TIMEOUT", "shutdown_timeout", _positive_float,
              "Seconds that exit and SIGTERM may spend flushing (Cloud Run allows 10)."),
     Variable("GYRINX_TRACKER_EXPORT_TIMEOUT", "export_timeout", _positive_float,
-             "Seconds one export call to Cloud Logging may take before its batch counts as dropped."),
+             "Seconds one export (Cloud Logging or OTLP, retries included) may take before its batch "
+             "counts as dropped; the standard `OTEL_EXPORTER_OTLP_TIMEOUT` wins for OTLP."),
     Variable("GYRINX_TRACKER_METADATA_TIMEOUT", "metadata_timeout", _positive_float,
              "Seconds to wait for the metadata server when the project or region is missing."),
     Variable("GYRINX_TRACKER_HANDLE_SIGTERM", "handle_sigterm", _boolean,

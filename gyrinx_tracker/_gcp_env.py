@@ -32,7 +32,8 @@ class GcpEnvironment:
     resource_labels: dict[str, str] = field(default_factory=dict)
 
 
-def detect(environ: Mapping[str, str], project_id: str | None, timeout: float) -> GcpEnvironment:
+def detect(environ: Mapping[str, str], project_id: str | None, region: str | None,
+           timeout: float) -> GcpEnvironment:
     """Build the environment from variables, asking the metadata server only for what is missing."""
     metadata = _Metadata(environ.get("GCE_METADATA_HOST") or DEFAULT_METADATA_HOST, timeout)
     cloud_run = bool(environ.get("K_SERVICE") or environ.get("CLOUD_RUN_JOB"))
@@ -41,7 +42,7 @@ def detect(environ: Mapping[str, str], project_id: str | None, timeout: float) -
     if not cloud_run:
         labels = {"project_id": project_id} if project_id else {}
         return GcpEnvironment(project_id, "global", labels)
-    region = environ.get("GYRINX_TRACKER_GCP_REGION") or _last_part(metadata.get("instance/region"))
+    region = region or _last_part(metadata.get("instance/region"))
     return GcpEnvironment(project_id, *_cloud_run_resource(environ, project_id, region))
 
 

@@ -123,7 +123,7 @@ def _exporter(config: TrackerConfig, environ: Mapping[str, str]) -> tuple[LogRec
 
 
 def _gcp_exporter(config: TrackerConfig, environ: Mapping[str, str]) -> LogRecordExporter:
-    environment = detect(environ, config.project_id, config.metadata_timeout)
+    environment = detect(environ, config.project_id, config.gcp_region, config.metadata_timeout)
     if config.gcp_transport == "stdout":
         from gyrinx_tracker._gcp_stdout import CloudRunStdoutExporter
 

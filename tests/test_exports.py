@@ -1,0 +1,32 @@
+"""The public surface is exactly what __all__ says (httpx's test_exported_members, adapted)."""
+
+from __future__ import annotations
+
+import inspect
+
+import gyrinx_tracker
+import gyrinx_tracker.testing
+
+
+class TestPublicSurface:
+    def test_all_lists_every_public_name_and_nothing_else(self) -> None:
+        """Names without a leading underscore in the package are exactly __all__, sorted."""
+        public = {name for name in dir(gyrinx_tracker) if not name.startswith("_")}
+        submodules = {"testing", "django"}
+        assert public - submodules == set(gyrinx_tracker.__all__) - {"__version__"}
+        assert gyrinx_tracker.__all__ == sorted(gyrinx_tracker.__all__)
+
+    def test_the_api_is_the_seeds_plus_control(self) -> None:
+        """track keeps the seed's signature; configure, flush, shutdown and stats are the controls."""
+        assert {"track", "configure", "flush", "shutdown", "stats"} <= set(gyrinx_tracker.__all__)
+        parameters = inspect.signature(gyrinx_tracker.track).parameters
+        assert [(p.name, p.kind.name, p.default) for p in parameters.values()] == [
+            ("event", "POSITIONAL_OR_KEYWORD", inspect.Parameter.empty),
+            ("n", "POSITIONAL_OR_KEYWORD", 1),
+            ("value", "POSITIONAL_OR_KEYWORD", None),
+            ("labels", "VAR_KEYWORD", inspect.Parameter.empty),
+        ]
+
+    def test_testing_helpers_are_exported(self) -> None:
+        """gyrinx_tracker.testing exports its capture helper and data types."""
+        assert gyrinx_tracker.testing.__all__ == ["Capture", "CapturedEvent", "MetricPoint", "capture_events"]
