@@ -1,6 +1,7 @@
 """Redaction of labels that look like secrets: the seed's first best practice, enforced.
 
-Keys are normalised (lower case, ``-``/``.``/space as ``_``) and matched against patterns for
+Keys are normalised (lower case, ``-``/``.``/space as ``_``, and once more with camelCase words
+split, so ``cardCvv`` is seen as ``card_cvv``) and matched against patterns for
 passwords, tokens, keys, cookies, sessions and card data. A match replaces the value with
 ``REDACTED`` and never echoes any part of it. String values that carry a credential whatever their
 key (``Bearer ...``, a JWT, a PEM block) are redacted too, because a secret under an innocent key
@@ -9,8 +10,11 @@ key (``Bearer ...``, a JWT, a PEM block) are redacted too, because a secret unde
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterable
+
+from gyrinx_tracker._diagnostics import warn_once
 
 REDACTED = "[REDACTED]"
 
@@ -26,16 +30,20 @@ DEFAULT_PATTERNS: tuple[str, ...] = (
     r"cookie",
     r"session",
     r"credit_?card",
-    r"card_?(number|num|no)",
+    r"(^|_)card_?(number|num|no)($|_)",
     r"credential",
     r"bearer",
-    r"(^|_)(cvv|cvc|ssn|jwt)($|_)",
-    r"^(pwd|pin|auth)$",
+    r"(^|_)(cvv2?|cvc2?|ssn|jwt|pwd)($|_)",
+    r"^(pin|auth)$",
 )
 
-_SECRET_VALUE_PREFIXES = ("Bearer ", "bearer ", "Basic ", "-----BEGIN ")
-_JWT = re.compile(r"^eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.")
+_SECRET_VALUE_PREFIXES = ("Bearer ", "bearer ", "-----BEGIN ")
+# Anywhere in the string: "Authorization: Bearer ..." in a logged header or error message leaks too.
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.")
+_BEARER = re.compile(r"[Bb]earer [A-Za-z0-9._~+/=-]{8,}")
+_BASIC = re.compile(r"Basic ([A-Za-z0-9+/]+={0,2})\Z")
 _SEPARATORS = re.compile(r"[-. ]+")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _CACHE_LIMIT = 10_000
 
 
@@ -43,8 +51,10 @@ class Redactor:
     """Decides, per label key, whether the value must be hidden; results are cached per key."""
 
     def __init__(self, allow: Iterable[str] = (), extra: Iterable[str] = ()) -> None:
-        self._allow = frozenset(normalise(key) for key in allow)
-        self._pattern = re.compile("|".join((*DEFAULT_PATTERNS, *extra)))
+        self._allow = frozenset(form for key in allow for form in _forms(key))
+        # Extra patterns are compiled one by one: joined into the default regex, one bad pattern
+        # (or an inline flag such as "(?i)") made every track() raise re.error.
+        self._patterns = (re.compile("|".join(DEFAULT_PATTERNS)), *map(_compile, extra))
         self._cache: dict[str, bool] = {}
 
     def is_secret_key(self, key: str) -> bool:
@@ -52,20 +62,55 @@ class Redactor:
         known = self._cache.get(key)
         if known is not None:
             return known
-        name = normalise(key)
-        verdict = name not in self._allow and self._pattern.search(name) is not None
+        forms = _forms(key)
+        verdict = self._allow.isdisjoint(forms) and any(
+            pattern.search(form) for pattern in self._patterns for form in forms)
         if len(self._cache) < _CACHE_LIMIT:
             self._cache[key] = verdict
         return verdict
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    """An extra key pattern, case-insensitive; one that is not a regular expression is matched literally."""
+    try:
+        return re.compile(pattern, re.IGNORECASE)
+    except (re.error, TypeError, ValueError) as error:
+        warn_once(f"config:redact_extra:{pattern!r}", "gyrinx_tracker: redact_extra pattern %r is not a "
+                  "regular expression (%s); it is matched literally", pattern, error)
+        return re.compile(re.escape(str(pattern)), re.IGNORECASE)
 
 
 def looks_like_secret(value: str) -> bool:
     """True for strings that are credentials whatever key they sit under."""
     if value.startswith(_SECRET_VALUE_PREFIXES):
         return True
-    return value.startswith("eyJ") and _JWT.match(value) is not None
+    if value.startswith("Basic ") and _is_basic_credential(value):
+        return True
+    if "eyJ" in value and _JWT.search(value) is not None:
+        return True
+    return "earer " in value and _BEARER.search(value) is not None
+
+
+def _is_basic_credential(value: str) -> bool:
+    """``Basic dXNlcjpwYXNz`` is base64 of ``user:pass``; ``Basic plan`` is a product tier."""
+    match = _BASIC.match(value)
+    if match is None:
+        return False
+    try:
+        return b":" in base64.b64decode(match.group(1), validate=True)
+    except ValueError:
+        return False
 
 
 def normalise(key: str) -> str:
     """``X-Api-Key`` and ``apiKey`` become ``x_api_key`` and ``apikey``: one spelling to match."""
     return _SEPARATORS.sub("_", key.strip().lower())
+
+
+def _forms(key: str) -> tuple[str, str]:
+    """The key normalised as is and with camelCase split: ``cardCvv`` is ``cardcvv`` and ``card_cvv``.
+
+    Both are matched so word-anchored patterns see camelCase words, while an extra pattern written
+    for the plain lower-case form (``customerpin``) keeps matching.
+    """
+    return normalise(key), normalise(_CAMEL.sub("_", key))

@@ -1,0 +1,272 @@
+"""Labels that look like secrets are redacted by default, and the secret never appears anywhere.
+
+"Anywhere" is the exported body, the record's attributes, the metric attributes and the tracker's
+own warnings: each test that redacts also searches all four for the secret.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from gyrinx_tracker import stats
+from gyrinx_tracker import track as _typed_track
+from gyrinx_tracker.testing import Capture, CapturedEvent, capture_events
+
+REDACTED = "[REDACTED]"
+SECRET = "hunter2-s3cr3t-value"
+# Keys are spelled out as **{"X-Api-Key": ...}; mypy would match such a dict against n and value.
+track: Callable[..., None] = _typed_track
+JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJl"
+
+
+@pytest.fixture
+def captured(caplog: pytest.LogCaptureFixture) -> Iterator[Capture]:
+    """The real pipeline into memory, non-strict (redacting a credential value warns there)."""
+    caplog.set_level(logging.WARNING, logger="gyrinx_tracker")
+    with capture_events(strict=False) as capture:
+        yield capture
+
+
+def exported(capture: Capture) -> CapturedEvent:
+    (event,) = capture.events
+    return event
+
+
+def assert_nowhere(capture: Capture, caplog: pytest.LogCaptureFixture, secret: str) -> None:
+    """The secret is in no exported body, record attribute, metric attribute or log message."""
+    for event in capture.events:
+        assert secret not in json.dumps(event.body), event.body
+        assert secret not in repr(event.attributes), event.attributes
+    for point in capture.metric_points():
+        assert secret not in repr(point.attributes), point
+    for record in caplog.records:
+        assert secret not in record.getMessage()
+
+
+SECRET_KEYS = [
+    "password", "PASSWORD", "user_password", "userPassword", "passwd", "passphrase", "pwd", "db_pwd",
+    "userPwd", "secret", "client_secret", "clientSecret", "AWS_SECRET_ACCESS_KEY", "api_key", "apiKey",
+    "APIKey", "X-Api-Key", "api.key", "access_key", "private_key", "privateKey", "authorization",
+    "Authorization", "HTTP_AUTHORIZATION", "auth", "auth_header", "Cookie", "set-cookie", "session",
+    "session_id", "sessionid", "sessionKey", "credit_card", "creditCardNumber", "card_number",
+    "cardNumber", "card_no", "cvv", "CVV", "cvv2", "card_cvv", "cardCvv", "cvc", "ssn", "jwt",
+    "token", "access_token", "refresh_token", "accessToken", "csrftoken", "id_token", "credentials",
+    "bearer", "pin",
+]
+
+INNOCENT_KEYS = [
+    "endpoint", "method", "status", "feature", "user_type", "items_count", "list_id", "user_id",
+    "username", "noun", "verb", "author", "authority", "passenger", "compass", "pinned", "spinner",
+    "keyboard", "primary_key", "monkey", "card_id", "card_notes", "discard_number", "description",
+    "stat_name", "model_class", "error_type", "code",
+]
+
+
+class TestSecretKeys:
+    @pytest.mark.parametrize("key", SECRET_KEYS)
+    def test_secret_looking_key_is_redacted(self, captured: Capture, caplog: pytest.LogCaptureFixture,
+                                            key: str) -> None:
+        """A key that names a secret has its value replaced, whatever its case or separators."""
+        track("login", **{key: SECRET, "endpoint": "/login"})
+        assert exported(captured).labels == {key: REDACTED, "endpoint": "/login"}
+        assert_nowhere(captured, caplog, SECRET)
+
+    @pytest.mark.parametrize("key", INNOCENT_KEYS)
+    def test_innocent_key_is_kept(self, captured: Capture, key: str) -> None:
+        """Keys that merely contain a fragment of a secret word (author, passenger, spinner) are kept."""
+        track("api_call", **{key: "value"})
+        assert exported(captured).labels == {key: "value"}
+
+    @pytest.mark.parametrize("key", ["tokens", "token_count", "session_count"])
+    def test_counts_named_after_secrets_are_redacted_too(self, captured: Capture, key: str) -> None:
+        """Decided: ``tokens`` and ``session_count`` match the patterns and are redacted (allow them to keep)."""
+        track("llm_call", **{key: 1234})
+        assert exported(captured).labels == {key: REDACTED}
+
+    @pytest.mark.parametrize("value", [SECRET, 1234, None, ["a", SECRET], {"nested": SECRET}, SECRET.encode()],
+                             ids=["str", "int", "none", "list", "dict", "bytes"])
+    def test_the_whole_value_is_replaced_whatever_its_type(self, captured: Capture,
+                                                           caplog: pytest.LogCaptureFixture,
+                                                           value: object) -> None:
+        """Redaction replaces the value entirely: no prefix, length or type of it is echoed."""
+        track("login", password=value)
+        assert exported(captured).labels == {"password": REDACTED}
+        assert_nowhere(captured, caplog, SECRET)
+
+    def test_a_secret_key_value_is_never_converted(self, captured: Capture) -> None:
+        """The value under a secret key is not even str()-ed: a lazy object is never evaluated."""
+        calls: list[str] = []
+
+        class Lazy:
+            def __str__(self) -> str:
+                calls.append("str")
+                return SECRET
+
+        track("login", api_key=Lazy())
+        assert exported(captured).labels == {"api_key": REDACTED}
+        assert calls == []
+
+
+class TestNested:
+    def test_nested_secret_keys_are_redacted(self, captured: Capture, caplog: pytest.LogCaptureFixture) -> None:
+        """Secret keys inside dicts, lists of dicts and dicts of dicts are redacted; siblings are kept."""
+        track("request", headers={"Authorization": SECRET, "Accept": "json"},
+              forms=[{"password": SECRET, "user": "bob"}],
+              config={"db": {"dbPassword": SECRET, "host": "db"}})
+        assert exported(captured).labels == {
+            "headers": {"Authorization": REDACTED, "Accept": "json"},
+            "forms": [{"password": REDACTED, "user": "bob"}],
+            "config": {"db": {"dbPassword": REDACTED, "host": "db"}},
+        }
+        assert_nowhere(captured, caplog, SECRET)
+
+    def test_a_secret_key_holding_a_structure_is_redacted_whole(self, captured: Capture,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+        """A secret-named key's value is replaced even when it is a dict or list."""
+        track("request", meta={"session": {"id": SECRET, "user": "bob"}})
+        assert exported(captured).labels == {"meta": {"session": REDACTED}}
+        assert_nowhere(captured, caplog, SECRET)
+
+
+class TestSecretValues:
+    @pytest.mark.parametrize("value", [
+        f"Bearer {SECRET}",
+        f"bearer {SECRET}",
+        "Basic dXNlcjpodW50ZXIy",  # base64 of user:hunter2
+        JWT,
+        f"Authorization: Bearer {SECRET}",
+        f"token was {JWT} (expired)",
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEow...",
+    ], ids=["bearer", "bearer_lower", "basic", "jwt", "bearer_inside", "jwt_inside", "pem"])
+    def test_credential_under_an_innocent_key_is_redacted(self, captured: Capture,
+                                                          caplog: pytest.LogCaptureFixture, value: str) -> None:
+        """A string that is a credential is redacted whatever key it sits under."""
+        track("api_call", header=value, nested=[value], obj={"note": value}, raw=value.encode())
+        assert exported(captured).labels == {"header": REDACTED, "nested": [REDACTED],
+                                             "obj": {"note": REDACTED}, "raw": REDACTED}
+        assert_nowhere(captured, caplog, value)
+        assert_nowhere(captured, caplog, value[-12:])
+
+    @pytest.mark.parametrize("value", ["Basic plan", "Basic tier", "eyJust a string", "plain text",
+                                       "bearer", "JWT", "Token expired"])
+    def test_ordinary_strings_are_kept(self, captured: Capture, value: str) -> None:
+        """Product tiers and messages that only resemble credential formats are kept."""
+        track("signup", plan=value)
+        assert exported(captured).labels == {"plan": value}
+
+    def test_anything_starting_with_bearer_and_a_space_is_treated_as_a_credential(self, captured: Capture) -> None:
+        """Decided: ``Bearer <anything>`` is redacted even when it is prose; a leak costs more."""
+        track("quote", text="Bearer of bad news")
+        assert exported(captured).labels == {"text": REDACTED}
+
+    def test_a_long_credential_is_redacted_not_truncated(self, captured: Capture,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+        """Truncation keeps the head of a string; a credential's head must not survive it."""
+        track("api_call", header="Bearer " + SECRET * 1000)
+        assert exported(captured).labels == {"header": REDACTED}
+        assert_nowhere(captured, caplog, SECRET)
+
+    def test_redacting_a_value_warns_without_echoing_it(self, captured: Capture,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+        """The developer hears that a credential was caught, and nothing of the credential itself."""
+        track("api_call", header=f"Bearer {SECRET}")
+        exported(captured)
+        messages = [r.getMessage() for r in caplog.records if r.name == "gyrinx_tracker"]
+        assert any("credential" in m for m in messages)
+        assert_nowhere(captured, caplog, SECRET)
+
+
+class TestConfiguration:
+    def test_redact_allow_keeps_named_keys(self) -> None:
+        """Keys in redact_allow are never redacted by key; other secret keys still are."""
+        with capture_events(strict=False, redact_allow=["tokens", "session_id"]) as capture:
+            track("llm_call", tokens=1234, session_id="abc", password=SECRET)
+            assert exported(capture).labels == {"tokens": 1234, "session_id": "abc", "password": REDACTED}
+
+    def test_redact_allow_matches_any_spelling_of_the_key(self) -> None:
+        """An allowed key matches its other spellings: case, separators, camelCase."""
+        with capture_events(strict=False, redact_allow=["session_id"]) as capture:
+            track("visit", **{"Session-Id": "a", "sessionId": "b", "SESSION_ID": "c"})
+            assert exported(capture).labels == {"Session-Id": "a", "sessionId": "b", "SESSION_ID": "c"}
+
+    def test_redact_allow_applies_to_nested_keys(self) -> None:
+        """The allowlist is the same rule for nested dicts."""
+        with capture_events(strict=False, redact_allow=["tokens"]) as capture:
+            track("llm_call", usage={"tokens": 10, "secret": SECRET})
+            assert exported(capture).labels == {"usage": {"tokens": 10, "secret": REDACTED}}
+
+    def test_allowing_a_key_does_not_let_a_credential_value_through(self) -> None:
+        """A Bearer token under an allowed key is still caught by its value."""
+        with capture_events(strict=False, redact_allow=["auth_header"]) as capture:
+            track("api_call", auth_header=f"Bearer {SECRET}", other_header="gzip")
+            assert exported(capture).labels == {"auth_header": REDACTED, "other_header": "gzip"}
+
+    def test_redact_extra_adds_patterns(self) -> None:
+        """Extra patterns match the normalised key (lower case, separators as _), case-insensitively."""
+        with capture_events(strict=False, redact_extra=["internal_?note", "^memo$"]) as capture:
+            track("ticket", internalNote=SECRET, **{"INTERNAL-NOTE": SECRET, "memo": SECRET,
+                                                     "memo_count": 2, "note": "kept"})
+            assert exported(capture).labels == {"internalNote": REDACTED, "INTERNAL-NOTE": REDACTED,
+                                                "memo": REDACTED, "memo_count": 2, "note": "kept"}
+
+    def test_extra_patterns_keep_the_defaults(self) -> None:
+        """Adding patterns does not replace the built-in ones."""
+        with capture_events(strict=False, redact_extra=["memo"]) as capture:
+            track("ticket", password=SECRET, memo=SECRET)
+            assert exported(capture).labels == {"password": REDACTED, "memo": REDACTED}
+
+    def test_environment_variables(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """GYRINX_TRACKER_REDACT_ALLOW and _EXTRA are comma-separated lists with the same meaning."""
+        monkeypatch.setenv("GYRINX_TRACKER_REDACT_ALLOW", "tokens, session_id")
+        monkeypatch.setenv("GYRINX_TRACKER_REDACT_EXTRA", "internal_?note,^memo$")
+        with capture_events(strict=False) as capture:
+            track("t", tokens=5, session_id="s", internal_note=SECRET, memo=SECRET, password=SECRET)
+            assert exported(capture).labels == {"tokens": 5, "session_id": "s", "internal_note": REDACTED,
+                                                "memo": REDACTED, "password": REDACTED}
+
+    @pytest.mark.parametrize("pattern", ["(", "[ab", "x(?i)y"], ids=["unclosed_group", "unclosed_set",
+                                                                     "inline_flag_mid_pattern"])
+    def test_a_bad_extra_pattern_warns_and_never_raises(self, monkeypatch: pytest.MonkeyPatch,
+                                                        caplog: pytest.LogCaptureFixture, pattern: str) -> None:
+        """A pattern that is not a regex warns once and is matched literally; track() does not raise."""
+        caplog.set_level(logging.WARNING, logger="gyrinx_tracker")
+        monkeypatch.setenv("GYRINX_TRACKER_REDACT_EXTRA", f"{pattern},^memo$")
+        with capture_events(strict=False) as capture:
+            track("t", memo=SECRET, password=SECRET, note="kept", **{f"a{pattern}b": SECRET})
+            assert exported(capture).labels == {"memo": REDACTED, "password": REDACTED, "note": "kept",
+                                                f"a{pattern}b": REDACTED}
+        assert any("not a regular expression" in r.getMessage() for r in caplog.records)
+
+    def test_the_default_track_with_a_bad_extra_pattern_does_not_raise(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Without configure(), the first track() builds the pipeline from the environment: still no raise."""
+        monkeypatch.setenv("GYRINX_TRACKER_REDACT_EXTRA", "(")
+        monkeypatch.setenv("GYRINX_TRACKER_EXPORTER", "console")
+        track("t", memo="x")
+        assert stats()["emitted"] == 1
+
+
+class TestNoLeak:
+    def test_strict_mode_does_not_raise_for_secret_keys(self) -> None:
+        """Redacting a secret-named key is the documented behaviour, so strict mode lets it pass."""
+        with capture_events() as capture:
+            track("login", password=SECRET)
+            assert exported(capture).labels == {"password": REDACTED}
+
+    def test_redacted_labels_do_not_leak_into_metrics(self, captured: Capture,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+        """Metric attributes are built from the redacted labels, never the raw ones."""
+        for index in range(3):
+            track("login", password=f"{SECRET}{index}", header=f"Bearer {SECRET}{index}", method="POST")
+        assert captured.count("login", method="POST") == 3
+        assert_nowhere(captured, caplog, SECRET)
+
+    def test_record_attributes_carry_the_redacted_value(self, captured: Capture) -> None:
+        """The per-label record attributes a collector routes on hold the redaction marker too."""
+        track("login", password=SECRET)
+        attributes: dict[str, Any] = exported(captured).attributes
+        assert attributes["gyrinx.label.password"] == REDACTED
