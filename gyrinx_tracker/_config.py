@@ -201,12 +201,38 @@ def from_env(environ: Mapping[str, str]) -> TrackerConfig:
 
 
 def with_overrides(config: TrackerConfig, overrides: Mapping[str, Any]) -> TrackerConfig:
-    """Apply ``configure()`` keyword arguments over ``config``, rejecting unknown names."""
+    """Apply ``configure()`` keyword arguments over ``config``.
+
+    Unknown names raise ``TypeError`` (a typo in code should fail at start-up, like any bad
+    keyword); a bad value warns once and keeps what ``config`` had, like a bad variable.
+    """
     known = {f.name for f in dataclasses.fields(TrackerConfig)}
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise TypeError(f"unknown tracker option(s): {', '.join(unknown)}")
-    return dataclasses.replace(config, **_normalised(overrides))
+    valid = {name: value for name, value in _normalised(overrides).items() if _acceptable(name, value)}
+    return dataclasses.replace(config, **valid)
+
+
+_BY_FIELD = {variable.field: variable for variable in VARIABLES}
+
+
+def _acceptable(name: str, value: Any) -> bool:
+    """True when ``value`` is what the variable for ``name`` could have parsed to."""
+    variable = _BY_FIELD.get(name)
+    if variable is None or value is None or isinstance(value, (tuple, dict)):
+        return True
+    default = getattr(TrackerConfig, name, None)
+    try:
+        if isinstance(value, bool) != isinstance(default, bool):
+            raise ValueError(f"expected {type(default).__name__}")
+        if not isinstance(value, bool):
+            variable.parse(str(value))
+        return True
+    except ValueError as error:
+        warn_once(f"configure:{name}", "ignoring configure(%s=%r) (%s); keeping the default",
+                  name, value, error)
+        return False
 
 
 def _normalised(overrides: Mapping[str, Any]) -> dict[str, Any]:
