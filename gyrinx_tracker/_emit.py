@@ -35,12 +35,23 @@ def attributes_of(event: Event) -> dict[str, Any]:
     return attributes
 
 
+def _no_attributes(event: Event) -> None:
+    return None
+
+
 class Emitter:
     """Outputs for the pipeline: emit records, export them, record metrics."""
 
     def __init__(self, logger: Any, collector: Collector | None, exporter: LogRecordExporter | None,
-                 metrics: Metrics | None, flushable: list[Any], owned: list[Any]) -> None:
-        """``flushable`` are flushed by ``flush()``; ``owned`` (ours, never the app's) are shut down."""
+                 metrics: Metrics | None, flushable: list[Any], owned: list[Any],
+                 with_attributes: bool = True) -> None:
+        """``flushable`` are flushed by ``flush()``; ``owned`` (ours, never the app's) are shut down.
+
+        ``with_attributes=False`` leaves record attributes empty: for outputs that only read the
+        body (local JSON, Cloud Logging), where the SDK's per-attribute validation was the largest
+        single cost of an event and nobody would read the result.
+        """
+        self._with_attributes = with_attributes
         self._logger = logger
         self._collector = collector
         self._exporter = exporter
@@ -50,8 +61,9 @@ class Emitter:
 
     def write(self, batch: list[Timed]) -> tuple[int, dict[str, int]]:
         emit = self._logger.emit
+        attributes = attributes_of if self._with_attributes else _no_attributes
         for timestamp, context, event in batch:
-            emit(make_record(timestamp, context, body_of(event), attributes_of(event), event.name))
+            emit(make_record(timestamp, context, body_of(event), attributes(event), event.name))
         if self._metrics is not None:
             self._metrics.record(event for _, _, event in batch)
         if self._collector is None or self._exporter is None:

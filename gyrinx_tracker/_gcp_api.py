@@ -61,6 +61,8 @@ def make_client(endpoint: str | None) -> LoggingServiceV2Client:
 class TrackerCloudLoggingExporter(CloudLoggingExporter):
     """Writes batches to one log with one monitored resource; failures are reported, not hidden."""
 
+    reads_attributes = False  # the body carries everything this output writes
+
     def __init__(self, environment: GcpEnvironment, log_name: str, client: LoggingServiceV2Client,
                  timeout: float) -> None:
         project = environment.project_id or ""

@@ -9,12 +9,11 @@ entries land in the ``run.googleapis.com/stdout`` log (the agent chooses the log
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from gyrinx_tracker._format import rfc3339, span_hex, trace_hex
+from gyrinx_tracker._format import encode_json, rfc3339, span_hex, trace_hex
 from gyrinx_tracker._otel_logs import LogRecordExporter, LogRecordExportResult, Record
 from gyrinx_tracker._sanitize import fit
 
@@ -22,11 +21,11 @@ TRACE = "logging.googleapis.com/trace"
 SPAN = "logging.googleapis.com/spanId"
 SAMPLED = "logging.googleapis.com/trace_sampled"
 
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
-
 
 class CloudRunStdoutExporter(LogRecordExporter):
     """Writes Cloud Run structured JSON lines, one write and one flush per batch."""
+
+    reads_attributes = False  # the body carries everything this output writes
 
     def __init__(self, project_id: str | None, stream: TextIO | None = None) -> None:
         self._trace_prefix = f"projects/{project_id}/traces/" if project_id else None
@@ -41,7 +40,7 @@ class CloudRunStdoutExporter(LogRecordExporter):
             entry[SPAN] = span_hex(log.span_id or 0)
             entry[SAMPLED] = bool(log.trace_flags and log.trace_flags.sampled)
         entry.update(log.body)  # type: ignore[arg-type]
-        text, _ = fit(entry, _encode)
+        text, _ = fit(entry, encode_json)
         return text
 
     def export(self, batch: Sequence[Record]) -> LogRecordExportResult:

@@ -76,7 +76,7 @@ class Collector(LogRecordProcessor):
 
 
 def make_record(timestamp: int, context: Context, body: dict[str, Any],
-                attributes: dict[str, Any], event_name: str) -> LogRecord:
+                attributes: dict[str, Any] | None, event_name: str) -> LogRecord:
     """An INFO record carrying the span context of the call site (``context`` is the caller's)."""
     return LogRecord(
         timestamp=timestamp,

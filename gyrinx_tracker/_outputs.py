@@ -54,7 +54,13 @@ def build(config: TrackerConfig, stats: Stats, environ: Mapping[str, str] | None
     owned: list[Any] = [exporter, provider]
     metrics, flushable = _metrics(config, stats, app_meters, environ, owned, resource)
     return Emitter(provider.get_logger(SCOPE, VERSION), collector, exporter, metrics,
-                   [exporter, *flushable], owned)
+                   [exporter, *flushable], owned, with_attributes=_reads_attributes(exporter))
+
+
+def _reads_attributes(exporter: LogRecordExporter) -> bool:
+    """Our local and Google Cloud outputs say they read only the body (``reads_attributes =
+    False``); any other exporter (OTLP, a custom or test one) may route on attributes."""
+    return bool(getattr(exporter, "reads_attributes", True))
 
 
 def _app_providers(config: TrackerConfig) -> tuple[Any | None, Any | None]:

@@ -82,6 +82,16 @@ class TestJsonLines:
         assert gyrinx_tracker.flush(5)
         assert json.loads(events_logger.lines[0])["labels"]["query"] == "100%s %d"
 
+    def test_an_adversarial_event_still_fits_cloud_loggings_entry_limit(self, events_logger: _Lines) -> None:
+        """Labels that escape to six bytes a character still give a line under 256 KB, with drops counted."""
+        gyrinx_tracker.track("huge", **{f"k{i}": "\x00" * 8000 for i in range(100)})
+        assert gyrinx_tracker.flush(5)
+        (line,) = events_logger.lines
+        assert len(line.encode("utf-8")) <= 256_000
+        payload = json.loads(line)
+        assert payload["labels"]["_dropped_labels"] > 0
+        assert payload["event"] == "huge" and payload["severity"] == "INFO"
+
     def test_the_app_log_level_is_respected(self, events_logger: _Lines) -> None:
         """An app that sets gyrinx.tracker to WARNING gets no event lines."""
         logging.getLogger("gyrinx.tracker").setLevel(logging.WARNING)
