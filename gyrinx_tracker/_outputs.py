@@ -13,11 +13,12 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
+from opentelemetry.metrics import Meter
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 
-from gyrinx_tracker import _otel_logs
+from gyrinx_tracker import _otel_logs, _self_metrics
 from gyrinx_tracker._config import TrackerConfig
 from gyrinx_tracker._diagnostics import warn_once
 from gyrinx_tracker._emit import Emitter
@@ -77,14 +78,19 @@ def _metrics(config: TrackerConfig, stats: Stats, app_meters: Any | None, enviro
              owned: list[Any], resource: Resource | None = None) -> tuple[Metrics | None, list[Any]]:
     """Metrics go to the app's meter provider, to our own when there is a reader, or nowhere."""
     if app_meters is not None and config.metric_reader is None:
-        return Metrics(app_meters.get_meter(SCOPE, VERSION), config, stats), [app_meters]
+        return _metered(app_meters.get_meter(SCOPE, VERSION), config, stats), [app_meters]
     readers = _metric_readers(config, environ)
     if not readers:
         return None, []
     provider = MeterProvider(metric_readers=readers, resource=resource or resource_from_env(),
                              shutdown_on_exit=False)
     owned.append(provider)
-    return Metrics(provider.get_meter(SCOPE, VERSION), config, stats), [provider]
+    return _metered(provider.get_meter(SCOPE, VERSION), config, stats), [provider]
+
+
+def _metered(meter: Meter, config: TrackerConfig, stats: Stats) -> Metrics:
+    _self_metrics.observe(meter, stats)
+    return Metrics(meter, config, stats)
 
 
 def _metric_readers(config: TrackerConfig, environ: Mapping[str, str]) -> list[MetricReader]:

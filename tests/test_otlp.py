@@ -79,3 +79,16 @@ class TestCollectorDown:
         assert stats["emitted"] == 1
         assert stats["emitted"] == stats["exported"] + stats["dropped"]
         assert stats["dropped_by_reason"] == {"export_failed": 1}
+
+
+class TestSelfMetrics:
+    def test_drops_are_visible_as_a_metric_by_reason(self, otlp_env: OtlpReceiver) -> None:
+        """gyrinx_tracker.dropped reaches the collector with the reason; exported counts the rest."""
+        gyrinx_tracker.configure(max_queue=1, flush_interval=60.0)
+        for _ in range(5):
+            gyrinx_tracker.track("burst")
+        assert gyrinx_tracker.flush(10)
+        points = otlp_env.metric_points()
+        dropped = {p["attributes"]["reason"]: p["value"] for p in points["gyrinx_tracker.dropped"]}
+        assert dropped == {"queue_full": 4}
+        assert [p["value"] for p in points["gyrinx_tracker.exported"]][-1] == 1
