@@ -47,13 +47,29 @@ class Encoder:
         self._cut = False
 
     def string(self, value: str) -> str:
-        """Bound a string's length and hide it if it is a credential."""
+        """Bound a string's length, make it valid UTF-8, and hide it if it is a credential."""
         if len(value) > self._max_string:
             self._report("long_string", f"a string of {len(value)} characters was truncated")
             value = f"{value[: self._max_string]}…[+{len(value) - self._max_string} chars]"
+        if not value.isascii():
+            value = self.unicode(value)
         if looks_like_secret(value):
             self._report("secret_value", "a value that looks like a credential was redacted")
             return REDACTED
+        return value
+
+    def unicode(self, value: str) -> str:
+        """``value`` with unpaired surrogates written as ``\\udxxx`` escapes, reported once.
+
+        Python strings may hold lone surrogates (``os.fsdecode`` of a bad file name, a JSON escape
+        cut in half); UTF-8 and protobuf refuse them, so one such label failed a whole OTLP or
+        Cloud Logging batch, and the JSON line outputs could not write the event.
+        """
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            self._report("invalid_unicode", "a string with unpaired surrogates was escaped")
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
         return value
 
     def plain(self, value: object, room: int = MAX_VALUE_CHARS) -> JSON:

@@ -214,11 +214,11 @@ class Pipeline:
             self._wake.wait(self.config.flush_interval)
             self._wake.clear()
             stopping = self._stopping
-            self._drain()
+            self._guarded(self._drain)  # the worker must outlive any bug in one drain
             if stopping:
                 break
         if not self._keep_outputs:
-            self._outputs.shutdown(self.config.shutdown_timeout)
+            self._guarded(lambda: self._outputs.shutdown(self.config.shutdown_timeout) if self._outputs else None)
 
     def _drain(self) -> None:
         with self._waiters_lock:

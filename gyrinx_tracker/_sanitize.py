@@ -175,6 +175,8 @@ class Sanitizer:
                 text = str.__str__(key) if isinstance(key, str) else str(self._encoder.plain(key))
             except Exception:  # noqa: BLE001 - a hostile key object: keep the value under a stand-in
                 text = ""
+        if not text.isascii():
+            text = self._encoder.unicode(text)
         if 0 < len(text) <= MAX_KEY:
             return text
         self._report("invalid_label_key", f"label key {_preview(key)} is empty or too long")
