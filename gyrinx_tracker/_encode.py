@@ -62,8 +62,8 @@ class Encoder:
         """``value`` with unpaired surrogates written as ``\\udxxx`` escapes, reported once.
 
         Python strings may hold lone surrogates (``os.fsdecode`` of a bad file name, a JSON escape
-        cut in half); UTF-8 and protobuf refuse them, so one such label failed a whole OTLP or
-        Cloud Logging batch, and the JSON line outputs could not write the event.
+        cut in half); protobuf refuses them, so one such label failed a whole OTLP or Cloud Logging
+        API batch, and a strict UTF-8 stream (stdout, a log file) could not write the JSON line.
         """
         try:
             value.encode("utf-8")

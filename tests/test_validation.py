@@ -186,6 +186,8 @@ LABEL_VALUES: list[tuple[str, object, object]] = [
     ("decimal_nan", decimal.Decimal("NaN"), "NaN"),
     ("enum", Color.RED, "red"),
     ("int_enum", Level.HIGH, 3),
+    ("lone_surrogate", "a\udc80b", "a\\udc80b"),
+    ("nested_lone_surrogate", {"\ud800": ["\udfff"]}, {"\\ud800": ["\\udfff"]}),
     ("bytes_utf8", "héllo".encode(), "héllo"),
     ("bytes_binary", b"\xff\x00", "base64:/wA="),
     ("bytearray", bytearray(b"hi"), "hi"),
@@ -245,6 +247,13 @@ class TestLabelValues:
         track("all_at_once", **labels)
         event = only(lenient)
         assert event.labels == {name: expected for name, _, expected in LABEL_VALUES}
+
+    def test_unpaired_surrogates_become_escapes_so_the_event_encodes(self, lenient: Capture) -> None:
+        """A lone surrogate (os.fsdecode of a bad file name) in a key or value is escaped, not fatal to UTF-8."""
+        track("files", **{"path\udc80": "/tmp/\udcff.txt"})
+        event = only(lenient)
+        assert event.labels == {"path\\udc80": "/tmp/\\udcff.txt"}
+        json.dumps(event.body, ensure_ascii=False).encode("utf-8")
 
     def test_label_keys_are_bounded(self, lenient: Capture) -> None:
         """A key over 64 characters is cut and an empty key gets a stand-in; values are kept."""
