@@ -51,8 +51,9 @@ def is_id_like(key: str) -> bool:
 
 def unit_for(event: str) -> str:
     """The histogram unit implied by the event's name, after the seed's naming conventions."""
+    lowered = event.lower()
     for suffix, unit in _UNITS:
-        if event.endswith(suffix):
+        if lowered.endswith(suffix):
             return unit
     return "1"
 
@@ -160,10 +161,13 @@ class Metrics:
         self._collect_folds()
 
     def _for(self, name: str) -> _EventMetrics | None:
-        metrics = self._events.get(name)
+        # Instrument names are case-insensitive in OpenTelemetry: "Login" and "login" are one
+        # instrument, so two _EventMetrics for them made duplicate streams with the same attributes.
+        identity = name.lower()
+        metrics = self._events.get(identity)
         if metrics is None and len(self._events) < self._config.metric_events:
-            allow = self._config.metric_labels.get(name)
-            metrics = self._events[name] = _EventMetrics(self._meter, name, allow, self._config)
+            allow = self._config.metric_labels.get(name, self._config.metric_labels.get(identity))
+            metrics = self._events[identity] = _EventMetrics(self._meter, name, allow, self._config)
         return metrics
 
     def _collect_folds(self) -> None:
