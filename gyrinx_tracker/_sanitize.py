@@ -36,6 +36,8 @@ _VALID_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*\Z")
 _INVALID_CHARS = re.compile(r"[^A-Za-z0-9_.\-]+")
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 _NAME_CACHE_LIMIT = 10_000
+# Strings starting so, or containing "eyJ" or "earer ", take the full check in looks_like_secret.
+_SECRET_STARTS = ("-----BEGIN ", "Basic ")
 
 Problems = list[tuple[str, str]]
 
@@ -72,6 +74,7 @@ class Sanitizer:
         self._encoder = Encoder(config.max_string, self._redactor.is_secret_key, self._report)
         self._problems: Problems = []
         self._names: dict[object, str] = {}
+        self._keys: dict[str, tuple[str, bool, int]] = {}
 
     def _report(self, cause: str, detail: str) -> None:
         self._problems.append((cause, detail))
@@ -141,22 +144,40 @@ class Sanitizer:
         return None
 
     def labels(self, raw: dict[str, Any]) -> dict[str, JSON]:
-        """Labels converted, bounded in count and bytes, and redacted where they look secret."""
+        """Labels converted, bounded in count and bytes, and redacted where they look secret.
+
+        This runs once per label per event, so the per-key work (cleaning, the redaction verdict,
+        its JSON size) is cached by key, and str/int values take a path without calls.
+        """
         limit = self._config.max_labels
+        max_string = self._config.max_string
         budget = LABELS_BUDGET
         result: dict[str, JSON] = {}
         dropped = 0
+        keys = self._keys
         for key, item in raw.items():
             if len(result) >= limit or budget <= 0:
                 dropped += 1
                 continue
-            key = self._key(key)
-            if self._redactor.is_secret_key(key):
+            known = keys.get(key) if type(key) is str else None
+            if known is None:
+                known = self._known_key(key)
+            key, secret, key_cost = known
+            if secret:
                 result[key] = REDACTED
                 continue
-            budget -= len(_escaped(key)) + 4  # '"key": ' and ', '
-            cleaned = self._encoder.string(item) if type(item) is str else self._encoder.plain(item, budget)
-            budget -= _estimate(cleaned)
+            budget -= key_cost
+            kind = type(item)
+            if (kind is str and len(item) <= max_string and item.isascii() and "eyJ" not in item
+                    and "earer " not in item and not item.startswith(_SECRET_STARTS)):
+                cleaned: JSON = item  # what Encoder.string returns for it, without the calls
+                budget -= len(_escaped(item))
+            elif kind is int and -MAX_COUNT <= item <= MAX_COUNT:
+                cleaned = item
+                budget -= 24
+            else:
+                cleaned = self._encoder.string(item) if kind is str else self._encoder.plain(item, budget)
+                budget -= _estimate(cleaned)
             if budget < 0:
                 dropped += 1
                 continue
@@ -166,6 +187,14 @@ class Sanitizer:
             self._report("too_many_labels", f"{dropped} labels were dropped to keep the entry within "
                                             f"{limit} labels and {LABELS_BUDGET} bytes")
         return result
+
+    def _known_key(self, key: object) -> tuple[str, bool, int]:
+        """(cleaned key, is it a secret, its JSON cost), cached for str keys."""
+        clean = self._key(key)
+        known = (clean, self._redactor.is_secret_key(clean), len(_escaped(clean)) + 4)  # '"key": ' ', '
+        if type(key) is str and len(self._keys) < _NAME_CACHE_LIMIT:
+            self._keys[key] = known
+        return known
 
     def _key(self, key: object) -> str:
         if type(key) is str:
