@@ -64,7 +64,7 @@ class Collector:
     http_port: int = field(default_factory=free_port)
     health_port: int = field(default_factory=free_port)
     metrics_port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
+    process: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -370,7 +370,7 @@ def tracker_record(event: str, n: int = 1, value: float | None = None, trace_id:
     return logs_pb2.LogRecord(
         time_unix_nano=time.time_ns(),
         observed_time_unix_nano=time.time_ns(),
-        severity_number=9,
+        severity_number=logs_pb2.SEVERITY_NUMBER_INFO,
         severity_text="INFO",
         event_name=event,
         body=to_any(body),
@@ -400,7 +400,7 @@ def send_logs(endpoint: str, records: list[Any], resource: Mapping[str, Any]) ->
         ]
     )
     with grpc.insecure_channel(endpoint) as channel:
-        logs_service_pb2_grpc.LogsServiceStub(channel).Export(request, timeout=10)
+        logs_service_pb2_grpc.LogsServiceStub(channel).Export(request, timeout=10)  # type: ignore[no-untyped-call]
 
 
 def send_counter(endpoint: str, name: str, points: list[tuple[Mapping[str, Any], int]], resource: Mapping[str, Any]) -> None:
@@ -437,4 +437,29 @@ def send_counter(endpoint: str, name: str, points: list[tuple[Mapping[str, Any],
         ]
     )
     with grpc.insecure_channel(endpoint) as channel:
-        metrics_service_pb2_grpc.MetricsServiceStub(channel).Export(request, timeout=10)
+        metrics_service_pb2_grpc.MetricsServiceStub(channel).Export(request, timeout=10)  # type: ignore[no-untyped-call]
+
+
+def send_span(endpoint: str, name: str, trace_id: bytes, span_id: bytes, resource: Mapping[str, Any]) -> None:
+    """One OTLP/gRPC traces export with a single finished span."""
+    import grpc
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+    from opentelemetry.proto.common.v1 import common_pb2
+    from opentelemetry.proto.resource.v1 import resource_pb2
+    from opentelemetry.proto.trace.v1 import trace_pb2
+
+    now = time.time_ns()
+    span = trace_pb2.Span(
+        trace_id=trace_id, span_id=span_id, name=name, kind=trace_pb2.Span.SPAN_KIND_SERVER,
+        start_time_unix_nano=now - 10**6, end_time_unix_nano=now,
+    )
+    request = trace_service_pb2.ExportTraceServiceRequest(
+        resource_spans=[
+            trace_pb2.ResourceSpans(
+                resource=resource_pb2.Resource(attributes=to_kvs(resource)),
+                scope_spans=[trace_pb2.ScopeSpans(scope=common_pb2.InstrumentationScope(name="app"), spans=[span])],
+            )
+        ]
+    )
+    with grpc.insecure_channel(endpoint) as channel:
+        trace_service_pb2_grpc.TraceServiceStub(channel).Export(request, timeout=10)  # type: ignore[no-untyped-call]

@@ -147,6 +147,8 @@ DRIVER = textwrap.dedent(
             t0 = time.perf_counter()
             ok = gt.flush(float(args[0]))
             print(json.dumps({"flushed": ok, "flush_s": time.perf_counter() - t0}), flush=True)
+        elif cmd == "stats":
+            print(json.dumps(dict(gt.stats())), flush=True)
         elif cmd == "exit":
             t0 = time.perf_counter()
             gt.shutdown()
@@ -203,9 +205,22 @@ def test_collector_killed_mid_stream_app_never_blocks_and_books_balance(collecto
         assert down["worst_track_s"] < 0.25, down
         flush_down = driver.ask("flush 3", timeout=8)  # bounded even with nowhere to send
 
-        # Phase 3: a new collector on the same port; tracking and delivery resume.
+        # Phase 3: a new collector on the same port. gRPC reconnects with backoff, so probe
+        # until one event is exported (probes may be dropped too, like phase 2), then everything
+        # tracked afterwards must arrive.
         second = collectors.start(["local.yaml"], name="second", grpc_port=first.grpc_port)
-        driver.ask("track 400 200 again", timeout=30)
+        seq = 400
+        for _ in range(30):
+            exported_before = driver.ask("stats", timeout=5)["exported"]
+            driver.ask(f"track {seq} 1 probe", timeout=5)
+            seq += 1
+            driver.ask("flush 5", timeout=10)
+            if driver.ask("stats", timeout=5)["exported"] > exported_before:
+                break
+        else:
+            pytest.fail("the app never reconnected to the restarted collector")
+        resumed = seq
+        driver.ask(f"track {resumed} 200 again", timeout=30)
         assert driver.ask("flush 20", timeout=25)["flushed"] is True
         final = driver.ask("exit", timeout=30)
     finally:
@@ -220,14 +235,15 @@ def test_collector_killed_mid_stream_app_never_blocks_and_books_balance(collecto
     print(
         f"\nkill/restart: emitted={stats['emitted']} exported={stats['exported']} dropped={stats['dropped']} "
         f"by_reason={stats.get('dropped_by_reason')} delivered={len(delivered)} "
-        f"(first collector {len(delivered_first)}, second {len(delivered_second)}; "
+        f"(first collector {len(delivered_first)}, second {len(delivered_second)}; probes {resumed - 400}; "
         f"flush while down -> {flush_down}); worst track() {final['worst_track_s'] * 1000:.2f} ms"
     )
     assert sorted(delivered_first) == list(range(200))
     assert len(delivered) == len(set(delivered)), "an event was delivered twice"
     # Exact books: every event is either delivered (exported) or counted as dropped.
-    assert stats["emitted"] == 600
-    assert stats["exported"] + stats["dropped"] == 600
+    total = resumed + 200
+    assert stats["emitted"] == total
+    assert stats["exported"] + stats["dropped"] == total
     assert stats["exported"] == len(delivered)
-    # Only events tracked while the collector was down can be missing.
-    assert set(range(600)) - set(delivered) <= set(range(200, 400))
+    # Only events tracked while the collector was down (or before the app reconnected) can be missing.
+    assert set(range(total)) - set(delivered) <= set(range(200, resumed))

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from collector_helpers import Collector, CollectorFactory, send_counter, send_logs, tracker_record, wait_for
+from collector_helpers import Collector, CollectorFactory, send_counter, send_logs, send_span, tracker_record, wait_for
 
 pytestmark = [pytest.mark.collector, pytest.mark.slow]
 
@@ -38,7 +38,8 @@ def test_records_pass_with_ids_and_resource_and_the_app_wins_resource_conflicts(
         ],
         APP_RESOURCE,
     )
-    assert wait_for(lambda: len(collector.read().logs()) >= 2, 15), collector.log()[-3000:]
+    send_span(collector.grpc_endpoint, "POST /checkout", trace_id, span_id, APP_RESOURCE)  # traces pipeline
+    assert wait_for(lambda: len(collector.read().logs()) >= 2 and collector.read().span_count() == 1, 15), collector.log()[-3000:]
     logs = {r.event_name: r for r in collector.read().logs()}
     checkout = logs["checkout"]
     assert checkout.trace_id == trace_id.hex()
@@ -116,7 +117,7 @@ def test_counters_pass_exactly_without_volatile_resource_attributes(collectors: 
     resource = {**APP_RESOURCE, "process.pid": 4242, "process.command_args": "python app.py"}
     send_counter(collector.grpc_endpoint, "tracker.checkout", [({"plan": "pro"}, 7), ({"plan": "free"}, 4)], resource)
     send_logs(collector.grpc_endpoint, [tracker_record("checkout")], resource)
-    assert wait_for(lambda: len(collector.read().points()) >= 2 and collector.read().logs(), 15), collector.log()[-3000:]
+    assert wait_for(lambda: len(collector.read().points()) >= 2 and bool(collector.read().logs()), 15), collector.log()[-3000:]
     series = collector.read().latest("tracker.checkout")
     assert {dict(k)["plan"]: p.value for k, p in series.items()} == {"pro": 7, "free": 4}
     assert all(p.monotonic and p.unit == "{event}" for p in series.values())
