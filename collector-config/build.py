@@ -29,6 +29,9 @@ Environment:
 ``GOFLAGS``, ``GOMODCACHE``, ``GOCACHE``, ``GOPROXY``
     Passed through to Go untouched, except that ``-buildvcs=false`` is ensured in GOFLAGS: the
     generated sources are not in a VCS checkout and VCS stamping would only make builds differ.
+``GOTOOLCHAIN``
+    Defaults to ``local``: the modules of this release declare ``go 1.26.0``, and an older Go must
+    fail clearly rather than fetch another toolchain behind the cache key's back.
 """
 
 from __future__ import annotations
@@ -82,7 +85,7 @@ def go_command() -> str:
     go = os.environ.get("GO", "go")
     resolved = shutil.which(go)
     if resolved is None:
-        raise BuildError(f"Go toolchain not found ({go!r} is not on PATH); install Go >= 1.24 to build the collector")
+        raise BuildError(f"Go toolchain not found ({go!r} is not on PATH); install Go 1.26 or newer to build the collector")
     return resolved
 
 
