@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from gyrinx_tracker import _stats
-from gyrinx_tracker._otel_logs import Collector, LogRecordExporter, export_batch, make_record
+from gyrinx_tracker._otel_logs import Collector, LogRecordExporter, attribute_limit, export_batch, make_record
 from gyrinx_tracker._metrics import Metrics
 from gyrinx_tracker._pipeline import Timed
 from gyrinx_tracker._sanitize import Event
@@ -27,16 +27,19 @@ def body_of(event: Event) -> dict[str, Any]:
     return {"event": event.name, "n": event.n, "value": event.value, "labels": event.labels}
 
 
-def attributes_of(event: Event) -> dict[str, Any]:
-    """Attributes a collector can route on: the event and one ``gyrinx.label.<key>`` per label."""
+def attributes_of(event: Event, limit: int = 128) -> dict[str, Any]:
+    """Attributes a collector can route on: the event and one ``gyrinx.label.<key>`` per label.
+
+    At most ``limit`` (the SDK's attribute count limit): past it the SDK would evict the oldest
+    attribute, ``gyrinx.event`` itself, and warn on every record. Labels past the limit are still
+    in the body.
+    """
     attributes: dict[str, Any] = {EVENT_ATTRIBUTE: event.name}
     for key, value in event.labels.items():
+        if len(attributes) >= limit:
+            break
         attributes[LABEL_ATTRIBUTE_PREFIX + key] = value
     return attributes
-
-
-def _no_attributes(event: Event) -> None:
-    return None
 
 
 class Emitter:
@@ -52,6 +55,7 @@ class Emitter:
         single cost of an event and nobody would read the result.
         """
         self._with_attributes = with_attributes
+        self._attribute_limit = attribute_limit()
         self._logger = logger
         self._collector = collector
         self._exporter = exporter
@@ -61,9 +65,10 @@ class Emitter:
 
     def write(self, batch: list[Timed]) -> tuple[int, dict[str, int]]:
         emit = self._logger.emit
-        attributes = attributes_of if self._with_attributes else _no_attributes
+        limit = self._attribute_limit if self._with_attributes else 0
         for timestamp, context, event in batch:
-            emit(make_record(timestamp, context, body_of(event), attributes(event), event.name))
+            attributes = attributes_of(event, limit) if limit else None
+            emit(make_record(timestamp, context, body_of(event), attributes, event.name))
         if self._metrics is not None:
             self._metrics.record(event for _, _, event in batch)
         if self._collector is None or self._exporter is None:

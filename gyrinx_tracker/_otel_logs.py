@@ -14,6 +14,7 @@ from opentelemetry._logs import LogRecord, SeverityNumber, get_logger_provider
 from opentelemetry.context import Context
 from opentelemetry.sdk._logs import (
     LoggerProvider,
+    LogRecordLimits,
     LogRecordProcessor,
     ReadableLogRecord,
     ReadWriteLogRecord,
@@ -35,6 +36,7 @@ __all__ = [
     "ReadableLogRecord",
     "Record",
     "app_logger_provider",
+    "attribute_limit",
     "export_batch",
     "make_record",
     "memory_exporter",
@@ -100,6 +102,12 @@ def app_logger_provider() -> Any | None:
     """The application's global SDK logger provider, if it installed one, else None."""
     provider = get_logger_provider()
     return provider if isinstance(provider, LoggerProvider) else None
+
+
+def attribute_limit() -> int:
+    """How many attributes the SDK keeps per record (OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT, 128)."""
+    limit = LogRecordLimits().max_attributes
+    return 128 if limit is None else max(1, limit)
 
 
 def memory_exporter() -> InMemoryLogRecordExporter:

@@ -42,6 +42,11 @@ class Outputs(Protocol):
         """Release connections and threads; called once."""
 
 
+# Redaction is policy, not bad input: strict mode warns about it like normal mode, never raises
+# (a secret-named key never raised either; a credential-looking value now behaves the same).
+POLICY_CAUSES = frozenset({"secret_value"})
+
+
 class TrackerInputError(ValueError):
     """Raised by ``track()`` in strict mode when an argument had to be repaired or dropped."""
 
@@ -67,6 +72,7 @@ class Pipeline:
         self._inline = False
         self._outputs: Outputs | None = None
         self._sanitizer = Sanitizer(config)
+        self._per_thread = threading.local()
 
     # -- the application's thread ------------------------------------------------------------
 
@@ -94,18 +100,27 @@ class Pipeline:
         self.stats.drop(reason)
         warn_once(f"dropped:{reason}", "gyrinx_tracker dropped an event (%s); see stats()", reason)
 
+    def _caller_sanitizer(self) -> Sanitizer:
+        """One sanitizer per calling thread, so its caches survive between calls."""
+        sanitizer: Sanitizer | None = getattr(self._per_thread, "sanitizer", None)
+        if sanitizer is None:
+            sanitizer = self._per_thread.sanitizer = Sanitizer(self.config)
+        return sanitizer
+
     def _snapshot(self, event: object, n: object, value: object, labels: dict[str, Any]) -> Event:
-        sanitizer = Sanitizer(self.config)
+        sanitizer = self._caller_sanitizer()
         cleaned = sanitizer.event(event, n, value, labels)
         _warn(cleaned.name, sanitizer.take_problems())
         return cleaned
 
     def _validate_now(self, event: object, n: object, value: object, labels: dict[str, Any]) -> Event:
-        sanitizer = Sanitizer(self.config)
+        sanitizer = self._caller_sanitizer()
         cleaned = sanitizer.event(event, n, value, labels)
         problems = sanitizer.take_problems()
-        if problems:
-            raise TrackerInputError("; ".join(detail for _, detail in problems))
+        errors = [detail for cause, detail in problems if cause not in POLICY_CAUSES]
+        _warn(cleaned.name, [(cause, detail) for cause, detail in problems if cause in POLICY_CAUSES])
+        if errors:
+            raise TrackerInputError("; ".join(errors))
         return cleaned
 
     def _start(self) -> None:

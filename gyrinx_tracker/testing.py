@@ -78,9 +78,14 @@ class Capture:
                 for point in _points(metric)]
 
     def count(self, event: str, **attributes: Any) -> float:
-        """The counter of ``event`` summed over series whose attributes include ``attributes``."""
+        """The counter of ``event`` summed over series whose attributes include ``attributes``.
+
+        Instrument names are case-insensitive in OpenTelemetry (the SDK exports them lower-cased),
+        so ``count("Login")`` finds ``tracker.login``.
+        """
+        name = f"tracker.{event}".lower()
         return sum(point.value or 0 for point in self.metric_points()
-                   if point.name == f"tracker.{event}"
+                   if point.name.lower() == name
                    and attributes.items() <= point.attributes.items())
 
     def clear(self) -> None:
