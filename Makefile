@@ -30,8 +30,9 @@ bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
 # Builds (or finds in the cache) the project's collector distribution and prints the binary's path.
-collector: $(STAMP)
-	@$(PY) collector-config/build.py
+# build.py is stdlib only: no virtualenv needed.
+collector:
+	@$(PYTHON) collector-config/build.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache
