@@ -9,6 +9,7 @@ import logging.config
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -98,6 +99,60 @@ class TestJsonLines:
         gyrinx_tracker.track("user_login")
         assert gyrinx_tracker.flush(5)
         assert events_logger.lines == []
+
+
+class _Records(logging.Handler):
+    """Keeps the stdlib records themselves."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+class TestStdlibRecords:
+    def test_records_are_complete_and_stamped_with_the_event_time(self) -> None:
+        """The stdlib record carries the event's time (not the export's), and formats like any other."""
+        handler = _Records()
+        logger = logging.getLogger("gyrinx.tracker")
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        try:
+            gyrinx_tracker.track("user_login")
+            assert gyrinx_tracker.flush(5)
+        finally:
+            logger.removeHandler(handler)
+        (record,) = handler.records
+        line = json.loads(record.getMessage())
+        assert time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) == line["time"][:19]
+        assert f"{int(record.msecs):03d}" == line["time"][20:23]
+        assert (record.levelname, record.name) == ("INFO", "gyrinx.tracker")
+        formatted = logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(process)d %(message)s").format(record)
+        assert formatted.endswith(record.getMessage())
+
+    def test_an_app_record_factory_runs_for_our_records(self) -> None:
+        """An application that set a LogRecord factory (e.g. to add a request id) sees it applied to events."""
+        previous = logging.getLogRecordFactory()
+
+        def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+            record = previous(*args, **kwargs)
+            record.request_id = "req-1"
+            return record
+
+        handler = _Records()
+        logger = logging.getLogger("gyrinx.tracker")
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logging.setLogRecordFactory(factory)
+        try:
+            gyrinx_tracker.track("user_login")
+            assert gyrinx_tracker.flush(5)
+        finally:
+            logging.setLogRecordFactory(previous)
+            logger.removeHandler(handler)
+        assert [getattr(r, "request_id", None) for r in handler.records] == ["req-1"]
 
 
 class TestUnconfiguredLogging:
