@@ -70,7 +70,8 @@ class _EventMetrics:
         self._allow = frozenset(allow) if allow is not None else None
         self._denied: set[str] = set()
         self._values: dict[str, set[Any]] = {}
-        self._series: set[Key] = set()
+        # Each series' attributes as the dict the SDK takes, made once: the SDK only reads it.
+        self._series: dict[Key, dict[str, Any]] = {OVERFLOW: dict(OVERFLOW)}
         self._value_budget = config.metric_label_values
         self._series_budget = config.metric_series_per_event
         self.folded_labels = 0
@@ -89,11 +90,15 @@ class _EventMetrics:
         key: Key = tuple(sorted(items)) if len(items) > 1 else tuple(items)
         if key in self._series:
             return key
-        if len(self._series) >= self._series_budget:
+        if len(self._series) > self._series_budget:  # the overflow series is not counted
             self.folded_series += 1
             return OVERFLOW
-        self._series.add(key)
+        self._series[key] = dict(key)
         return key
+
+    def attributes(self, key: Key) -> dict[str, Any]:
+        """The attribute dict of a series ``key`` returned; do not mutate it."""
+        return self._series[key]
 
     def _admits(self, key: str, value: Any) -> bool:
         if key in self._denied or type(value) not in _ATTRIBUTE_TYPES:
@@ -136,12 +141,14 @@ class Metrics:
     def record(self, events: Iterable[Event]) -> None:
         """Record one batch; counters are added once per series per batch, not once per event."""
         sums: dict[tuple[_EventMetrics, Key], int] = {}
+        touched: set[_EventMetrics] = set()
         unmetered = negative = 0
         for event in events:
             metrics = self._for(event.name)
             if metrics is None:
                 unmetered += event.n
                 continue
+            touched.add(metrics)
             key = metrics.key(event.labels)
             if event.n:
                 sums[(metrics, key)] = sums.get((metrics, key), 0) + event.n
@@ -150,15 +157,15 @@ class Metrics:
             if event.value < 0:  # the SDK would refuse it and log a warning per call
                 negative += 1
             else:
-                metrics.value_histogram().record(event.value, dict(key))
+                metrics.value_histogram().record(event.value, metrics.attributes(key))
         for (metrics, key), total in sums.items():
-            metrics.counter.add(total, dict(key))
+            metrics.counter.add(total, metrics.attributes(key))
         if unmetered:
             self._overflow.add(unmetered)
         if negative:
             warn_once("input:negative_value", "gyrinx_tracker: %d negative values were kept in the log "
                       "records but not in the histograms, which take only values >= 0", negative)
-        self._collect_folds()
+        self._collect_folds(touched)
 
     def _for(self, name: str) -> _EventMetrics | None:
         # Instrument names are case-insensitive in OpenTelemetry: "Login" and "login" are one
@@ -170,9 +177,10 @@ class Metrics:
             metrics = self._events[identity] = _EventMetrics(self._meter, name, allow, self._config)
         return metrics
 
-    def _collect_folds(self) -> None:
+    def _collect_folds(self, touched: set[_EventMetrics]) -> None:
+        """Move fold counts into the books; only events routed in this batch can have new folds."""
         labels = series = 0
-        for metrics in self._events.values():
+        for metrics in touched:
             labels += metrics.folded_labels
             series += metrics.folded_series
             metrics.folded_labels = metrics.folded_series = 0
