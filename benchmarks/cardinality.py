@@ -66,8 +66,11 @@ def main(events: int) -> dict[str, Any]:
     stats = gyrinx_tracker.stats()
     final = rss_mb()
     series = _series(reader.get_metrics_data())
+    from gyrinx_tracker._config import from_env
+
     return {
-        "events": events, "warm_up": WARM_UP, "baseline_rss_mb": baseline, "final_rss_mb": final,
+        "events": events, "warm_up": WARM_UP,
+        "series_cap": from_env(os.environ).metric_series_per_event, "baseline_rss_mb": baseline, "final_rss_mb": final,
         "peak_rss_mb": peak_rss_mb(), "peak_is_of_run": peak_is_of_run,
         "growth_mb": max(final, highest, peak_rss_mb() if peak_is_of_run else 0.0) - baseline,
         "rss_curve": curve, "stats": stats,

@@ -32,7 +32,7 @@ import gyrinx_tracker
 from benchmarks.workload import request_calls
 
 PROJECT = "bench-project"
-WARM_UP = 2_000
+WARM_UP = 1_000
 BIG = 1 << 30  # an interval that never elapses during a benchmark
 
 Counts = tuple[int, int, int]  # emitted, exported, dropped (cumulative)
@@ -195,7 +195,7 @@ def _ours(**options: Any) -> Runner:
         stats = gyrinx_tracker.stats()
         return stats["emitted"], stats["exported"], stats["dropped"]
 
-    # No shutdown on close: the next configure() shuts this pipeline down (see RESULTS.md notes).
+    # No shutdown on close: the next configure() flushes and shuts this pipeline down.
     return Runner(gyrinx_tracker.track, flush, counts)
 
 

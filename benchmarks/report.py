@@ -83,11 +83,21 @@ def cost_table(rows: dict[str, Row]) -> str:
         spec = row.spec
         body.append([
             f"`{spec.key}`", spec.title, f"{row.caller_us:.2f}", f"{row.cpu_us:.2f}",
-            _ratio(row.caller_ratio), _ratio(row.cpu_ratio), f"`{spec.baseline}`" if spec.baseline else "—",
+            _ratio(row.caller_ratio), _ratio(row.cpu_ratio) + _spread(row.ratios_cpu),
+            f"`{spec.baseline}`" if spec.baseline else "—",
             str(len(row.samples)) + (f" ⚠ {len(row.problems)}" if row.problems else ""),
         ])
     return table(["key", "implementation", "caller µs/call", "total CPU µs/event", "caller ×",
                   "CPU ×", "vs", "rounds"], body)
+
+
+def _spread(ratios: list[float]) -> str:
+    """The middle half of the per-round ratios, so a reader sees how much the machine moved."""
+    if len(ratios) < 4:
+        return ""
+    ordered = sorted(ratios)
+    quarter = len(ordered) // 4
+    return f" ({ordered[quarter]:.2f}–{ordered[-1 - quarter]:.2f})"
 
 
 def _ratio(value: float | None) -> str:
@@ -155,11 +165,13 @@ def throughput_table(results: list[dict[str, Any]]) -> str:
 
 # The worker's stages per mode; their sum, next to the measured total, shows what is left for
 # the queue, thread hand-offs and garbage collection.
+BASELINE_STAGE = {"ours_local": "seed_local", "ours_local_metrics": "seed_local",
+                  "ours_stdout": "seed_gcp", "ours_api": "seed_gcp"}
 MODE_STAGES = {
-    "ours_local": ("submit", "validate", "dicts", "record", "emit", "local"),
-    "ours_local_metrics": ("submit", "validate", "dicts", "record", "emit", "metrics", "local"),
-    "ours_stdout": ("submit", "validate", "dicts", "record", "emit", "stdout"),
-    "ours_api": ("submit", "validate", "dicts", "record", "emit", "api"),
+    "ours_local": ("submit", "validate", "body", "record", "emit", "local"),
+    "ours_local_metrics": ("submit", "validate", "body", "record", "emit", "metrics", "local"),
+    "ours_stdout": ("submit", "validate", "body", "record", "emit", "stdout"),
+    "ours_api": ("submit", "validate", "body", "record", "emit", "api"),
 }
 
 
@@ -176,10 +188,12 @@ def mode_sums(profile: dict[str, Any], rows: dict[str, Row]) -> str:
     cost = {sid: us for sid, _, us, _ in profile["stages"]}
     body = []
     for key, parts in MODE_STAGES.items():
-        if key not in rows or not all(part in cost for part in parts):
+        base = BASELINE_STAGE[key]
+        if key not in rows or not all(part in cost for part in (*parts, base, key)):
             continue
         total = sum(cost[part] for part in parts)
-        measured = rows[key].cpu_us
-        body.append([f"`{key}`", " + ".join(parts), f"{total:.1f}", f"{measured:.1f}",
-                     f"{measured - total:+.1f}"])
-    return table(["mode", "stages", "sum µs", "measured total CPU µs", "measured − sum"], body)
+        body.append([f"`{key}`", " + ".join(parts), f"{total:.1f}", f"{cost[key]:.1f}",
+                     f"{cost[key] - total:+.1f}", f"{cost[base]:.1f}", f"{total / cost[base]:.2f}×",
+                     f"{cost[key] / cost[base]:.2f}×", _ratio(rows[key].cpu_ratio)])
+    return table(["mode", "stages", "sum µs", "whole µs", "whole − sum", "seed µs",
+                  "sum ÷ seed", "whole ÷ seed", "rounds CPU ×"], body)

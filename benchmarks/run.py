@@ -46,8 +46,8 @@ def log(message: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--events", type=int, default=10_000, help="calls per implementation per round")
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--events", type=int, default=8_000, help="calls per implementation per round")
     parser.add_argument("--thread-seconds", type=float, default=2.0)
     parser.add_argument("--accounting-seconds", type=float, default=10.0)
     parser.add_argument("--cardinality-events", type=int, default=1_000_000)
@@ -168,7 +168,8 @@ Every call is `track("api_request", 1, value, endpoint=..., method=..., status=.
 the loop of calls divided by the calls, while the implementation's own threads run (they compete
 for the GIL, which the caller pays). *Total CPU* is `time.process_time()` of the whole process
 (all threads) over the loop plus the flush that exports everything, per event. Medians over the
-rounds; ratios are medians of per-round ratios against the row named in *vs*. Each round checks
+rounds; ratios are medians of per-round ratios against the row named in *vs*, with the middle
+half of the per-round CPU ratios in parentheses. Each round checks
 that every call was exported and none dropped (for the API, that the server received them all);
 ⚠ marks rounds where that failed.
 
@@ -195,13 +196,17 @@ that every call was exported and none dropped (for the API, that the server rece
 ## Where the time goes
 
 Each stage of the exporter thread timed alone on 5,000 of the same calls (single thread,
-process CPU time, best of 5), in µs per event; stages are sequential, so the worker's cost for a mode is roughly
-the sum of its rows (validate + dicts + record + emit [+ metrics] + that mode's export).
+process CPU time, best of 5), in µs per event. Stages are sequential, so a mode's cost is
+roughly the sum of its rows: submit + validate + body + record + emit [+ metrics] + that mode's
+export (the attribute rows apply to OTLP and an application's provider only).
 
 {report.stage_table(profile)}
 
-The stages of each mode added up, next to that mode's measured total CPU per event from the
-rounds above (measured minutes apart, so only roughly comparable):
+The stages of each mode added up (*sum*), next to the whole `track()` + flush timed the same way
+(*whole*); a positive *whole − sum* is what no stage covers (the queue, the hand-off between
+threads, the GIL, the garbage collector), a negative one the stage loops' own overhead (a call
+per item in every stage). Both are divided by the seed's whole call timed the
+same way, and the last column repeats the ratio measured in the rounds.
 
 {report.mode_sums(profile, rows)}
 
@@ -232,11 +237,9 @@ flight, and for the API the loopback server must have received exactly the expor
 
 - One process for the rounds, fresh processes for the thread runs and the cardinality run
   (peak RSS is `VmHWM`, since `ru_maxrss` survives `exec` and would report the parent's peak).
-- Each round builds every implementation afresh and warms it up with 2,000 calls of another
+- Each round builds every implementation afresh and warms it up with 1,000 calls of another
   event (first export, gRPC channel, caches) before the clock starts. Our pipelines are replaced
-  by the next `configure()`, which flushes and shuts the previous one down; the harness never
-  calls `shutdown()` itself between rounds, because `configure()` after `shutdown()` waits for
-  `shutdown_timeout` (5 s) on the stopped worker.
+  by the next `configure()`, which flushes and shuts the previous one down.
 - The loopback server only counts entries (`benchmarks/loopback.py`); everything else is the
   real client stack: GAPIC client, protobuf, gRPC.
 """
@@ -264,17 +267,24 @@ producer flushes every 10,000 events so that all of them are processed (dropped:
 - Folded (counted in `stats()` and the `gyrinx_tracker.folded` counter):
   {stats['folded_metric_labels']} label key(s), {stats['folded_metric_series']} series.
 
-The routing rule (`gyrinx_tracker/_metrics.py`): every label goes to the log record; metric
-attributes leave out id-like keys (`id`, `*_id`, `*Id`, `*_ids`, `uuid`, `guid`, `pk`, and
-`user`, `username`, `email`, `ip`, `phone`, `url`) unless the event has an allowlist
-(`GYRINX_TRACKER_METRIC_LABELS`); a key that takes more than `metric_label_values` (50) distinct
-values in one event is folded (left out from then on; the series it already made stay); an event
-has at most `metric_series_per_event` (500) series, later combinations go to the SDK's overflow
-series; only scalar values become attributes. Here `user_id` and `list_id` never reach a metric,
-`path` is folded after its 50th value, and the {counter['low_cardinality_combinations']}
-low-cardinality combinations stay exact (summing the series that also carry one of the first 50
-`path` values).
+Here `user_id` and `list_id` never reach a metric, `path` is folded after its 50th value, and
+the {counter['low_cardinality_combinations']} low-cardinality combinations stay exact (summing
+the series that also carry one of the first 50 `path` values). The rule, as the package
+documents it (`gyrinx_tracker/_metrics.py`, quoted at the time of this run):
+
+{_routing_rule()}
 """
+
+
+def _routing_rule() -> str:
+    """The routing rule from the metrics module's docstring, so this file cannot drift from it."""
+    from gyrinx_tracker import _metrics
+
+    doc = _metrics.__doc__ or ""
+    start = doc.find("Routing rule")
+    if start < 0:
+        return "(not found in gyrinx_tracker/_metrics.py)"
+    return "\n".join("> " + line for line in doc[start:].strip().splitlines())
 
 
 if __name__ == "__main__":

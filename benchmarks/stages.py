@@ -24,10 +24,11 @@ from typing import Any
 
 import gyrinx_tracker
 
-from benchmarks.impls import BIG, PROJECT, Env, events_logger_to
+from benchmarks.impls import BIG, BY_KEY, PROJECT, Env, events_logger_to
 from benchmarks.workload import EVENT, Call
 
 BATCH = 512
+WHOLE = ("ours_local", "ours_local_metrics", "ours_stdout", "ours_api")
 Stage = tuple[str, str, float, str]  # id, name, µs per event, code
 
 
@@ -79,6 +80,20 @@ def caller_only(env: Env, calls: list[Call]) -> float:
     return min(best)
 
 
+def whole_call(env: Env, key: str, calls: list[Call], reps: int) -> float:
+    """An implementation's whole cost per call (loop and flush), timed like the stages, so the
+    stage sums can be compared with it and with the seed under the same conditions."""
+    with BY_KEY[key].running(env, warm_up=100) as runner:
+        track, flush = runner.track, runner.flush
+
+        def loop() -> None:
+            for value, labels in calls:
+                track(EVENT, 1, value, **labels)
+            flush()
+
+        return timed(loop, len(calls), reps)
+
+
 def profile(env: Env, calls: list[Call], reps: int = 5) -> dict[str, Any]:
     """All stages; a stage that cannot be reached is reported with the error instead."""
     stages: list[Stage] = []
@@ -90,6 +105,10 @@ def profile(env: Env, calls: list[Call], reps: int = 5) -> dict[str, Any]:
         except Exception as error:  # noqa: BLE001 - a moved private name must not stop the bench
             notes.append(f"{name}: unavailable ({type(error).__name__}: {error})")
 
+    for key in ("seed_local", "seed_gcp", *WHOLE):
+        if not BY_KEY[key].api or env.endpoint:
+            stage(key, f"for scale: whole call of `{key}` (with its flush)", "benchmarks/impls.py",
+                  lambda: whole_call(env, key, calls, reps))
     stage("submit", "track() on the caller's thread, worker idle", "_pipeline.Pipeline.submit",
           lambda: caller_only(env, calls))
     try:
@@ -122,24 +141,33 @@ def worker_stages(env: Env, calls: list[Call], reps: int, stage: Callable[..., N
     stage("validate", "validate (Sanitizer.event)", "_sanitize.Sanitizer.event",
           lambda: timed(lambda: per_batch(calls, lambda v, l: sanitizer.event(EVENT, 1, v, dict(l))), n, reps)
           - timed(lambda: per_batch(calls, lambda v, l: dict(l)), n, reps))
-    stage("dicts", "body + attributes dicts", "_emit.body_of, _emit.attributes_of",
-          lambda: timed(lambda: per_batch(events, lambda e: (body_of(e), attributes_of(e)), star=False), n, reps))
-    parts = [(body_of(e), attributes_of(e)) for e in events]
-    stage("record", "API LogRecord (make_record)", "_otel_logs.make_record",
-          lambda: timed(lambda: per_batch(parts, lambda b, a: make_record(now, context, b, a, EVENT)), n, reps))
+    stage("body", "body dict", "_emit.body_of",
+          lambda: timed(lambda: per_batch(events, body_of, star=False), n, reps))
+    bodies = [body_of(e) for e in events]
+    stage("record", "API LogRecord (make_record), no attributes", "_otel_logs.make_record",
+          lambda: timed(lambda: per_batch(bodies, lambda b: make_record(now, context, b, None, EVENT),
+                                          star=False), n, reps))
     collector = Collector()
     provider = private_logger_provider(Resource.create(), collector)
     logger = provider.get_logger("bench")
-    api_records = [make_record(now, context, b, a, EVENT) for b, a in parts]
+    api_records = [make_record(now, context, b, None, EVENT) for b in bodies]
 
-    def emit_all() -> None:
-        for batch in batches(api_records):
+    def emit_all(records: list[Any]) -> None:
+        for batch in batches(records):
             for record in batch:
                 logger.emit(record)
             collector.take()
 
-    stage("emit", "SDK Logger.emit (+ Collector)", "opentelemetry.sdk._logs Logger.emit",
-          lambda: timed(emit_all, n, reps))
+    stage("emit", "SDK Logger.emit (+ Collector), no attributes", "opentelemetry.sdk._logs Logger.emit",
+          lambda: timed(lambda: emit_all(api_records), n, reps))
+    # Local JSON and Cloud Logging read only the body, so the package leaves attributes out there
+    # (``Emitter(with_attributes=False)``); OTLP and an application's provider get them.
+    stage("attributes", "OTLP/app provider only: + attributes dict", "_emit.attributes_of",
+          lambda: timed(lambda: per_batch(events, attributes_of, star=False), n, reps))
+    with_attributes = [make_record(now, context, body_of(e), attributes_of(e), EVENT) for e in events]
+    stage("emit_attributes", "OTLP/app provider only: Logger.emit with attributes",
+          "opentelemetry.sdk._logs Logger.emit",
+          lambda: timed(lambda: emit_all(with_attributes), n, reps))
     for record in api_records:
         logger.emit(record)
     records = collector.take()
