@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from time import time_ns
 from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -21,7 +22,7 @@ from opentelemetry.context import Context, get_current
 from gyrinx_tracker import _stats
 from gyrinx_tracker._config import TrackerConfig
 from gyrinx_tracker._diagnostics import warn_once
-from gyrinx_tracker._sanitize import Event, Sanitizer, needs_snapshot
+from gyrinx_tracker._sanitize import SCALARS, Event, Sanitizer
 from gyrinx_tracker._stats import Snapshot, Stats
 
 # (time_ns, context, event, n, value, labels, cleaned): a tuple is the cheapest thing to build.
@@ -60,6 +61,7 @@ class Pipeline:
         self._build_outputs = build_outputs
         self._queue: deque[Item] = deque()
         self._max = config.max_queue
+        self._strict = config.strict
         self._wake_at = config.batch_size
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -77,17 +79,25 @@ class Pipeline:
     # -- the application's thread ------------------------------------------------------------
 
     def submit(self, event: object, n: object, value: object, labels: dict[str, Any]) -> None:
-        """Queue one call; never blocks, drops (and counts) when the queue is full or closed."""
+        """Queue one call; never blocks, drops (and counts) when the queue is full or closed.
+
+        Labels that are not immutable scalars are converted here, on the caller's thread: a Django
+        model's ``__str__`` may touch the database, which must not happen from another thread, and
+        a mutable value must be recorded as it was at the call, not as it is when exported.
+        """
         queue = self._queue
         if len(queue) >= self._max or self._closed:
             self._reject()
             return
         cleaned = None
-        if self.config.strict:
+        if self._strict:
             cleaned = self._validate_now(event, n, value, labels)
-        elif labels and needs_snapshot(labels):
-            cleaned = self._snapshot(event, n, value, labels)
-        queue.append((time.time_ns(), get_current(), event, n, value, labels, cleaned))
+        else:
+            for item in labels.values():  # needs_snapshot(), inlined: this is the hot path
+                if type(item) not in SCALARS:
+                    cleaned = self._snapshot(event, n, value, labels)
+                    break
+        queue.append((time_ns(), get_current(), event, n, value, labels, cleaned))
         if len(queue) >= self._wake_at and not self._wake.is_set():
             self._wake.set()
         if self._thread is None:

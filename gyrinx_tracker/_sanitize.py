@@ -34,7 +34,7 @@ DROPPED_LABELS = "_dropped_labels"
 
 _VALID_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*\Z")
 _INVALID_CHARS = re.compile(r"[^A-Za-z0-9_.\-]+")
-_SCALARS = frozenset({str, int, float, bool, type(None)})
+SCALARS = frozenset({str, int, float, bool, type(None)})
 _NAME_CACHE_LIMIT = 10_000
 # Strings starting so, or containing "eyJ" or "earer ", take the full check in looks_like_secret.
 _SECRET_STARTS = ("-----BEGIN ", "Basic ")
@@ -50,19 +50,6 @@ class Event:
     n: int
     value: int | float | None
     labels: dict[str, JSON]
-
-
-def needs_snapshot(labels: dict[str, Any]) -> bool:
-    """True when a label value is not an immutable scalar and must be converted at the call site.
-
-    Objects are converted on the caller's thread, not the exporter's: a Django model's ``__str__``
-    may touch the database, which must not happen from another thread, and a mutable value must be
-    recorded as it was at the call, not as it is when the batch is exported.
-    """
-    for item in labels.values():
-        if type(item) not in _SCALARS:
-            return True
-    return False
 
 
 class Sanitizer:
@@ -221,7 +208,7 @@ def _estimate(value: JSON) -> int:
     """
     if type(value) is str:
         return len(_escaped(value))
-    if type(value) in _SCALARS:
+    if type(value) in SCALARS:
         return 24
     return len(json.dumps(value, separators=(", ", ": ")))
 
