@@ -11,7 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from gyrinx_tracker import _stats
-from gyrinx_tracker._otel_logs import Collector, LogRecordExporter, attribute_limit, export_batch, make_record
+from gyrinx_tracker._otel_logs import (
+    Collector,
+    DirectEmitter,
+    LogRecordExporter,
+    attribute_limit,
+    export_batch,
+    make_record,
+)
 from gyrinx_tracker._metrics import Metrics
 from gyrinx_tracker._pipeline import Timed
 from gyrinx_tracker._sanitize import Event
@@ -56,6 +63,8 @@ class Emitter:
         """
         self._with_attributes = with_attributes
         self._attribute_limit = attribute_limit()
+        # Our own provider, our own collector, no attributes read: records can be built directly.
+        self._direct = DirectEmitter(logger, collector) if collector is not None and not with_attributes else None
         self._logger = logger
         self._collector = collector
         self._exporter = exporter
@@ -64,11 +73,16 @@ class Emitter:
         self._owned = owned
 
     def write(self, batch: list[Timed]) -> tuple[int, dict[str, int]]:
-        emit = self._logger.emit
-        limit = self._attribute_limit if self._with_attributes else 0
-        for timestamp, context, event in batch:
-            attributes = attributes_of(event, limit) if limit else None
-            emit(make_record(timestamp, context, body_of(event), attributes, event.name))
+        if self._direct is not None:
+            direct = self._direct.emit
+            for timestamp, context, event in batch:
+                direct(timestamp, context, body_of(event), event.name)
+        else:
+            emit = self._logger.emit
+            limit = self._attribute_limit if self._with_attributes else 0
+            for timestamp, context, event in batch:
+                attributes = attributes_of(event, limit) if limit else None
+                emit(make_record(timestamp, context, body_of(event), attributes, event.name))
         if self._metrics is not None:
             self._metrics.record(event for _, _, event in batch)
         if self._collector is None or self._exporter is None:

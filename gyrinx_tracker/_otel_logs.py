@@ -10,8 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from time import time_ns
+
 from opentelemetry._logs import LogRecord, SeverityNumber, get_logger_provider
-from opentelemetry.context import Context
+from opentelemetry.attributes import BoundedAttributes
+from opentelemetry.context import Context, get_current
 from opentelemetry.sdk._logs import (
     LoggerProvider,
     LogRecordLimits,
@@ -25,10 +28,12 @@ from opentelemetry.sdk._logs.export import (
     LogRecordExportResult,
 )
 from opentelemetry.sdk.resources import Resource
+from opentelemetry.trace import get_current_span
 
 __all__ = [
     "INFO",
     "Collector",
+    "DirectEmitter",
     "InMemoryLogRecordExporter",
     "LogRecordExporter",
     "LogRecordExportResult",
@@ -89,6 +94,44 @@ def make_record(timestamp: int, context: Context, body: dict[str, Any],
         attributes=attributes,
         event_name=event_name,
     )
+
+
+class DirectEmitter:
+    """Emits body-only records into our private provider's ``Collector`` at a third of the cost.
+
+    ``Logger.emit`` is generic: it builds the API ``LogRecord`` through keyword arguments, wraps
+    it in a ``ReadWriteLogRecord`` whose ``__post_init__`` creates a ``BoundedAttributes`` (with a
+    lock) and then dispatches to every processor. Measured on this SDK, the two steps cost about
+    36,000 instructions an event, a third of the whole original tracker (``json.dumps`` +
+    ``logger.info``). For our private provider, whose only processor is the ``Collector``, and for
+    outputs that read no attributes, this builds the same two SDK objects field by field and
+    appends them. ``tests/test_otel_logs.py`` checks, field by field, that the records equal those
+    ``Logger.emit`` makes; the SDK range is pinned, and this module is the only one that knows.
+    """
+
+    def __init__(self, logger: Any, collector: Collector) -> None:
+        self._records = collector
+        self._resource = logger.resource
+        self._scope = logger.instrumentation_scope
+        self._limits = logger._log_record_limits  # noqa: SLF001 - what Logger.emit passes on
+        self._attributes = BoundedAttributes(  # shared, empty and immutable: nobody writes to it
+            maxlen=self._limits.max_log_record_attributes, immutable=True,
+            max_value_len=self._limits.max_log_record_attribute_length, extended_attributes=True)
+
+    def emit(self, timestamp: int, context: Context, body: dict[str, Any], event_name: str) -> None:
+        """The equivalent of ``logger.emit(make_record(timestamp, context, body, None, event_name))``."""
+        context = context or get_current()  # as LogRecord.__init__ does with an empty context
+        span_context = get_current_span(context).get_span_context()
+        record: LogRecord = object.__new__(LogRecord)
+        record.__dict__.update(
+            timestamp=timestamp, observed_timestamp=time_ns(), context=context,
+            trace_id=span_context.trace_id, span_id=span_context.span_id,
+            trace_flags=span_context.trace_flags, severity_text="INFO", severity_number=INFO,
+            body=body, attributes=self._attributes, event_name=event_name, exception=None)
+        writable: ReadWriteLogRecord = object.__new__(ReadWriteLogRecord)
+        writable.__dict__.update(log_record=record, resource=self._resource,
+                                 instrumentation_scope=self._scope, limits=self._limits)
+        self._records.records.append(writable)
 
 
 def private_logger_provider(resource: Resource, collector: Collector) -> LoggerProvider:

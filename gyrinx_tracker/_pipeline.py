@@ -266,9 +266,16 @@ class Pipeline:
     def _write(self, items: list[Item]) -> None:
         timed: list[Timed] = []
         dropped: dict[str, int] = {}
+        sanitizer = self._sanitizer
         for item in items:
             try:
-                timed.append((item[0], item[1], self._clean(item)))
+                event = item[6]
+                if event is None:
+                    event = sanitizer.event(item[2], item[3], item[4], item[5])
+                    problems = sanitizer.take_problems()
+                    if problems:
+                        _warn(event.name, problems)
+                timed.append((item[0], item[1], event))
             except Exception as error:  # noqa: BLE001 - one event's bug must not lose the batch
                 dropped[_stats.INTERNAL_ERROR] = dropped.get(_stats.INTERNAL_ERROR, 0) + 1
                 warn_once("internal:clean", "gyrinx_tracker failed to process an event: %r", error)
@@ -276,16 +283,6 @@ class Pipeline:
         for reason, count in failed.items():
             dropped[reason] = dropped.get(reason, 0) + count
         self.stats.settle(exported, dropped)
-
-    def _clean(self, item: Item) -> Event:
-        cleaned = item[6]
-        if cleaned is not None:
-            return cleaned
-        event = self._sanitizer.event(item[2], item[3], item[4], item[5])
-        problems = self._sanitizer.take_problems()
-        if problems:
-            _warn(event.name, problems)
-        return event
 
     def _export(self, timed: list[Timed]) -> tuple[int, dict[str, int]]:
         outputs = self._outputs

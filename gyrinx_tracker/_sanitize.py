@@ -36,6 +36,10 @@ _VALID_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*\Z")
 _INVALID_CHARS = re.compile(r"[^A-Za-z0-9_.\-]+")
 SCALARS = frozenset({str, int, float, bool, type(None)})
 _NAME_CACHE_LIMIT = 10_000
+# Labels copied as they are (see Sanitizer._all_plain): strings up to this long, keys whose JSON
+# (quotes, colon and comma included) is at most this long.
+_PLAIN_STRING = 256
+_PLAIN_KEY_COST = 72
 # Strings starting so, or containing "eyJ" or "earer ", take the full check in looks_like_secret.
 _SECRET_STARTS = ("-----BEGIN ", "Basic ")
 
@@ -62,18 +66,35 @@ class Sanitizer:
         self._problems: Problems = []
         self._names: dict[object, str] = {}
         self._keys: dict[str, tuple[str, bool, int]] = {}
+        # Keys seen before that need nothing done: not secret, not repaired, short plain ASCII.
+        self._plain_keys: set[str] = set()
+        self._short = min(_PLAIN_STRING, config.max_string)
+        worst = config.max_labels * (2 * self._short + 2 + _PLAIN_KEY_COST)  # '"' and '\\' escape to 2
+        self._plain_fits = worst <= LABELS_BUDGET
 
     def _report(self, cause: str, detail: str) -> None:
         self._problems.append((cause, detail))
 
     def take_problems(self) -> Problems:
-        """Return the problems found since the last call and start a new list."""
-        problems, self._problems = self._problems, []
+        """Return the problems found since the last call and start a new list (only if any: this
+        runs once per event and almost always finds none)."""
+        problems = self._problems
+        if problems:
+            self._problems = []
         return problems
 
     def event(self, name: object, n: object, value: object, labels: dict[str, Any]) -> Event:
-        """Validate one call; the problems it found are left for ``take_problems``."""
-        return Event(self.name(name), self.count(n), self.value(value), self.labels(labels))
+        """Validate one call; the problems it found are left for ``take_problems``.
+
+        The common case (a known name, an int n, no value or a finite float) is decided inline;
+        anything else goes to the method that repairs it.
+        """
+        known = self._names.get(name) if type(name) is str else None
+        if not (type(n) is int and 0 < n <= MAX_COUNT):
+            n = self.count(n)
+        if not (value is None or (type(value) is float and value - value == 0.0)):  # NaN/inf fail
+            value = self.value(value)
+        return Event(known or self.name(name), n, value, self.labels(labels) if labels else {})
 
     def name(self, raw: object) -> str:
         """The event name, repaired into ``[A-Za-z][A-Za-z0-9_.-]*`` of at most 100 characters."""
@@ -131,6 +152,39 @@ class Sanitizer:
         return None
 
     def labels(self, raw: dict[str, Any]) -> dict[str, JSON]:
+        """Labels converted, bounded in count and bytes, and redacted where they look secret."""
+        if self._plain_fits and len(raw) <= self._config.max_labels and self._all_plain(raw):
+            return dict(raw)
+        return self._converted(raw)
+
+    def _all_plain(self, raw: dict[str, Any]) -> bool:
+        """True when every label is already what ``_converted`` would make of it: a known, safe key
+        with None, a bool, a finite float, a safe int, or a short ASCII string that is no credential.
+
+        Then the labels are copied as they are. ``_plain_fits`` guarantees that any such set of
+        at most ``max_labels`` labels is within the byte budget, so no size check is needed.
+        """
+        safe = self._plain_keys
+        short = self._short
+        for key, item in raw.items():
+            if key not in safe:
+                return False
+            kind = type(item)
+            if kind is str:
+                if not (len(item) <= short and item.isascii() and "eyJ" not in item
+                        and "earer " not in item and not item.startswith(_SECRET_STARTS)):
+                    return False
+            elif kind is int:
+                if not -MAX_COUNT <= item <= MAX_COUNT:
+                    return False
+            elif kind is float:
+                if item - item != 0.0:  # NaN or infinite
+                    return False
+            elif not (item is None or kind is bool):
+                return False
+        return True
+
+    def _converted(self, raw: dict[str, Any]) -> dict[str, JSON]:
         """Labels converted, bounded in count and bytes, and redacted where they look secret.
 
         This runs once per label per event, so the per-key work (cleaning, the redaction verdict,
@@ -177,10 +231,14 @@ class Sanitizer:
 
     def _known_key(self, key: object) -> tuple[str, bool, int]:
         """(cleaned key, is it a secret, its JSON cost), cached for str keys."""
+        problems = len(self._problems)
         clean = self._key(key)
         known = (clean, self._redactor.is_secret_key(clean), len(_escaped(clean)) + 4)  # '"key": ' ', '
         if type(key) is str and len(self._keys) < _NAME_CACHE_LIMIT:
             self._keys[key] = known
+            plain = clean == key and not known[1] and len(self._problems) == problems
+            if plain and known[2] <= _PLAIN_KEY_COST and len(self._plain_keys) < _NAME_CACHE_LIMIT:
+                self._plain_keys.add(key)
         return known
 
     def _key(self, key: object) -> str:

@@ -132,6 +132,24 @@ class TestStdlibRecords:
         formatted = logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(process)d %(message)s").format(record)
         assert formatted.endswith(record.getMessage())
 
+    def test_filters_on_the_events_logger_are_honoured(self, events_logger: _Lines) -> None:
+        """A logging.Filter the app put on gyrinx.tracker decides, as it would for logger.info."""
+
+        class NoLogins(logging.Filter):
+            def filter(self, record: logging.LogRecord) -> bool:
+                return "user_login" not in record.getMessage()
+
+        logger = logging.getLogger("gyrinx.tracker")
+        only_others = NoLogins()
+        logger.addFilter(only_others)
+        try:
+            gyrinx_tracker.track("user_login")
+            gyrinx_tracker.track("api_call")
+            assert gyrinx_tracker.flush(5)
+        finally:
+            logger.removeFilter(only_others)
+        assert [json.loads(line)["event"] for line in events_logger.lines] == ["api_call"]
+
     def test_an_app_record_factory_runs_for_our_records(self) -> None:
         """An application that set a LogRecord factory (e.g. to add a request id) sees it applied to events."""
         previous = logging.getLogRecordFactory()
