@@ -6,7 +6,9 @@ Phases, in one run (the timed ones never overlap anything else of ours):
 3. eight threads for a few seconds per implementation, each in a fresh process: throughput,
    drops and peak RSS (``threads.py``);
 4. untimed checks, run concurrently: one million unique-id events (``cardinality.py``) and the
-   books under eight threads at full speed for 10 s with a small queue (``threads.py``).
+   books under eight threads at full speed for 10 s with a small queue (``threads.py``);
+5. instructions per event under callgrind, a noise-free cross-check of the CPU ratios
+   (``instructions.py``; skipped where valgrind is not installed).
 Results are printed and written to ``benchmarks/RESULTS.md`` (``--quick`` writes nowhere unless
 ``--output`` is given). The whole run stays under five minutes on a two-core machine.
 """
@@ -25,7 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import report, stages  # noqa: E402 - after the path is set
+from benchmarks import instructions, report, stages  # noqa: E402 - after the path is set
 from benchmarks.impls import BY_KEY, SPECS, Env  # noqa: E402
 from benchmarks.loopback import LoopbackProcess  # noqa: E402
 from benchmarks.rounds import run_rounds  # noqa: E402
@@ -65,20 +67,20 @@ def main() -> None:
     info = report.machine()
     load_before = report.load()
     log(f"gyrinx_tracker benchmark, {report.now()}; load average {load_before}\n{info['cpu']}; {info['python']}")
-    log(f"\n[1/4] per-call cost: {args.rounds} interleaved rounds × {args.events:,} calls")
+    log(f"\n[1/5] per-call cost: {args.rounds} interleaved rounds × {args.events:,} calls")
     calls = request_calls(args.events)
     rows = run_rounds(SPECS, args.rounds, args.events, calls, log)
     log("\n" + report.cost_table(rows))
 
     with LoopbackProcess() as server:
-        log("\n[2/4] where the time goes (each stage alone)")
+        log("\n[2/5] where the time goes (each stage alone)")
         profile = stages.profile(Env(endpoint=server.endpoint), calls[:5_000])
         log(report.stage_table(profile))
         log("\n" + report.mode_sums(profile, rows))
-        log(f"\n[3/4] 8 threads × {args.thread_seconds:g} s per implementation, fresh process each")
+        log(f"\n[3/5] 8 threads × {args.thread_seconds:g} s per implementation, fresh process each")
         throughput = [threads(key, args.thread_seconds, server) for key in THROUGHPUT]
         log(report.throughput_table(throughput))
-        log(f"\n[4/4] untimed: {args.cardinality_events:,} unique-id events, and the books under 8 threads "
+        log(f"\n[4/5] untimed: {args.cardinality_events:,} unique-id events, and the books under 8 threads "
             f"× {args.accounting_seconds:g} s (max_queue={ACCOUNTING_QUEUE})")
         cardinality_run = subprocess.Popen(
             [sys.executable, "-m", "benchmarks.cardinality", str(args.cardinality_events)],
@@ -86,17 +88,51 @@ def main() -> None:
         accounting = [threads(key, args.accounting_seconds, server, max_queue=ACCOUNTING_QUEUE)
                       for key in ACCOUNTING]
         cardinality = _result(*cardinality_run.communicate(timeout=600), "cardinality")
+    counted = _instructions(args.quick)
     elapsed = time.perf_counter() - started
     if report.machine()["commit"] != info["commit"]:
         info["commit"] += f" (at the start; {report.machine()['commit']} at the end)"
-    targets = report.target_rows(rows, cardinality, accounting)
+    targets = report.target_rows(rows, cardinality, accounting) + _instruction_targets(counted)
     log("\n" + report.table(["target", "measured", "verdict"], targets))
     log(f"\ntotal {elapsed:.0f} s; load average {report.load()}")
     if output is not None:
         text = render(args, info, load_before, report.load(), elapsed, rows, profile, throughput,
-                      accounting, cardinality, targets)
+                      accounting, cardinality, targets, counted)
         output.write_text(text)
         log(f"wrote {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output}")
+
+
+PAIRS = (("ours_local", "seed_local"), ("ours_stdout", "seed_gcp"))
+
+
+def _instructions(quick: bool) -> dict[str, float] | None:
+    if quick or not instructions.available():
+        log("\n[5/5] instructions per event: skipped (" + ("--quick" if quick else "no valgrind") + ")")
+        return None
+    log(f"\n[5/5] instructions per event under callgrind ({instructions.SMALL:,} and "
+        f"{instructions.LARGE:,} calls per implementation)")
+    counted = instructions.measure()
+    for key, value in counted.items():
+        log(f"  {key}: {value:,.0f}")
+    return counted
+
+
+def _instruction_targets(counted: dict[str, float] | None) -> list[list[str]]:
+    if counted is None:
+        return []
+    return [[f"`{ours}` instructions/event ≤ 1× `{seed}` (callgrind cross-check of the CPU target)",
+             f"{counted[ours] / counted[seed]:.2f}× ({counted[ours]:,.0f} vs {counted[seed]:,.0f})",
+             report.ratio_verdict(counted[ours] / counted[seed], 1.0)]
+            for ours, seed in PAIRS]
+
+
+def _instruction_text(counted: dict[str, float] | None) -> str:
+    if counted is None:
+        return "Not measured in this run (valgrind missing, or `--quick`).\n"
+    rows = [[f"`{key}`", f"{counted[key]:,.0f}",
+             f"{counted[key] / counted[seed]:.2f}× `{seed}`" if key != seed else "—"]
+            for ours, seed in PAIRS for key in (seed, ours)]
+    return report.table(["key", "instructions per event", "ratio"], rows) + "\n"
 
 
 def threads(key: str, seconds: float, server: LoopbackProcess, max_queue: int | None = None) -> dict[str, Any]:
@@ -131,7 +167,7 @@ def _result(stdout: str, stderr: str, what: str) -> dict[str, Any]:
 def render(args: argparse.Namespace, info: dict[str, str], load_before: str, load_after: str,
            elapsed: float, rows: Any, profile: dict[str, Any], throughput: list[dict[str, Any]],
            accounting: list[dict[str, Any]], cardinality: dict[str, Any],
-           targets: list[list[str]]) -> str:
+           targets: list[list[str]], counted: dict[str, float] | None = None) -> str:
     card = "" if "error" in cardinality else _cardinality_text(cardinality)
     accounting_rows = [[f"`{r['key']}`", f"{r.get('calls', 0):,}", f"{r.get('emitted', 0):,}",
                         f"{r.get('exported', 0):,}", f"{r.get('dropped', 0):,}",
@@ -210,6 +246,15 @@ same way, and the last column repeats the ratio measured in the rounds.
 
 {report.mode_sums(profile, rows)}
 
+## Instructions per event
+
+CPU time on this shared VM moves by a third between rounds; instruction counts do not. Each of
+these implementations ran in a child process under `valgrind --tool=callgrind` with
+{instructions.SMALL:,} and {instructions.LARGE:,} of the same calls (after the same warm-up,
+`PYTHONHASHSEED=0`), and the difference per call is shown. It counts work, not waiting: the GIL
+hand-offs between our caller and worker threads and cache effects are only in the timed rounds.
+
+{_instruction_text(counted)}
 ## Eight threads
 
 Each implementation in a fresh process, 8 threads calling it as fast as they can for
