@@ -177,14 +177,8 @@ class Pipeline:
 
     def shutdown(self, timeout: float) -> bool:
         """Flush within ``timeout``, then stop the worker and release the outputs."""
-        deadline = time.monotonic() + timeout
         self._closed = True
-        flushed = self.flush(timeout)
-        self._stopping = True
-        self._wake.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(max(0.0, deadline - time.monotonic()))
+        flushed, _ = self._flush_and_stop(timeout)
         self._discard_rest()
         return flushed
 
@@ -192,20 +186,26 @@ class Pipeline:
         """Flush and stop the worker, but keep the outputs: events tracked by later exit hooks
         (atexit runs last-registered first, so an application's hooks often run after ours) are
         then exported synchronously by whoever tracks them."""
-        deadline = time.monotonic() + timeout
         self._keep_outputs = True
-        flushed = self.flush(timeout)
-        self._stopping = True
-        self._wake.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(max(0.0, deadline - time.monotonic()))
-            if thread.is_alive():
-                return False
+        flushed, stopped = self._flush_and_stop(timeout)
+        if not stopped:
+            return False
         self._inline = True
         if self._queue:
             self._drain_inline()
         return flushed
+
+    def _flush_and_stop(self, timeout: float) -> tuple[bool, bool]:
+        """Flush, then stop the worker, all within ``timeout``: (flushed, worker stopped)."""
+        deadline = time.monotonic() + timeout
+        flushed = self.flush(timeout)
+        self._stopping = True
+        self._wake.set()
+        thread = self._thread
+        if thread is None or thread is threading.current_thread():
+            return flushed, True
+        thread.join(max(0.0, deadline - time.monotonic()))
+        return flushed, not thread.is_alive()
 
     def reset_after_fork(self) -> None:
         """In a forked child: drop the parent's queue (the parent exports it) and its thread."""
