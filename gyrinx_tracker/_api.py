@@ -87,11 +87,13 @@ def track(event: str, n: int = 1, value: float | None = None, **labels: Any) -> 
     repaired and reported once (see the README's validation rules); nothing here raises unless
     the tracker was configured with ``strict=True``.
     """
-    pipeline = _pipeline or _default_pipeline()
+    pipeline = _pipeline
     try:
+        if pipeline is None:
+            pipeline = _default_pipeline()
         pipeline.submit(event, n, value, labels)
     except Exception as error:  # noqa: BLE001 - the one guard around the hot path
-        if pipeline.config.strict:
+        if pipeline is not None and pipeline.config.strict:
             raise
         warn_once(f"internal:track:{type(error).__name__}", "gyrinx_tracker.track failed: %r", error)
 
@@ -168,7 +170,10 @@ def _install(config: TrackerConfig, replace: bool = True) -> Pipeline | _Disable
         new: Pipeline | _Disabled = _Disabled(config) if config.exporter == "none" else Pipeline(config, build)
         _pipeline = new
     if old is not None:
-        old.shutdown(old.config.shutdown_timeout)
+        try:
+            old.shutdown(old.config.shutdown_timeout)
+        except Exception as error:  # noqa: BLE001 - the new configuration must still take over
+            warn_once("internal:replace", "gyrinx_tracker: shutting the previous pipeline down failed: %r", error)
     _lifecycle.install(_at_exit, _after_fork_in_child, _on_sigterm, config.handle_sigterm)
     return new
 
@@ -183,9 +188,13 @@ def _at_exit() -> None:
 
 
 def _on_sigterm() -> None:
+    """Runs inside a signal handler, between any two bytecodes of the app: it must not raise."""
     pipeline = _pipeline
     if pipeline is not None:
-        pipeline.flush(pipeline.config.shutdown_timeout)
+        try:
+            pipeline.flush(pipeline.config.shutdown_timeout)
+        except Exception as error:  # noqa: BLE001
+            warn_once("internal:sigterm", "gyrinx_tracker: flushing on SIGTERM failed: %r", error)
 
 
 def _after_fork_in_child() -> None:
