@@ -159,3 +159,15 @@ class TestFork:
         assert result.returncode == 0, result.stderr
         events = sorted(e["event"] for e in _json_lines(result.stderr))
         assert events == ["in_child", "in_parent_after_fork", "in_parent_before_fork"]
+
+    @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+    def test_a_forked_worker_exports_over_its_own_grpc_channel(self, otlp_receiver: OtlpReceiver) -> None:
+        """With OTLP, the parent's gRPC channel is not used in the child: it builds its own and delivers."""
+        script = FORK_SCRIPT.replace('track("in_parent_before_fork")', 'track("in_parent_before_fork"); flush(5)')
+        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                                env=_env(GYRINX_TRACKER_EXPORTER="otlp",
+                                         OTEL_EXPORTER_OTLP_ENDPOINT=otlp_receiver.endpoint))
+        assert result.returncode == 0, result.stderr
+        assert otlp_receiver.wait_for_logs(3, timeout=10)
+        assert sorted(r["event_name"] for r in otlp_receiver.log_records()) == [
+            "in_child", "in_parent_after_fork", "in_parent_before_fork"]
