@@ -159,7 +159,8 @@ class Sanitizer:
 
     def _all_plain(self, raw: dict[str, Any]) -> bool:
         """True when every label is already what ``_converted`` would make of it: a known, safe key
-        with None, a bool, a finite float, a safe int, or a short ASCII string that is no credential.
+        with None, a bool, a finite float, a safe int, or a short printable ASCII string that is no
+        credential (printable: only ``"`` and ``\\`` need escaping, to two characters each).
 
         Then the labels are copied as they are. ``_plain_fits`` guarantees that any such set of
         at most ``max_labels`` labels is within the byte budget, so no size check is needed.
@@ -171,7 +172,7 @@ class Sanitizer:
                 return False
             kind = type(item)
             if kind is str:
-                if not (len(item) <= short and item.isascii() and "eyJ" not in item
+                if not (len(item) <= short and item.isascii() and item.isprintable() and "eyJ" not in item
                         and "earer " not in item and not item.startswith(_SECRET_STARTS)):
                     return False
             elif kind is int:

@@ -627,3 +627,16 @@ class TestStrictMode:
         with capture_events(strict=False) as captured:
             track("bad name", -1)
             assert [e.event for e in captured.events] == ["bad_name"]
+
+
+class TestPlainFastPath:
+    def test_control_characters_never_take_the_copy_path(self) -> None:
+        """Keys already known as plain, with short control-character strings (6 bytes a character in
+        JSON), still stay within the 200,000-byte label budget."""
+        labels = {f"k{i:03d}".ljust(60, "x"): "\x00" * 256 for i in range(128)}
+        with capture_events(strict=False) as captured:
+            track("ctl", **{key: "plain" for key in labels})  # the keys become known
+            track("ctl", **labels)
+            event = captured.events[-1]
+        assert len(json.dumps(event.labels, separators=(",", ":")).encode()) <= 200_000
+        assert event.labels["_dropped_labels"] > 0
