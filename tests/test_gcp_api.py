@@ -80,6 +80,18 @@ class TestEntries:
         assert len(cloud_logging_server.entries()) == 50
 
 
+    def test_large_batches_are_split_into_requests_of_at_most_1000_entries(
+            self, cloud_logging_server: CloudLoggingServer) -> None:
+        """2,500 events exported together arrive whole, in requests of 1,000, 1,000 and 500 entries."""
+        _configure(cloud_logging_server, project_id="proj", flush_interval=60.0, batch_size=5_000)
+        for index in range(2_500):
+            gyrinx_tracker.track("bulk", index=index)
+        assert gyrinx_tracker.flush(30)
+        assert [len(request.entries) for request in cloud_logging_server.requests] == [1_000, 1_000, 500]
+        indexes = [entry["jsonPayload"]["labels"]["index"] for entry in cloud_logging_server.entries()]
+        assert indexes == list(range(2_500))
+
+
 class TestResource:
     def test_cloud_run_service_gets_the_cloud_run_revision_resource(
             self, cloud_logging_server: CloudLoggingServer, metadata_server: MetadataServer,
