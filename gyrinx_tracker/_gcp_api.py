@@ -19,6 +19,7 @@ and instantiates it with that warning silenced, so it never reaches the applicat
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,7 +38,7 @@ from opentelemetry.exporter.cloud_logging import (
 )
 
 from gyrinx_tracker._diagnostics import warn_once
-from gyrinx_tracker._format import span_hex, trace_hex
+from gyrinx_tracker._format import encode_json, span_hex, trace_hex
 from gyrinx_tracker._gcp_env import GcpEnvironment
 from gyrinx_tracker._otel_logs import LogRecordExportResult, Record
 from gyrinx_tracker._sanitize import ENTRY_LIMIT, fit
@@ -82,8 +83,7 @@ class TrackerCloudLoggingExporter(CloudLoggingExporter):
         request, size = self._new_request(), 0
         for record in batch:
             entry = request.entries.add()
-            self._fill(entry, record)
-            entry_size = entry.ByteSize()
+            entry_size = self._fill(entry, record)
             if entry_size > DEFAULT_MAX_ENTRY_SIZE:
                 del request.entries[-1]
                 self.rejected += 1
@@ -104,7 +104,8 @@ class TrackerCloudLoggingExporter(CloudLoggingExporter):
         request.resource.labels.update(self._resource[1])
         return request
 
-    def _fill(self, entry: Any, record: Record) -> None:
+    def _fill(self, entry: Any, record: Record) -> int:
+        """Write ``record`` into ``entry``; return the entry's size in bytes."""
         log = record.log_record
         timestamp = log.timestamp or log.observed_timestamp
         entry.timestamp.seconds, entry.timestamp.nanos = divmod(timestamp, 1_000_000_000)
@@ -115,9 +116,12 @@ class TrackerCloudLoggingExporter(CloudLoggingExporter):
             entry.trace_sampled = bool(log.trace_flags and log.trace_flags.sampled)
         body: dict[str, Any] = log.body  # type: ignore[assignment]
         entry.json_payload.update(body)
-        if entry.ByteSize() > ENTRY_LIMIT:
+        size: int = entry.ByteSize()
+        if size > ENTRY_LIMIT:
             entry.json_payload.Clear()
             entry.json_payload.update(_fitted(body))
+            size = entry.ByteSize()
+        return size
 
     def _send(self, request: Any) -> None:
         count = len(request.entries)
@@ -142,9 +146,7 @@ class TrackerCloudLoggingExporter(CloudLoggingExporter):
 
 def _fitted(body: dict[str, Any]) -> dict[str, Any]:
     """The body with its largest labels dropped until its JSON fits the entry limit."""
-    import json
-
-    text, _ = fit(body, lambda b: json.dumps(b, ensure_ascii=False, separators=(",", ":")))
+    text, _ = fit(body, encode_json)
     fitted: dict[str, Any] = json.loads(text)
     return fitted
 

@@ -49,7 +49,6 @@ __all__ = [
 ]
 
 INFO = SeverityNumber.INFO
-SCOPE = "gyrinx_tracker"
 
 # What exporters receive. The SDK's exporters only read .log_record, .resource and
 # .instrumentation_scope, which both record classes have, so the worker hands over the

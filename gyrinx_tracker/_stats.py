@@ -78,6 +78,5 @@ QUEUE_FULL = "queue_full"
 CLOSED = "closed"
 PRE_QUEUE = frozenset({QUEUE_FULL, CLOSED})
 EXPORT_FAILED = "export_failed"
-TOO_LARGE = "too_large"
 INTERNAL_ERROR = "internal_error"
 SHUTDOWN = "shutdown_timeout"
