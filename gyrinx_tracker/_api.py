@@ -1,139 +1,88 @@
-"""The public functions, each behind one guard: the tracker never raises into the application.
+"""The public functions, each behind the one guard: the tracker never raises into the application.
 
 State is one module-level pipeline, created on the first ``track()`` from the environment (no
-set-up call needed, as in the seed) or by ``configure()``. ``track`` reads it without a lock: a
-reference read is atomic, and a replaced pipeline is closed, so a late event is counted, not lost.
+set-up call needed, as with the original tracker) or by ``configure()``. ``track`` reads it
+without a lock: a reference read is atomic, and a replaced pipeline is closed, so a late event is
+counted, not lost. Strict mode (``configure(strict=True)``, for test suites) is the only way an
+error reaches the caller.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from typing import Any, TypedDict
+from typing import Any
 
-from typing_extensions import Unpack
-
-from gyrinx_tracker import _diagnostics, _lifecycle
+from gyrinx_tracker import _diagnostics, _guard, _lifecycle, _stats
 from gyrinx_tracker._config import TrackerConfig, from_env, with_overrides
-from gyrinx_tracker._diagnostics import warn_once
-from gyrinx_tracker._outputs import build
-from gyrinx_tracker._pipeline import Pipeline, TrackerInputError
+from gyrinx_tracker._outputs.base import Output
+from gyrinx_tracker._pipeline import Disabled, Pipeline
+from gyrinx_tracker._problems import TrackerInputError
 from gyrinx_tracker._stats import Snapshot, Stats
 
-
-class Options(TypedDict, total=False):
-    """``configure()`` keywords: the fields of ``TrackerConfig`` (see its table in the README)."""
-
-    exporter: str
-    gcp_transport: str
-    cloud_logging_endpoint: str | None
-    project_id: str | None
-    gcp_region: str | None
-    log_name: str
-    global_providers: str
-    max_queue: int
-    batch_size: int
-    flush_interval: float
-    shutdown_timeout: float
-    export_timeout: float
-    metadata_timeout: float
-    handle_sigterm: bool
-    strict: bool
-    redact_allow: list[str] | tuple[str, ...]
-    redact_extra: list[str] | tuple[str, ...]
-    metric_labels: dict[str, list[str] | tuple[str, ...]]
-    metric_label_values: int
-    metric_series_per_event: int
-    metric_events: int
-    max_labels: int
-    max_string: int
-    log_exporter: Any
-    metric_reader: Any
-
-
-class _Disabled:
-    """The ``none`` exporter: a pipeline that does nothing, at the cost of one method call."""
-
-    def __init__(self, config: TrackerConfig) -> None:
-        self.config = config
-
-    def submit(self, event: object, n: object, value: object, labels: dict[str, Any]) -> None:
-        return None
-
-    def flush(self, timeout: float) -> bool:
-        return True
-
-    def shutdown(self, timeout: float) -> bool:
-        return True
-
-    def reset_after_fork(self) -> None:
-        return None
-
-    def finish_at_exit(self, timeout: float) -> bool:
-        return True
-
-    def snapshot(self) -> Snapshot:
-        return Stats().snapshot(0)
-
-
 _install_lock = threading.Lock()
-_pipeline: Pipeline | _Disabled | None = None
+_pipeline: Pipeline | Disabled | None = None
+
+
+def _strict() -> bool:
+    pipeline = _pipeline
+    return pipeline is not None and pipeline.config.strict
 
 
 def track(event: str, n: int = 1, value: float | None = None, **labels: Any) -> None:
     """Record that ``event`` happened ``n`` times, with an optional measurement and labels.
 
     Returns at once: the event is queued and exported by a background thread. Bad input is
-    repaired and reported once (see the README's validation rules); nothing here raises unless
-    the tracker was configured with ``strict=True``.
+    repaired and reported (see the README's validation rules); nothing here raises unless the
+    tracker was configured with ``strict=True``. The guard is written inline rather than as a
+    decorator: this is the hot path, and a wrapper call would be a tenth of its cost.
     """
     pipeline = _pipeline
     try:
         if pipeline is None:
             pipeline = _default_pipeline()
         pipeline.submit(event, n, value, labels)
-    except Exception as error:  # noqa: BLE001 - the one guard around the hot path
-        if pipeline is not None and pipeline.config.strict:
-            raise
-        warn_once(f"internal:track:{type(error).__name__}", "gyrinx_tracker.track failed: %r", error)
+    except TrackerInputError:
+        raise  # strict mode's verdict on the caller's input, meant for the caller
+    except Exception as error:  # noqa: BLE001 - the guard around the hot path: counted in caught()
+        if isinstance(pipeline, Pipeline):
+            pipeline.stats.drop(_stats.INTERNAL_ERROR)
+        _guard.caught("track", error, pipeline is not None and pipeline.config.strict)
 
 
-def configure(**options: Unpack[Options]) -> None:
+def configure(**options: object) -> None:
     """Replace the configuration: environment variables, overridden by ``options``.
 
-    Events queued under the previous configuration are flushed to its outputs first, so calling
-    this twice never duplicates or loses an event. Unknown option names raise ``TypeError``.
+    Options are the fields of the configuration table in the README, parsed exactly as their
+    environment variables are. Events queued under the previous configuration are flushed to its
+    outputs first, so calling this twice never duplicates or loses an event. Unknown option names
+    raise ``TypeError``: a typo in code should fail at start-up.
     """
     config = with_overrides(from_env(os.environ), options)
     _install(config)
 
 
+@_guard.guarded("flush", False, _strict)
 def flush(timeout: float = 5.0) -> bool:
     """Export everything tracked so far; False if ``timeout`` seconds were not enough."""
     pipeline = _pipeline
-    if pipeline is None:
-        return True
-    try:
-        return pipeline.flush(timeout)
-    except Exception as error:  # noqa: BLE001
-        return _failed("flush", error, pipeline)
+    return True if pipeline is None else pipeline.flush(timeout)
 
 
+@_guard.guarded("shutdown", False, _strict)
 def shutdown(timeout: float | None = None) -> bool:
     """Flush and stop; later events are counted as dropped until ``configure()`` is called again."""
     pipeline = _pipeline
     if pipeline is None:
         return True
-    try:
-        return pipeline.shutdown(pipeline.config.shutdown_timeout if timeout is None else timeout)
-    except Exception as error:  # noqa: BLE001
-        return _failed("shutdown", error, pipeline)
+    return pipeline.shutdown(pipeline.config.shutdown_timeout if timeout is None else timeout)
 
 
+@_guard.guarded("stats", Stats().snapshot(0), _strict)
 def stats() -> Snapshot:
     """Counts for the current configuration: emitted = exported + dropped + queued + in_flight."""
     pipeline = _pipeline
-    return Stats().snapshot(0) if pipeline is None else pipeline.snapshot()
+    return Stats().snapshot(0, _guard.counts()) if pipeline is None else pipeline.snapshot()
 
 
 def reset() -> None:
@@ -148,53 +97,50 @@ def reset() -> None:
         old.shutdown(old.config.shutdown_timeout)
 
 
-def _failed(where: str, error: Exception, pipeline: Pipeline | _Disabled) -> bool:
-    if pipeline.config.strict:
-        raise error
-    warn_once(f"internal:{where}", "gyrinx_tracker.%s failed: %r", where, error)
-    return False
+def _open_output(config: TrackerConfig, stats: Stats) -> Output:
+    """Imported here, on the worker: the outputs pull in the SDK's metrics and Google's libraries."""
+    from gyrinx_tracker._outputs import open_output
+
+    return open_output(config, stats)
 
 
-def _default_pipeline() -> Pipeline | _Disabled:
+def _default_pipeline() -> Pipeline | Disabled:
     """The first ``track()`` without ``configure()``: build from the environment, once."""
     return _install(from_env(os.environ), replace=False)
 
 
-def _install(config: TrackerConfig, replace: bool = True) -> Pipeline | _Disabled:
+def _install(config: TrackerConfig, replace: bool = True) -> Pipeline | Disabled:
     """Make ``config`` current (or, with ``replace=False``, keep a pipeline another thread made)."""
     global _pipeline
     with _install_lock:
         if not replace and _pipeline is not None:
             return _pipeline
         old = _pipeline
-        new: Pipeline | _Disabled = _Disabled(config) if config.exporter == "none" else Pipeline(config, build)
+        new = Disabled(config) if config.exporter == "none" else Pipeline(config, _open_output)
         _pipeline = new
     if old is not None:
-        try:
-            old.shutdown(old.config.shutdown_timeout)
-        except Exception as error:  # noqa: BLE001 - the new configuration must still take over
-            warn_once("internal:replace", "gyrinx_tracker: shutting the previous pipeline down failed: %r", error)
+        _retire(old)
     _lifecycle.install(_at_exit, _after_fork_in_child, _on_sigterm, config.handle_sigterm)
     return new
 
 
+@_guard.guarded("replace", None)  # the new configuration must take over whatever the old one does
+def _retire(old: Pipeline | Disabled) -> None:
+    old.shutdown(old.config.shutdown_timeout)
+
+
+@_guard.guarded("exit", None)  # exit must go on
 def _at_exit() -> None:
     pipeline = _pipeline
     if pipeline is not None:
-        try:
-            pipeline.finish_at_exit(pipeline.config.shutdown_timeout)
-        except Exception as error:  # noqa: BLE001 - exit must go on
-            _failed("exit", error, pipeline)
+        pipeline.finish_at_exit(pipeline.config.shutdown_timeout)
 
 
+@_guard.guarded("sigterm", None)  # runs between any two bytecodes of the app: it must not raise
 def _on_sigterm() -> None:
-    """Runs inside a signal handler, between any two bytecodes of the app: it must not raise."""
     pipeline = _pipeline
     if pipeline is not None:
-        try:
-            pipeline.flush(pipeline.config.shutdown_timeout)
-        except Exception as error:  # noqa: BLE001
-            warn_once("internal:sigterm", "gyrinx_tracker: flushing on SIGTERM failed: %r", error)
+        pipeline.flush(pipeline.config.shutdown_timeout)
 
 
 def _after_fork_in_child() -> None:
@@ -202,8 +148,6 @@ def _after_fork_in_child() -> None:
     _install_lock = threading.Lock()
     _lifecycle.after_fork_in_child()
     _diagnostics.after_fork_in_child()
+    _guard.after_fork_in_child()
     if _pipeline is not None:
         _pipeline.reset_after_fork()
-
-
-__all__ = ["TrackerInputError", "configure", "flush", "shutdown", "stats", "track"]

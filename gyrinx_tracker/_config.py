@@ -3,7 +3,7 @@
 Every environment variable the tracker reads is declared once, in ``VARIABLES``, with its type,
 default and meaning; the README's table is checked against it by a test, so the two cannot drift.
 Nothing here reads the environment at import time: ``from_env`` is called when a pipeline is built.
-A bad value warns once and falls back to the default, as the OpenTelemetry SDK does, because a typo
+A bad value warns (rate-limited) and falls back to the default, as the OpenTelemetry SDK does, because a typo
 in a deployment must never stop the application from starting.
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-from gyrinx_tracker._diagnostics import warn_once
+from gyrinx_tracker._diagnostics import warn_limited
 
 Exporter = Literal["auto", "console", "gcp", "otlp", "none"]
 GcpTransport = Literal["api", "stdout"]
@@ -58,12 +58,17 @@ class TrackerConfig:
     metric_reader: Any = field(default=None, compare=False)
 
 
-Parser = Callable[[str], Any]
+Parser = Callable[[object], Any]
 
 
 @dataclass(frozen=True)
 class Variable:
-    """One environment variable: the field it sets, how to parse it and what it means."""
+    """One environment variable: the field it sets, how to parse it and what it means.
+
+    The same parser reads the variable's text and a ``configure()`` keyword's value, so
+    ``configure(max_queue="100")`` and ``GYRINX_TRACKER_MAX_QUEUE=100`` mean the same thing and a
+    bad value is refused the same way.
+    """
 
     name: str
     field: str
@@ -71,9 +76,15 @@ class Variable:
     meaning: str
 
 
+def _text_of(raw: object) -> str:
+    if not isinstance(raw, str):
+        raise ValueError(f"expected text, got {type(raw).__name__}")
+    return raw.strip()
+
+
 def _choice(options: tuple[str, ...]) -> Parser:
-    def parse(raw: str) -> str:
-        value = raw.strip().lower()
+    def parse(raw: object) -> str:
+        value = _text_of(raw).lower()
         if value not in options:
             raise ValueError(f"expected one of {', '.join(options)}")
         return value
@@ -81,22 +92,28 @@ def _choice(options: tuple[str, ...]) -> Parser:
     return parse
 
 
-def _positive_int(raw: str) -> int:
-    value = int(raw.strip())
+def _positive_int(raw: object) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, (int, str)):
+        raise ValueError("expected a positive integer")
+    value = int(raw.strip()) if isinstance(raw, str) else raw
     if value <= 0:
         raise ValueError("expected a positive integer")
     return value
 
 
-def _positive_float(raw: str) -> float:
-    value = float(raw.strip())
+def _positive_float(raw: object) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+        raise ValueError("expected a positive number")
+    value = float(raw.strip()) if isinstance(raw, str) else float(raw)
     if not math.isfinite(value) or value <= 0:
         raise ValueError("expected a positive number")
     return value
 
 
-def _boolean(raw: str) -> bool:
-    value = raw.strip().lower()
+def _boolean(raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    value = _text_of(raw).lower()
     if value in ("1", "true", "yes", "on"):
         return True
     if value in ("0", "false", "no", "off"):
@@ -104,23 +121,42 @@ def _boolean(raw: str) -> bool:
     raise ValueError("expected true or false")
 
 
-def _text(raw: str) -> str | None:
-    return raw.strip() or None
+def _optional_text(raw: object) -> str | None:
+    return None if raw is None else _text_of(raw) or None
 
 
-def _words(raw: str) -> tuple[str, ...]:
-    return tuple(word.strip() for word in raw.split(",") if word.strip())
+def _name(raw: object) -> str:
+    value = _text_of(raw)
+    if not value:
+        raise ValueError("expected a non-empty name")
+    return value
 
 
-def _metric_labels(raw: str) -> dict[str, tuple[str, ...]]:
-    """Parse ``event=key,key;event=key`` into an allowlist of metric labels per event."""
+def _words(raw: object) -> tuple[str, ...]:
+    """``"a, b"`` from the environment, or a list/tuple of strings from code (not a bare string's
+    characters: ``redact_allow="session_id"`` is one key)."""
+    if isinstance(raw, str):
+        return tuple(word.strip() for word in raw.split(",") if word.strip())
+    if isinstance(raw, (list, tuple, set, frozenset)) and all(isinstance(word, str) for word in raw):
+        return tuple(word.strip() for word in raw if word.strip())
+    raise ValueError("expected comma-separated text or a list of strings")
+
+
+def _metric_labels(raw: object) -> dict[str, tuple[str, ...]]:
+    """``event=key,key;event=key`` from the environment, or ``{event: [key, ...]}`` from code."""
+    if isinstance(raw, Mapping):
+        return {_name(event): _words(keys) for event, keys in raw.items()}
     rules: dict[str, tuple[str, ...]] = {}
-    for rule in filter(None, (part.strip() for part in raw.split(";"))):
+    for rule in filter(None, (part.strip() for part in _text_of(raw).split(";"))):
         event, sep, keys = rule.partition("=")
         if not sep or not event.strip():
             raise ValueError(f"rule {rule!r} is not event=key,key")
         rules[event.strip()] = _words(keys)
     return rules
+
+
+def _any_object(raw: object) -> object:
+    return raw
 
 
 VARIABLES: tuple[Variable, ...] = (
@@ -130,15 +166,15 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("GYRINX_TRACKER_GCP_TRANSPORT", "gcp_transport", _choice(GCP_TRANSPORTS),
              "On Google Cloud: `api` writes to the Cloud Logging API (log `tracker`); `stdout` "
              "prints Cloud Run structured JSON lines."),
-    Variable("GYRINX_TRACKER_CLOUD_LOGGING_ENDPOINT", "cloud_logging_endpoint", _text,
+    Variable("GYRINX_TRACKER_CLOUD_LOGGING_ENDPOINT", "cloud_logging_endpoint", _optional_text,
              "`host:port` of a Cloud Logging emulator: plain gRPC, anonymous credentials."),
-    Variable("GOOGLE_CLOUD_PROJECT", "project_id", _text,
+    Variable("GOOGLE_CLOUD_PROJECT", "project_id", _optional_text,
              "The Google Cloud project. On Cloud Run, where it is not set, it is read from the "
              "metadata server."),
-    Variable("GYRINX_TRACKER_GCP_REGION", "gcp_region", _text,
+    Variable("GYRINX_TRACKER_GCP_REGION", "gcp_region", _optional_text,
              "The Cloud Run region for the entries' `location` label; read from the metadata "
              "server when not set."),
-    Variable("GYRINX_TRACKER_LOG_NAME", "log_name", _text,
+    Variable("GYRINX_TRACKER_LOG_NAME", "log_name", _name,
              "The Cloud Logging log id that events are written to."),
     Variable("GYRINX_TRACKER_GLOBAL_PROVIDERS", "global_providers", _choice(GLOBAL_PROVIDER_MODES),
              "`auto`: when the application installed OpenTelemetry SDK logger/meter providers "
@@ -180,8 +216,13 @@ VARIABLES: tuple[Variable, ...] = (
 )
 
 
+# Set only in code, never from the environment: objects, not text.
+CODE_ONLY: dict[str, Parser] = {"log_exporter": _any_object, "metric_reader": _any_object}
+_PARSERS: dict[str, Parser] = {**{v.field: v.parse for v in VARIABLES}, **CODE_ONLY}
+
+
 def from_env(environ: Mapping[str, str]) -> TrackerConfig:
-    """Build the configuration from ``environ``; bad values warn once and keep the default."""
+    """Build the configuration from ``environ``; bad values warn (rate-limited) and keep the default."""
     values: dict[str, Any] = {}
     for variable in VARIABLES:
         raw = environ.get(variable.name)
@@ -190,8 +231,8 @@ def from_env(environ: Mapping[str, str]) -> TrackerConfig:
         try:
             parsed = variable.parse(raw)
         except ValueError as error:
-            warn_once(f"config:{variable.name}",
-                      "ignoring %s=%r (%s); using the default", variable.name, raw, error)
+            warn_limited(f"config:{variable.name}",
+                         "ignoring %s=%r (%s); using the default", variable.name, raw, error)
             continue
         if parsed is not None:
             values[variable.field] = parsed
@@ -200,48 +241,20 @@ def from_env(environ: Mapping[str, str]) -> TrackerConfig:
     return TrackerConfig(**values)
 
 
-def with_overrides(config: TrackerConfig, overrides: Mapping[str, Any]) -> TrackerConfig:
-    """Apply ``configure()`` keyword arguments over ``config``.
+def with_overrides(config: TrackerConfig, overrides: Mapping[str, object]) -> TrackerConfig:
+    """Apply ``configure()`` keyword arguments over ``config``, each parsed by its variable's parser.
 
     Unknown names raise ``TypeError`` (a typo in code should fail at start-up, like any bad
-    keyword); a bad value warns once and keeps what ``config`` had, like a bad variable.
+    keyword); a bad value warns and keeps what ``config`` had, like a bad variable.
     """
-    known = {f.name for f in dataclasses.fields(TrackerConfig)}
-    unknown = sorted(set(overrides) - known)
+    unknown = sorted(set(overrides) - set(_PARSERS))
     if unknown:
         raise TypeError(f"unknown tracker option(s): {', '.join(unknown)}")
-    valid = {name: value for name, value in _normalised(overrides).items() if _acceptable(name, value)}
-    return dataclasses.replace(config, **valid)
-
-
-_BY_FIELD = {variable.field: variable for variable in VARIABLES}
-
-
-def _acceptable(name: str, value: Any) -> bool:
-    """True when ``value`` is what the variable for ``name`` could have parsed to."""
-    variable = _BY_FIELD.get(name)
-    if variable is None or value is None or isinstance(value, (tuple, dict)):
-        return True
-    default = getattr(TrackerConfig, name, None)
-    try:
-        if isinstance(value, bool) != isinstance(default, bool):
-            raise ValueError(f"expected {type(default).__name__}")
-        if not isinstance(value, bool):
-            variable.parse(str(value))
-        return True
-    except ValueError as error:
-        warn_once(f"configure:{name}", "ignoring configure(%s=%r) (%s); keeping the default",
-                  name, value, error)
-        return False
-
-
-def _normalised(overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """Let code pass lists where the dataclass keeps tuples, so configs stay hashable and frozen."""
-    result = dict(overrides)
-    for name in ("redact_allow", "redact_extra"):
-        if name in result:
-            result[name] = tuple(result[name])
-    if "metric_labels" in result:
-        result["metric_labels"] = {k: tuple(v) for k, v in result["metric_labels"].items()}
-    return result
-
+    values: dict[str, Any] = {}
+    for name, raw in overrides.items():
+        try:
+            values[name] = _PARSERS[name](raw)
+        except (ValueError, TypeError) as error:
+            warn_limited(f"configure:{name}", "ignoring configure(%s=%r) (%s); keeping %r",
+                         name, raw, error, getattr(config, name))
+    return dataclasses.replace(config, **values)

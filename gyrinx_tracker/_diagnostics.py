@@ -23,7 +23,7 @@ _suppressed: dict[str, int] = {}
 _MAX_CAUSES = 1_000
 
 
-def warn_once(cause: str, message: str, *args: object) -> None:
+def warn_limited(cause: str, message: str, *args: object) -> None:
     """Log ``message`` now unless ``cause`` was logged within the rate-limit window."""
     now = time.monotonic()
     with _lock:

@@ -28,7 +28,7 @@ from typing import Any
 from opentelemetry.metrics import Counter, Histogram, Meter
 
 from gyrinx_tracker._config import TrackerConfig
-from gyrinx_tracker._diagnostics import warn_once
+from gyrinx_tracker._diagnostics import warn_limited
 from gyrinx_tracker._sanitize import Event
 from gyrinx_tracker._stats import Stats
 
@@ -163,7 +163,7 @@ class Metrics:
         if unmetered:
             self._overflow.add(unmetered)
         if negative:
-            warn_once("input:negative_value", "gyrinx_tracker: %d negative values were kept in the log "
+            warn_limited("input:negative_value", "gyrinx_tracker: %d negative values were kept in the log "
                       "records but not in the histograms, which take only values >= 0", negative)
         self._collect_folds(touched)
 

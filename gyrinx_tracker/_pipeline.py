@@ -1,78 +1,83 @@
-"""From the call site to the exporter thread: a bounded queue and the one thread that drains it.
+"""From the call site to the outputs: a bounded queue and the one worker thread that drains it.
 
 ``submit`` runs on the application's thread and does only what must happen there: read the clock
 and the current OpenTelemetry context, and append one tuple to a deque (atomic under the GIL, so no
 lock). Validation, record building, encoding and export happen on the worker thread, which wakes
-when a batch is ready or the flush interval passes. The worker builds its outputs lazily on its
+when a batch is ready or the flush interval passes. The worker opens its output lazily on its
 first run, so neither ``import`` nor the first ``track()`` waits for Google's libraries or the
 metadata server.
+
+The pipeline's lifecycle is one explicit ``State`` (sentry-sdk's worker keeps as little):
+
+    IDLE --first event--> RUNNING --shutdown()--> CLOSING --> CLOSED
+                             |
+                             +--interpreter exit--> EXITING --> INLINE
+
+CLOSING and CLOSED refuse new events (counted as dropped, reason ``closed``). EXITING and INLINE
+keep the output open: ``atexit`` runs hooks last-registered first, so an application's own exit
+hooks often run after ours, and the events they track are then exported synchronously by whoever
+tracks them.
 """
 
 from __future__ import annotations
 
+import enum
 import threading
 import time
-from time import time_ns
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Protocol
+from time import time_ns
+from typing import Any
 
 from opentelemetry.context import Context, get_current
 
-from gyrinx_tracker import _stats
+from gyrinx_tracker import _guard, _problems, _stats
 from gyrinx_tracker._config import TrackerConfig
-from gyrinx_tracker._diagnostics import warn_once
+from gyrinx_tracker._diagnostics import warn_limited
+from gyrinx_tracker._outputs.base import Delivery, NullOutput, Output
 from gyrinx_tracker._sanitize import SCALARS, Event, Sanitizer
 from gyrinx_tracker._stats import Snapshot, Stats
 
-# (time_ns, context, event, n, value, labels, cleaned): a tuple is the cheapest thing to build.
+# (time_ns, context, event, n, value, labels, cleaned): a tuple is the cheapest thing to build on
+# the caller's thread; the worker unpacks it by name.
 Item = tuple[int, Context, Any, Any, Any, Any, "Event | None"]
-Timed = tuple[int, Context, Event]
+OpenOutput = Callable[[TrackerConfig, Stats], Output]
 
 
-class Outputs(Protocol):
-    """Where validated events go: built by the worker, used only on the worker thread."""
+class State(enum.Enum):
+    """Where a pipeline is in its life; see the module docstring for the transitions."""
 
-    def write(self, batch: list[Timed]) -> tuple[int, dict[str, int]]:
-        """Export ``batch``; return how many were exported and how many dropped, by reason."""
-
-    def flush(self, timeout: float) -> bool:
-        """Push out anything the outputs buffer themselves (metrics)."""
-
-    def shutdown(self, timeout: float) -> None:
-        """Release connections and threads; called once."""
+    IDLE = "idle"
+    RUNNING = "running"
+    CLOSING = "closing"
+    CLOSED = "closed"
+    EXITING = "exiting"
+    INLINE = "inline"
 
 
-# Redaction is policy, not bad input: strict mode warns about it like normal mode, never raises
-# (a secret-named key never raised either; a credential-looking value now behaves the same).
-POLICY_CAUSES = frozenset({"secret_value"})
-
-
-class TrackerInputError(ValueError):
-    """Raised by ``track()`` in strict mode when an argument had to be repaired or dropped."""
+_REFUSING = frozenset({State.CLOSING, State.CLOSED})
+_STOPPING = frozenset({State.CLOSED, State.EXITING})
+_RUNNING = State.RUNNING  # a module global: the hot path compares by identity, never hashes
 
 
 class Pipeline:
-    """One configuration's queue, worker thread and outputs."""
+    """One configuration's queue, worker thread and output."""
 
-    def __init__(self, config: TrackerConfig, build_outputs: Callable[[TrackerConfig, Stats], Outputs]) -> None:
+    def __init__(self, config: TrackerConfig, open_output: OpenOutput) -> None:
         self.config = config
         self.stats = Stats()
-        self._build_outputs = build_outputs
+        self._open_output = open_output
+        self._state = State.IDLE
         self._queue: deque[Item] = deque()
         self._max = config.max_queue
         self._strict = config.strict
         self._wake_at = config.batch_size
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self._start_lock = threading.RLock()
+        self._lock = threading.RLock()  # starting the worker, and draining on the caller's thread
         self._waiters: list[threading.Event] = []
         self._waiters_lock = threading.Lock()
-        self._stopping = False
-        self._closed = False
-        self._keep_outputs = False
-        self._inline = False
-        self._outputs: Outputs | None = None
+        self._output: Output | None = None
         self._sanitizer = Sanitizer(config)
         self._per_thread = threading.local()
 
@@ -86,29 +91,40 @@ class Pipeline:
         a mutable value must be recorded as it was at the call, not as it is when exported.
         """
         queue = self._queue
-        if len(queue) >= self._max or self._closed:
-            self._reject()
+        state = self._state
+        if (state is not _RUNNING or len(queue) >= self._max) and not self._admits(state):
             return
         cleaned = None
         if self._strict:
             cleaned = self._validate_now(event, n, value, labels)
         else:
-            for item in labels.values():  # needs_snapshot(), inlined: this is the hot path
+            for item in labels.values():  # "does any label need converting?", inlined: the hot path
                 if type(item) not in SCALARS:
-                    cleaned = self._snapshot(event, n, value, labels)
+                    cleaned = self._convert_now(event, n, value, labels)
                     break
         queue.append((time_ns(), get_current(), event, n, value, labels, cleaned))
         if len(queue) >= self._wake_at and not self._wake.is_set():
             self._wake.set()
-        if self._thread is None:
+        if state is not _RUNNING:
+            self._not_running(state)
+
+    def _not_running(self, state: State) -> None:
+        if state is State.IDLE:
             self._start()
-        elif self._inline:
+        elif state is State.INLINE:
             self._drain_inline()
 
-    def _reject(self) -> None:
-        reason = _stats.CLOSED if self._closed else _stats.QUEUE_FULL
+    def _admits(self, state: State) -> bool:
+        """The slow path's verdict: False (and the drop counted) when closed or the queue is full."""
+        if state in _REFUSING:
+            reason = _stats.CLOSED
+        elif len(self._queue) >= self._max:
+            reason = _stats.QUEUE_FULL
+        else:
+            return True
         self.stats.drop(reason)
-        warn_once(f"dropped:{reason}", "gyrinx_tracker dropped an event (%s); see stats()", reason)
+        warn_limited(f"dropped:{reason}", "gyrinx_tracker dropped an event (%s); see stats()", reason)
+        return False
 
     def _caller_sanitizer(self) -> Sanitizer:
         """One sanitizer per calling thread, so its caches survive between calls."""
@@ -117,40 +133,40 @@ class Pipeline:
             sanitizer = self._per_thread.sanitizer = Sanitizer(self.config)
         return sanitizer
 
-    def _snapshot(self, event: object, n: object, value: object, labels: dict[str, Any]) -> Event:
+    def _convert_now(self, event: object, n: object, value: object, labels: dict[str, Any]) -> Event:
         sanitizer = self._caller_sanitizer()
         cleaned = sanitizer.event(event, n, value, labels)
-        _warn(cleaned.name, sanitizer.take_problems())
+        _problems.warn(cleaned.name, sanitizer.take_problems())
         return cleaned
 
     def _validate_now(self, event: object, n: object, value: object, labels: dict[str, Any]) -> Event:
         sanitizer = self._caller_sanitizer()
         cleaned = sanitizer.event(event, n, value, labels)
-        problems = sanitizer.take_problems()
-        errors = [detail for cause, detail in problems if cause not in POLICY_CAUSES]
-        _warn(cleaned.name, [(cause, detail) for cause, detail in problems if cause in POLICY_CAUSES])
-        if errors:
-            raise TrackerInputError("; ".join(errors))
+        _problems.enforce(cleaned.name, sanitizer.take_problems())
         return cleaned
 
     def _start(self) -> None:
-        with self._start_lock:
-            if self._thread is None and not self._stopping:
-                thread = threading.Thread(target=self._run, name="gyrinx-tracker", daemon=True)
-                try:
-                    thread.start()
-                except RuntimeError:  # "can't create new thread at interpreter shutdown"
-                    self._drain_inline()
-                    return
-                self._thread = thread
+        with self._lock:
+            if self._state is not State.IDLE:
+                return
+            thread = threading.Thread(target=self._run, name="gyrinx-tracker", daemon=True)
+            try:
+                thread.start()
+            except RuntimeError:  # "can't create new thread at interpreter shutdown"
+                self._state = State.INLINE
+                self._drain_inline()
+                return
+            self._thread = thread
+            self._state = State.RUNNING
 
+    @_guard.guarded("drain inline", None)
     def _drain_inline(self) -> None:
         """Export on the caller's thread: when no thread can be started, and after exit began."""
-        with self._start_lock:
-            if self._outputs is None:
-                self._outputs = self._open_outputs()
+        with self._lock:
+            if self._output is None:
+                self._output = self._opened()
             self._drain()
-            self._guarded(lambda: self._outputs.flush(self.config.shutdown_timeout) if self._outputs else True)
+            self._output.flush(self.config.shutdown_timeout)
 
     # -- control, from any thread ------------------------------------------------------------
 
@@ -158,17 +174,16 @@ class Pipeline:
         """Wait until everything queued before this call is exported; False on timeout."""
         if threading.current_thread() is self._thread:
             return False
-        if self._inline:
-            self._drain_inline()
-            return not self._queue
-        if self._stopping and self._thread is not None and not self._thread.is_alive():
-            return not self._queue
-        if self._thread is None:
+        if self._state is State.IDLE:
             if not self._queue:
                 return True
             self._start()
-            if self._thread is None:
-                return not self._queue
+        if self._state is State.INLINE:
+            self._drain_inline()
+            return not self._queue
+        thread = self._thread
+        if thread is None or not thread.is_alive():
+            return not self._queue
         done = threading.Event()
         with self._waiters_lock:
             self._waiters.append(done)
@@ -176,30 +191,34 @@ class Pipeline:
         return done.wait(timeout)
 
     def shutdown(self, timeout: float) -> bool:
-        """Flush within ``timeout``, then stop the worker and release the outputs."""
-        self._closed = True
-        flushed, _ = self._flush_and_stop(timeout)
+        """Refuse new events, flush within ``timeout``, then stop the worker and close the output."""
+        if self._state is State.CLOSED:
+            return True
+        self._state = State.CLOSING
+        flushed, stopped = self._flush_and_stop(timeout, State.CLOSED)
         self._discard_rest()
+        if stopped and self._output is not None:  # a worker that stopped under CLOSED closed it
+            self._close_output()
         return flushed
 
     def finish_at_exit(self, timeout: float) -> bool:
-        """Flush and stop the worker, but keep the outputs: events tracked by later exit hooks
-        (atexit runs last-registered first, so an application's hooks often run after ours) are
-        then exported synchronously by whoever tracks them."""
-        self._keep_outputs = True
-        flushed, stopped = self._flush_and_stop(timeout)
+        """Flush and stop the worker, but keep the output: events tracked by later exit hooks
+        are then exported synchronously by whoever tracks them."""
+        if self._state in _REFUSING:
+            return True
+        flushed, stopped = self._flush_and_stop(timeout, State.EXITING)
         if not stopped:
             return False
-        self._inline = True
+        self._state = State.INLINE
         if self._queue:
             self._drain_inline()
         return flushed
 
-    def _flush_and_stop(self, timeout: float) -> tuple[bool, bool]:
+    def _flush_and_stop(self, timeout: float, stop_as: State) -> tuple[bool, bool]:
         """Flush, then stop the worker, all within ``timeout``: (flushed, worker stopped)."""
         deadline = time.monotonic() + timeout
         flushed = self.flush(timeout)
-        self._stopping = True
+        self._state = stop_as
         self._wake.set()
         thread = self._thread
         if thread is None or thread is threading.current_thread():
@@ -211,49 +230,66 @@ class Pipeline:
         """In a forked child: drop the parent's queue (the parent exports it) and its thread."""
         self._queue = deque()
         self._wake = threading.Event()
-        self._start_lock = threading.RLock()
+        self._lock = threading.RLock()
         self._waiters_lock = threading.Lock()
         self._waiters = []
         self._thread = None
-        self._outputs = None
+        self._output = None
         self.stats = Stats()
+        if self._state in (State.RUNNING, State.EXITING):
+            self._state = State.IDLE
+        elif self._state is State.CLOSING:
+            self._state = State.CLOSED
 
     def snapshot(self) -> Snapshot:
         """The books of this pipeline."""
         with self.stats.lock:
-            return self.stats.snapshot(len(self._queue))
+            return self.stats.snapshot(len(self._queue), _guard.counts())
 
     # -- the worker thread -------------------------------------------------------------------
 
-    def _open_outputs(self) -> Outputs:
+    def _opened(self) -> Output:
         try:
-            return self._build_outputs(self.config, self.stats)
+            return self._open_output(self.config, self.stats)
         except Exception as error:  # noqa: BLE001 - the app must keep running without telemetry
-            warn_once("outputs", "gyrinx_tracker could not start its outputs (%r); events are "
-                                 "counted as dropped", error)
-            return _NoOutputs()
+            _guard.caught("open outputs", error)
+            warn_limited("outputs", "gyrinx_tracker could not start its outputs (%r); events are "
+                                    "counted as dropped", error)
+            return NullOutput()
 
     def _run(self) -> None:
-        self._outputs = self._open_outputs()
+        self._output = self._opened()
         while True:
             self._wake.wait(self.config.flush_interval)
             self._wake.clear()
-            stopping = self._stopping
-            self._guarded(self._drain)  # the worker must outlive any bug in one drain
+            stopping = self._state in _STOPPING
+            self._drain()
             if stopping:
                 break
-        if not self._keep_outputs:
-            self._guarded(lambda: self._outputs.shutdown(self.config.shutdown_timeout) if self._outputs else None)
+        if self._state is State.CLOSED:
+            self._close_output()
 
+    @_guard.guarded("close output", None)
+    def _close_output(self) -> None:
+        output, self._output = self._output, None
+        if output is not None:
+            output.shutdown(self.config.shutdown_timeout)
+
+    @_guard.guarded("drain", None)  # the worker must outlive any bug in one drain
     def _drain(self) -> None:
         with self._waiters_lock:
             waiters, self._waiters = self._waiters, []
         while self._queue:
             self._write(self._take(self.config.batch_size))
-        if waiters and self._outputs is not None:
-            self._guarded(lambda: self._outputs.flush(self.config.shutdown_timeout) if self._outputs else True)
+        if waiters and self._output is not None:
+            self._flush_output()
         for done in waiters:
             done.set()
+
+    @_guard.guarded("flush output", None)
+    def _flush_output(self) -> None:
+        if self._output is not None:
+            self._output.flush(self.config.shutdown_timeout)
 
     def _take(self, limit: int) -> list[Item]:
         queue = self._queue
@@ -264,66 +300,68 @@ class Pipeline:
         return batch
 
     def _write(self, items: list[Item]) -> None:
-        timed: list[Timed] = []
-        dropped: dict[str, int] = {}
+        events: list[Event] = []
+        failed = 0
         sanitizer = self._sanitizer
-        for item in items:
+        for stamp, context, name, n, value, labels, cleaned in items:
             try:
-                event = item[6]
+                event = cleaned
                 if event is None:
-                    event = sanitizer.event(item[2], item[3], item[4], item[5])
+                    event = sanitizer.event(name, n, value, labels)
                     problems = sanitizer.take_problems()
                     if problems:
-                        _warn(event.name, problems)
-                timed.append((item[0], item[1], event))
+                        _problems.warn(event.name, problems)
+                event.time_ns, event.context = stamp, context
+                events.append(event)
             except Exception as error:  # noqa: BLE001 - one event's bug must not lose the batch
-                dropped[_stats.INTERNAL_ERROR] = dropped.get(_stats.INTERNAL_ERROR, 0) + 1
-                warn_once("internal:clean", "gyrinx_tracker failed to process an event: %r", error)
-        exported, failed = self._export(timed)
-        for reason, count in failed.items():
-            dropped[reason] = dropped.get(reason, 0) + count
-        self.stats.settle(exported, dropped)
+                failed += 1
+                _guard.caught("clean", error)
+        delivery = self._export(events)
+        if failed:
+            delivery = delivery.plus(Delivery.failed(failed, _stats.INTERNAL_ERROR))
+        self.stats.settle(delivery.written, delivery.rejected)
 
-    def _export(self, timed: list[Timed]) -> tuple[int, dict[str, int]]:
-        outputs = self._outputs
-        if outputs is None or not timed:
-            return 0, ({_stats.INTERNAL_ERROR: len(timed)} if timed else {})
+    def _export(self, events: list[Event]) -> Delivery:
+        output = self._output
+        if not events:
+            return Delivery(0)
+        if output is None:
+            return Delivery.failed(len(events), _stats.INTERNAL_ERROR)
         try:
-            return outputs.write(timed)
-        except Exception as error:  # noqa: BLE001 - an exporter bug must not kill the worker
-            warn_once("internal:export", "gyrinx_tracker failed to export a batch: %r", error)
-            return 0, {_stats.EXPORT_FAILED: len(timed)}
+            return output.write(events)
+        except Exception as error:  # noqa: BLE001 - an output bug must not kill the worker; counted
+            _guard.caught("export", error)
+            return Delivery.failed(len(events))
 
     def _discard_rest(self) -> None:
         """Count what is still queued after the shutdown deadline as dropped, so the books balance."""
         rest = self._take(len(self._queue))
         if rest:
             self.stats.settle(0, {_stats.SHUTDOWN: len(rest)})
-            warn_once("dropped:shutdown", "gyrinx_tracker dropped %d events still queued at shutdown",
-                      len(rest))
-
-    @staticmethod
-    def _guarded(action: Callable[[], object]) -> None:
-        try:
-            action()
-        except Exception as error:  # noqa: BLE001 - flushing metrics must not kill the worker
-            warn_once("internal:flush", "gyrinx_tracker failed to flush: %r", error)
+            warn_limited("dropped:shutdown", "gyrinx_tracker dropped %d events still queued at shutdown",
+                         len(rest))
 
 
-class _NoOutputs:
-    """Stands in when the outputs could not be built: every event is counted as dropped."""
+class Disabled:
+    """The ``none`` exporter: a pipeline that does nothing, at the cost of one method call."""
 
-    def write(self, batch: list[Timed]) -> tuple[int, dict[str, int]]:
-        return 0, {_stats.EXPORT_FAILED: len(batch)}
+    def __init__(self, config: TrackerConfig) -> None:
+        self.config = config
+
+    def submit(self, event: object, n: object, value: object, labels: dict[str, Any]) -> None:
+        return None
 
     def flush(self, timeout: float) -> bool:
         return True
 
-    def shutdown(self, timeout: float) -> None:
+    def shutdown(self, timeout: float) -> bool:
+        return True
+
+    def reset_after_fork(self) -> None:
         return None
 
+    def finish_at_exit(self, timeout: float) -> bool:
+        return True
 
-def _warn(event: str, problems: list[tuple[str, str]]) -> None:
-    for cause, detail in problems:
-        warn_once(f"input:{cause}", "gyrinx_tracker: %s (event %r); the rest of the event was kept",
-                  detail, event)
+    def snapshot(self) -> Snapshot:
+        return Stats().snapshot(0, _guard.counts())

@@ -1,4 +1,4 @@
-"""Redaction of labels that look like secrets: the seed's first best practice, enforced.
+"""Redaction of labels that look like secrets: the original tracker's first best practice, enforced.
 
 Keys are normalised (lower case, ``-``/``.``/space as ``_``, and once more with camelCase words
 split, so ``cardCvv`` is seen as ``card_cvv``) and matched against patterns for
@@ -14,7 +14,7 @@ import base64
 import re
 from collections.abc import Iterable
 
-from gyrinx_tracker._diagnostics import warn_once
+from gyrinx_tracker._diagnostics import warn_limited
 
 REDACTED = "[REDACTED]"
 
@@ -38,6 +38,10 @@ DEFAULT_PATTERNS: tuple[str, ...] = (
 )
 
 _SECRET_VALUE_PREFIXES = ("Bearer ", "bearer ", "-----BEGIN ")
+# Every credential looks_like_secret recognises contains one of these: a string without any of
+# them needs no regular expression. The sanitizer's fast paths call may_be_secret too, so the
+# pre-check is written once.
+_HINT_PREFIXES = ("-----BEGIN ", "Basic ")
 # Anywhere in the string: "Authorization: Bearer ..." in a logged header or error message leaks too.
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.")
 _BEARER = re.compile(r"[Bb]earer [A-Za-z0-9._~+/=-]{8,}")
@@ -75,13 +79,20 @@ def _compile(pattern: str) -> re.Pattern[str]:
     try:
         return re.compile(pattern, re.IGNORECASE)
     except (re.error, TypeError, ValueError) as error:
-        warn_once(f"config:redact_extra:{pattern!r}", "gyrinx_tracker: redact_extra pattern %r is not a "
+        warn_limited(f"config:redact_extra:{pattern!r}", "gyrinx_tracker: redact_extra pattern %r is not a "
                   "regular expression (%s); it is matched literally", pattern, error)
         return re.compile(re.escape(str(pattern)), re.IGNORECASE)
 
 
+def may_be_secret(value: str) -> bool:
+    """False for the vast majority of strings, which cannot be a credential looks_like_secret knows."""
+    return "eyJ" in value or "earer " in value or value.startswith(_HINT_PREFIXES)
+
+
 def looks_like_secret(value: str) -> bool:
     """True for strings that are credentials whatever key they sit under."""
+    if not may_be_secret(value):
+        return False
     if value.startswith(_SECRET_VALUE_PREFIXES):
         return True
     if value.startswith("Basic ") and _is_basic_credential(value):

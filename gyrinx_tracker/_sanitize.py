@@ -13,22 +13,24 @@ import json
 import math
 import re
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii as _escaped
 from typing import Any
 
-from gyrinx_tracker._config import TrackerConfig
-from gyrinx_tracker._encode import JSON, Encoder
-from gyrinx_tracker._redact import REDACTED, Redactor, looks_like_secret
+from opentelemetry.context import Context
 
-# Cloud Logging rejects entries over 256 KB; labels get most of it, the rest is the envelope.
+from gyrinx_tracker._config import TrackerConfig
+from gyrinx_tracker._encode import JSON, MAX_SAFE_INT, Encoder
+from gyrinx_tracker._problems import Problems
+from gyrinx_tracker._redact import REDACTED, Redactor, looks_like_secret, may_be_secret
+
+# Bytes of JSON the labels of one event may take. Outputs limit whole entries (Cloud Logging
+# rejects entries over 256 KB: see _outputs.limits); keeping labels under this budget makes the
+# outputs' own size check a rare path.
 LABELS_BUDGET = 200_000
-ENTRY_LIMIT = 250_000
 MAX_EVENT_NAME = 100
 MAX_KEY = 64
 UNNAMED = "unnamed_event"
-MAX_COUNT = 2**53
 _MAX_FLOAT_INT = int(sys.float_info.max)
 DROPPED_LABELS = "_dropped_labels"
 
@@ -40,20 +42,22 @@ _NAME_CACHE_LIMIT = 10_000
 # (quotes, colon and comma included) is at most this long.
 _PLAIN_STRING = 256
 _PLAIN_KEY_COST = 72
-# Strings starting so, or containing "eyJ" or "earer ", take the full check in looks_like_secret.
-_SECRET_STARTS = ("-----BEGIN ", "Basic ")
-
-Problems = list[tuple[str, str]]
 
 
 @dataclass(slots=True)
 class Event:
-    """One call's arguments after validation: what the log record and the metrics are built from."""
+    """One call after validation: what the log record and the metrics are built from.
+
+    ``time_ns`` and ``context`` (the OpenTelemetry context current at the call site, which carries
+    the trace) are set by the pipeline, which read them on the caller's thread.
+    """
 
     name: str
     n: int
     value: int | float | None
     labels: dict[str, JSON]
+    time_ns: int = 0
+    context: Context | None = None
 
 
 class Sanitizer:
@@ -90,7 +94,7 @@ class Sanitizer:
         anything else goes to the method that repairs it.
         """
         known = self._names.get(name) if type(name) is str else None
-        if not (type(n) is int and 0 < n <= MAX_COUNT):
+        if not (type(n) is int and 0 < n <= MAX_SAFE_INT):
             n = self.count(n)
         if not (value is None or (type(value) is float and value - value == 0.0)):  # NaN/inf fail
             value = self.value(value)
@@ -128,10 +132,10 @@ class Sanitizer:
 
         Counts above 2**53 are refused too: JSON readers and OTLP's int64 sums cannot carry them.
         """
-        if type(raw) is int and 0 < raw <= MAX_COUNT:
+        if type(raw) is int and 0 < raw <= MAX_SAFE_INT:
             return raw
         coerced = _as_number(raw)
-        if coerced is not None and 1 <= coerced < MAX_COUNT and coerced.is_integer():  # < : exact
+        if coerced is not None and 1 <= coerced < MAX_SAFE_INT and coerced.is_integer():  # < : exact
             self._report("n_coerced", f"n={_preview(raw)} is not an int; counted as {int(coerced)}")
             return int(coerced)
         self._report("invalid_n", f"n={_preview(raw)} is not a positive int up to 2**53; the event is "
@@ -172,11 +176,11 @@ class Sanitizer:
                 return False
             kind = type(item)
             if kind is str:
-                if not (len(item) <= short and item.isascii() and item.isprintable() and "eyJ" not in item
-                        and "earer " not in item and not item.startswith(_SECRET_STARTS)):
+                if not (len(item) <= short and item.isascii() and item.isprintable()
+                        and not may_be_secret(item)):
                     return False
             elif kind is int:
-                if not -MAX_COUNT <= item <= MAX_COUNT:
+                if not -MAX_SAFE_INT <= item <= MAX_SAFE_INT:
                     return False
             elif kind is float:
                 if item - item != 0.0:  # NaN or infinite
@@ -210,11 +214,10 @@ class Sanitizer:
                 continue
             budget -= key_cost
             kind = type(item)
-            if (kind is str and len(item) <= max_string and item.isascii() and "eyJ" not in item
-                    and "earer " not in item and not item.startswith(_SECRET_STARTS)):
+            if kind is str and len(item) <= max_string and item.isascii() and not may_be_secret(item):
                 cleaned: JSON = item  # what Encoder.string returns for it, without the calls
                 budget -= len(_escaped(item))
-            elif kind is int and -MAX_COUNT <= item <= MAX_COUNT:
+            elif kind is int and -MAX_SAFE_INT <= item <= MAX_SAFE_INT:
                 cleaned = item
                 budget -= 24
             else:
@@ -297,25 +300,3 @@ def _preview(raw: object) -> str:
     except Exception:  # noqa: BLE001 - a hostile __repr__ must not break the warning
         text = f"<{type(raw).__name__}>"
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def fit(body: dict[str, JSON], encode: Callable[[dict[str, JSON]], str],
-        limit: int = ENTRY_LIMIT) -> tuple[str, bool]:
-    """Encode ``body``; if the result exceeds ``limit`` bytes, drop the largest labels until it fits.
-
-    The label estimate in ``Sanitizer.labels`` keeps this path rare (it costs an extra encode), but
-    escapes and multi-byte characters can still push an entry over Cloud Logging's limit, and the
-    entry must be salvaged rather than rejected.
-    """
-    text = encode(body)
-    if len(text) <= limit // 4 or len(text.encode("utf-8")) <= limit:
-        return text, False
-    labels = dict(body.get("labels") or {})
-    sizes = sorted(labels, key=lambda k: len(json.dumps(labels[k])), reverse=True)
-    for key in sizes:
-        labels.pop(key)
-        labels[DROPPED_LABELS] = int(labels.get(DROPPED_LABELS, 0) or 0) + 1
-        text = encode({**body, "labels": labels})
-        if len(text.encode("utf-8")) <= limit:
-            break
-    return text, True

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Mapping
 from typing import TypedDict
 
 
@@ -24,6 +25,7 @@ class Snapshot(TypedDict):
     dropped_by_reason: dict[str, int]
     folded_metric_labels: int
     folded_metric_series: int
+    internal_errors: dict[str, int]
 
 
 class Stats:
@@ -43,7 +45,7 @@ class Stats:
         with self.lock:
             self.dropped[reason] += count
 
-    def settle(self, exported: int, dropped: dict[str, int]) -> None:
+    def settle(self, exported: int, dropped: Mapping[str, int]) -> None:
         """Move a finished batch from in flight to exported and dropped."""
         with self.lock:
             self.exported += exported
@@ -57,8 +59,11 @@ class Stats:
                 self.folded_labels += labels
                 self.folded_series += series
 
-    def snapshot(self, queued: int) -> Snapshot:
-        """A consistent copy of the books, given the queue length read under ``lock``."""
+    def snapshot(self, queued: int, internal_errors: dict[str, int] | None = None) -> Snapshot:
+        """A consistent copy of the books, given the queue length read under ``lock``.
+
+        ``internal_errors`` are the guard's counts (process-wide, by where they were caught).
+        """
         dropped = dict(self.dropped)
         lost = sum(dropped.values())
         return Snapshot(
@@ -70,6 +75,7 @@ class Stats:
             dropped_by_reason=dropped,
             folded_metric_labels=self.folded_labels,
             folded_metric_series=self.folded_series,
+            internal_errors=dict(internal_errors or {}),
         )
 
 

@@ -1,4 +1,4 @@
-"""The direct record path builds exactly what the SDK's Logger.emit builds (see DirectEmitter)."""
+"""The direct record path builds exactly what the SDK's Logger.emit builds (see RecordBuilder)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from opentelemetry.context import Context, get_current
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
-from gyrinx_tracker._otel_logs import Collector, DirectEmitter, make_record, private_logger_provider
+from gyrinx_tracker._otel_logs import Collector, RecordBuilder, make_record, private_logger_provider
 
 BODY = {"event": "api_call", "n": 1, "value": 1.5, "labels": {"endpoint": "/a"}}
 
@@ -29,12 +29,12 @@ def _both(context: Context) -> tuple[dict[str, Any], dict[str, Any]]:
     provider = private_logger_provider(Resource({"service.name": "t"}), collector)
     logger = provider.get_logger("gyrinx_tracker", "1")
     logger.emit(make_record(123, context, BODY, None, "api_call"))
-    DirectEmitter(logger, collector).emit(123, context, BODY, "api_call")
+    RecordBuilder(logger, collector).emit(123, context, BODY, "api_call")
     sdk, direct = collector.take()
     return _fields(sdk), _fields(direct)
 
 
-class TestDirectEmitter:
+class TestRecordBuilder:
     def test_records_equal_the_sdks_without_a_span(self) -> None:
         """With an empty call-site context, every field matches Logger.emit's record."""
         sdk, direct = _both(Context())

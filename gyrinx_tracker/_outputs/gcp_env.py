@@ -13,7 +13,7 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from gyrinx_tracker._diagnostics import warn_once
+from gyrinx_tracker._diagnostics import warn_limited
 
 DEFAULT_METADATA_HOST = "metadata.google.internal"
 
@@ -79,6 +79,6 @@ class _Metadata:
                     return None
                 return str(response.read().decode("utf-8").strip()) or None
         except (OSError, ValueError) as error:
-            warn_once(f"metadata:{key}", "gyrinx_tracker could not read %s from the metadata "
+            warn_limited(f"metadata:{key}", "gyrinx_tracker could not read %s from the metadata "
                                          "server (%s)", key, error)
             return None

@@ -2,7 +2,7 @@
 
 Cloud Run's logging agent turns each line into an entry: ``severity``, ``time`` and the
 ``logging.googleapis.com/*`` keys become entry fields, everything else the ``jsonPayload``. So the
-seed's payload sits at the top level and ``jsonPayload.event="..."`` queries work unchanged. The
+original payload sits at the top level and ``jsonPayload.event="..."`` queries work unchanged. The
 entries land in the ``run.googleapis.com/stdout`` log (the agent chooses the log name), not in
 ``tracker``; use the ``api`` transport when the log name matters.
 """
@@ -13,16 +13,18 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from gyrinx_tracker._format import encode_json, rfc3339, span_hex, trace_hex
-from gyrinx_tracker._otel_logs import LogRecordExporter, LogRecordExportResult, Record
-from gyrinx_tracker._sanitize import fit
+from gyrinx_tracker._otel_logs import Record
+from gyrinx_tracker._outputs.base import Delivery
+from gyrinx_tracker._outputs.fast_json import encode_json
+from gyrinx_tracker._outputs.limits import fit
+from gyrinx_tracker._outputs.text import rfc3339, span_hex, trace_hex
 
 TRACE = "logging.googleapis.com/trace"
 SPAN = "logging.googleapis.com/spanId"
 SAMPLED = "logging.googleapis.com/trace_sampled"
 
 
-class CloudRunStdoutExporter(LogRecordExporter):
+class CloudRunStdoutWriter:
     """Writes Cloud Run structured JSON lines, one write and one flush per batch."""
 
     reads_attributes = False  # the body carries everything this output writes
@@ -43,14 +45,14 @@ class CloudRunStdoutExporter(LogRecordExporter):
         text, _ = fit(entry, encode_json)
         return text
 
-    def export(self, batch: Sequence[Record]) -> LogRecordExportResult:
+    def write(self, records: Sequence[Record]) -> Delivery:
         stream = self._stream or sys.stdout
-        stream.write("".join(self.line(record) + "\n" for record in batch))
+        stream.write("".join(self.line(record) + "\n" for record in records))
         stream.flush()
-        return LogRecordExportResult.SUCCESS
+        return Delivery(len(records))
 
-    def shutdown(self) -> None:
-        return None
-
-    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+    def flush(self, timeout: float) -> bool:
         return True
+
+    def shutdown(self, timeout: float) -> None:
+        return None

@@ -1,20 +1,15 @@
-"""The Cloud Logging API output: ``opentelemetry-exporter-gcp-logging`` with a faster, honest export.
+"""The Cloud Logging API output: ``google-cloud-logging``'s generated client, used directly.
 
-We subclass the upstream ``CloudLoggingExporter`` (our users asked for it, and it owns the client
-and the severity mapping) and replace two things:
+Each batch becomes ``WriteLogEntries`` requests built as raw protobuf in place: the log name and
+the monitored resource are set once per request (entries inherit them, which is how the API is
+meant to be used) and each entry carries only time, severity, trace fields and the payload. The
+upstream OpenTelemetry exporter (``opentelemetry-exporter-gcp-logging``, now deprecated in favour
+of OTLP ingestion) built proto-plus objects and copied every attribute into entry labels, about
+170 µs a record here, and reported failed writes as success; it is not used.
 
-* the per-record conversion, which builds proto-plus objects, copies every attribute into entry
-  labels and measured about 170 µs a record here. We build raw protobuf entries in place inside
-  the request, put the log name and the monitored resource once on the request (entries inherit
-  them, which is how the API is meant to be used) and keep only the payload;
-* its error handling, which logs and reports success: a failed write here returns FAILURE (or
-  the count of rejected entries), so the pipeline counts every lost event.
-
-The monitored resource is ours too: the upstream mapping reports ``generic_task`` on Cloud Run,
-where Cloud Logging's own resource is ``cloud_run_revision`` (or ``cloud_run_job``).
-
-Importing this module defines a subclass of a class marked ``@deprecated``; the builder imports
-and instantiates it with that warning silenced, so it never reaches the application.
+Failures are reported, never hidden: a write the API refused counts its entries as not written,
+and a partial failure counts only the entries it names. The monitored resource is ours too:
+``cloud_run_revision`` (or ``cloud_run_job``), as Cloud Logging's own entries for the service.
 """
 
 from __future__ import annotations
@@ -31,21 +26,23 @@ from google.cloud.logging_v2.services.logging_service_v2.transports.grpc import 
 )
 from google.cloud.logging_v2.types import LogEntry, WriteLogEntriesRequest
 from google.logging.type.log_severity_pb2 import INFO as CLOUD_INFO
-from opentelemetry.exporter.cloud_logging import (
-    DEFAULT_MAX_ENTRY_SIZE,
-    DEFAULT_MAX_REQUEST_SIZE,
-    CloudLoggingExporter,
-)
 
-from gyrinx_tracker._diagnostics import warn_once
-from gyrinx_tracker._format import encode_json, span_hex, trace_hex
-from gyrinx_tracker._gcp_env import GcpEnvironment
-from gyrinx_tracker._otel_logs import LogRecordExportResult, Record
-from gyrinx_tracker._sanitize import ENTRY_LIMIT, fit
+from gyrinx_tracker._diagnostics import warn_limited
+from gyrinx_tracker._otel_logs import Record
+from gyrinx_tracker._outputs.base import EXPORT_FAILED, TOO_LARGE, Delivery
+from gyrinx_tracker._outputs.fast_json import encode_json
+from gyrinx_tracker._outputs.gcp_env import GcpEnvironment
+from gyrinx_tracker._outputs.limits import (
+    API_ENTRIES_PER_REQUEST,
+    API_ENTRY_LIMIT,
+    API_REQUEST_LIMIT,
+    ENTRY_LIMIT,
+    fit,
+)
+from gyrinx_tracker._outputs.text import span_hex, trace_hex
 
 _ENTRY = LogEntry.pb()
 _REQUEST = WriteLogEntriesRequest.pb()
-MAX_ENTRIES_PER_REQUEST = 1_000
 _TRANSIENT = retry.if_exception_type(
     exceptions.ServiceUnavailable, exceptions.DeadlineExceeded, exceptions.InternalServerError,
     exceptions.TooManyRequests)
@@ -59,7 +56,7 @@ def make_client(endpoint: str | None) -> LoggingServiceV2Client:
     return LoggingServiceV2Client()
 
 
-class TrackerCloudLoggingExporter(CloudLoggingExporter):
+class CloudLoggingWriter:
     """Writes batches to one log with one monitored resource; failures are reported, not hidden."""
 
     reads_attributes = False  # the body carries everything this output writes
@@ -67,36 +64,35 @@ class TrackerCloudLoggingExporter(CloudLoggingExporter):
     def __init__(self, environment: GcpEnvironment, log_name: str, client: LoggingServiceV2Client,
                  timeout: float) -> None:
         project = environment.project_id or ""
-        super().__init__(project_id=project, default_log_name=log_name, client=client)
         self._client = client
-        self._log_name = f"projects/{project}/logs/{self.pick_log_id(log_name, None)}"
+        self._log_name = f"projects/{project}/logs/{log_id(log_name)}"
         self._trace_prefix = f"projects/{project}/traces/"
         self._resource = (environment.resource_type, environment.resource_labels)
         self._timeout = timeout
         self._retry = retry.Retry(predicate=_TRANSIENT, initial=0.1, maximum=1.0, multiplier=2.0,
                                   timeout=timeout)
-        self.rejected = 0
 
-    def export(self, batch: Sequence[Record]) -> LogRecordExportResult:
-        """Write ``batch``; FAILURE if any entry was not accepted (``rejected`` says how many)."""
-        self.rejected = 0
+    def write(self, records: Sequence[Record]) -> Delivery:
+        """Write ``records`` in as few requests as the API's limits allow."""
+        delivery = Delivery(0)
+        too_large = 0
         request, size = self._new_request(), 0
-        for record in batch:
+        for record in records:
             entry = request.entries.add()
             entry_size = self._fill(entry, record)
-            if entry_size > DEFAULT_MAX_ENTRY_SIZE:
+            if entry_size > API_ENTRY_LIMIT:
                 del request.entries[-1]
-                self.rejected += 1
+                too_large += 1
                 continue
             size += entry_size
-            if size > DEFAULT_MAX_REQUEST_SIZE or len(request.entries) > MAX_ENTRIES_PER_REQUEST:
+            if size > API_REQUEST_LIMIT or len(request.entries) > API_ENTRIES_PER_REQUEST:
                 spill = request.entries.pop()
-                self._send(request)
+                delivery = delivery.plus(self._send(request))
                 request, size = self._new_request(), entry_size
                 request.entries.append(spill)
         if request.entries:
-            self._send(request)
-        return LogRecordExportResult.FAILURE if self.rejected else LogRecordExportResult.SUCCESS
+            delivery = delivery.plus(self._send(request))
+        return delivery.plus(Delivery.failed(too_large, TOO_LARGE))
 
     def _new_request(self) -> Any:
         request = _REQUEST(log_name=self._log_name, partial_success=True)
@@ -123,25 +119,32 @@ class TrackerCloudLoggingExporter(CloudLoggingExporter):
             size = entry.ByteSize()
         return size
 
-    def _send(self, request: Any) -> None:
+    def _send(self, request: Any) -> Delivery:
         count = len(request.entries)
         try:
             self._client.write_log_entries(request=WriteLogEntriesRequest.wrap(request),
                                            retry=self._retry, timeout=self._timeout)
         except exceptions.InvalidArgument as error:
-            self.rejected += _partial_failures(error, count)
+            rejected = _partial_failures(error, count)
+            return Delivery(count - rejected, {EXPORT_FAILED: rejected})
         except exceptions.GoogleAPIError as error:
-            self.rejected += count
-            warn_once(f"cloud_logging:{type(error).__name__}",
-                      "gyrinx_tracker could not write %d entries to Cloud Logging: %s", count, error)
+            warn_limited(f"cloud_logging:{type(error).__name__}",
+                         "gyrinx_tracker could not write %d entries to Cloud Logging: %s", count, error)
+            return Delivery.failed(count)
+        return Delivery(count)
 
-    def force_flush(self, timeout_millis: float = 30_000) -> bool:
+    def flush(self, timeout: float) -> bool:
         return True
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout: float) -> None:
         transport = getattr(self._client, "transport", None)
         if transport is not None:
             transport.close()
+
+
+def log_id(name: str) -> str:
+    """The log id as it goes into a log name: ``/`` must be URL-encoded (the API's LogEntry docs)."""
+    return name.replace("/", "%2F")
 
 
 def _fitted(body: dict[str, Any]) -> dict[str, Any]:
@@ -157,8 +160,8 @@ def _partial_failures(error: exceptions.InvalidArgument, count: int) -> int:
         entry_errors = getattr(detail, "log_entry_errors", None)
         if entry_errors is not None:
             rejected = len(entry_errors)
-            warn_once("cloud_logging:partial", "Cloud Logging rejected %d of %d entries: %s",
+            warn_limited("cloud_logging:partial", "Cloud Logging rejected %d of %d entries: %s",
                       rejected, count, error)
             return rejected
-    warn_once("cloud_logging:invalid", "Cloud Logging rejected %d entries: %s", count, error)
+    warn_limited("cloud_logging:invalid", "Cloud Logging rejected %d entries: %s", count, error)
     return count

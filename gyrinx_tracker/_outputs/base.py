@@ -1,0 +1,91 @@
+"""The interfaces between the pipeline and the outputs, and what an output reports back.
+
+Two layers, each a ``Protocol``:
+
+* ``Output`` is what the pipeline's worker calls: a batch of validated events in, a ``Delivery``
+  out (how many were written, how many rejected and why), plus flush and shutdown. One object per
+  configuration; ``gyrinx_tracker._outputs.open_output`` builds it.
+* ``LogWriter`` is one destination for OpenTelemetry log records: the logger JSON lines, Cloud
+  Run stdout, the Cloud Logging API, or an SDK exporter (OTLP, a test's in-memory one) behind an
+  adapter. ``reads_attributes`` says whether records need attributes at all; building them was the
+  largest single cost of an event for the outputs that only read the body.
+
+"Exported" must mean "the receiver has it", so a writer never reports more than it knows was
+written: a partial failure is reported as such, by reason, and the pipeline's books follow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from gyrinx_tracker._otel_logs import Record
+from gyrinx_tracker._sanitize import Event
+
+# Reasons an output gives for events it could not deliver (keys of stats()["dropped_by_reason"]).
+EXPORT_FAILED = "export_failed"
+TOO_LARGE = "too_large"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """The outcome of writing one batch: ``written`` + sum of ``rejected`` = the batch's size."""
+
+    written: int
+    rejected: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def failed(cls, count: int, reason: str = EXPORT_FAILED) -> Delivery:
+        """Nothing of a batch of ``count`` was written."""
+        return cls(0, {reason: count} if count else {})
+
+    def plus(self, other: Delivery) -> Delivery:
+        """Both outcomes together, as for one batch sent in several requests."""
+        rejected = dict(self.rejected)
+        for reason, count in other.rejected.items():
+            rejected[reason] = rejected.get(reason, 0) + count
+        return Delivery(self.written + other.written, rejected)
+
+
+class Output(Protocol):
+    """Where the worker sends validated events; used only on the worker thread."""
+
+    def write(self, batch: Sequence[Event]) -> Delivery:
+        """Deliver ``batch`` as log records (and metrics); say what became of each event."""
+
+    def flush(self, timeout: float) -> bool:
+        """Push out what the output buffers itself (metrics); False if ``timeout`` ran out."""
+
+    def shutdown(self, timeout: float) -> None:
+        """Release connections and threads; called once."""
+
+
+class LogWriter(Protocol):
+    """One destination for the log records of a batch."""
+
+    @property
+    def reads_attributes(self) -> bool:
+        """False when the writer reads only a record's body, time and trace context."""
+
+    def write(self, records: Sequence[Record]) -> Delivery:
+        """Write ``records``; never raise for a failed write, report it in the ``Delivery``."""
+
+    def flush(self, timeout: float) -> bool:
+        """Push out anything buffered; False if ``timeout`` ran out."""
+
+    def shutdown(self, timeout: float) -> None:
+        """Release the destination; called once."""
+
+
+class NullOutput:
+    """Stands in when the outputs could not be built: every event is counted as dropped."""
+
+    def write(self, batch: Sequence[Event]) -> Delivery:
+        return Delivery.failed(len(batch))
+
+    def flush(self, timeout: float) -> bool:
+        return True
+
+    def shutdown(self, timeout: float) -> None:
+        return None

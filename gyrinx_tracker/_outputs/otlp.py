@@ -1,0 +1,37 @@
+"""The OTLP output: the official OpenTelemetry gRPC exporters for logs and metrics.
+
+They honour the standard ``OTEL_EXPORTER_OTLP_*`` variables themselves. Only their timeout is
+ours by default: the exporters' own default (10 s of retries) would hold the worker, and with it
+every queued event, for longer than a Cloud Run shutdown allows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+
+from gyrinx_tracker._config import TrackerConfig
+from gyrinx_tracker._outputs.sdk import SdkExporterWriter
+
+
+def _timeout(config: TrackerConfig, environ: Mapping[str, str], signal: str) -> float | None:
+    """Our export timeout, unless the standard OTEL_EXPORTER_OTLP_*TIMEOUT says otherwise."""
+    standard = ("OTEL_EXPORTER_OTLP_TIMEOUT", f"OTEL_EXPORTER_OTLP_{signal}_TIMEOUT")
+    return None if any(environ.get(name) for name in standard) else config.export_timeout
+
+
+def log_writer(config: TrackerConfig, environ: Mapping[str, str]) -> SdkExporterWriter:
+    """The OTLP log exporter as a writer; raises ImportError without the ``otlp`` extra."""
+    from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+
+    return SdkExporterWriter(OTLPLogExporter(timeout=_timeout(config, environ, "LOGS")))
+
+
+def metric_reader(config: TrackerConfig, environ: Mapping[str, str]) -> MetricReader | None:
+    """A periodic reader exporting over OTLP, or None without the ``otlp`` extra."""
+    try:
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+    except ImportError:
+        return None
+    return PeriodicExportingMetricReader(OTLPMetricExporter(timeout=_timeout(config, environ, "METRICS")))

@@ -1,0 +1,38 @@
+"""What one event becomes in a log record: the original tracker's payload and routable attributes.
+
+The body is the original tracker's payload, so every output writes the same JSON and the Cloud
+Logging queries of its documentation keep working. The attributes repeat the event and its labels
+under namespaced keys for the outputs that route on attributes (OTLP, a collector's processors);
+the outputs that read only the body skip them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gyrinx_tracker._sanitize import Event
+
+EVENT_ATTRIBUTE = "gyrinx.event"
+LABEL_ATTRIBUTE_PREFIX = "gyrinx.label."
+
+
+def body_of(event: Event) -> dict[str, Any]:
+    """``{"event", "n", "value"?, "labels"}``: ``value`` only when given."""
+    if event.value is None:
+        return {"event": event.name, "n": event.n, "labels": event.labels}
+    return {"event": event.name, "n": event.n, "value": event.value, "labels": event.labels}
+
+
+def attributes_of(event: Event, limit: int = 128) -> dict[str, Any]:
+    """Attributes a collector can route on: the event and one ``gyrinx.label.<key>`` per label.
+
+    At most ``limit`` (the SDK's attribute count limit): past it the SDK would evict the oldest
+    attribute, ``gyrinx.event`` itself, and warn on every record. Labels past the limit are still
+    in the body.
+    """
+    attributes: dict[str, Any] = {EVENT_ATTRIBUTE: event.name}
+    for key, value in event.labels.items():
+        if len(attributes) >= limit:
+            break
+        attributes[LABEL_ATTRIBUTE_PREFIX + key] = value
+    return attributes
