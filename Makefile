@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test typecheck unit bench collector clean
+.PHONY: install demo test typecheck lint unit bench collector clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,10 +21,14 @@ demo: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m mypy
 
+# Lint only (ruff check): formatting is left to each author.
+lint: $(STAMP)
+	$(PY) -m ruff check gyrinx_tracker tests examples collector-config
+
 unit: $(STAMP)
 	$(PY) -m pytest
 
-test: typecheck unit
+test: typecheck lint unit
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py

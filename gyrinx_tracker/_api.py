@@ -46,7 +46,7 @@ def track(event: str, n: int = 1, value: float | None = None, **labels: Any) -> 
         raise  # strict mode's verdict on the caller's input, meant for the caller
     except Exception as error:  # noqa: BLE001 - the guard around the hot path: counted in caught()
         if isinstance(pipeline, Pipeline):
-            pipeline.stats.drop(_stats.INTERNAL_ERROR)
+            pipeline.stats.drop(_stats.TRACK_FAILED)  # submit() cannot fail after queueing
         _guard.caught("track", error, pipeline is not None and pipeline.config.strict)
 
 
@@ -98,10 +98,21 @@ def reset() -> None:
 
 
 def _open_output(config: TrackerConfig, stats: Stats) -> Output:
-    """Imported here, on the worker: the outputs pull in the SDK's metrics and Google's libraries."""
-    from gyrinx_tracker._outputs import open_output
+    """Runs on the worker: builds the output (Google's libraries are imported there, when chosen)."""
+    from gyrinx_tracker._outputs.choice import open_output
 
     return open_output(config, stats)
+
+
+def _preload_outputs() -> None:
+    """Import the output chooser (the logs and metrics SDKs) on the caller's thread, once.
+
+    Not at ``import gyrinx_tracker`` (an app that never tracks pays nothing), and not only on the
+    worker: some of these modules register a threading exit hook when imported, which raises once
+    the interpreter has begun to exit, and a short script's first events would then be lost while
+    the worker was still importing.
+    """
+    import gyrinx_tracker._outputs.choice  # noqa: F401 - imported for its side effect of being loaded
 
 
 def _default_pipeline() -> Pipeline | Disabled:
@@ -116,6 +127,8 @@ def _install(config: TrackerConfig, replace: bool = True) -> Pipeline | Disabled
         if not replace and _pipeline is not None:
             return _pipeline
         old = _pipeline
+        if config.exporter != "none":
+            _preload_outputs()
         new = Disabled(config) if config.exporter == "none" else Pipeline(config, _open_output)
         _pipeline = new
     if old is not None:

@@ -2,7 +2,7 @@
 
 Labels come from application code: model instances, UUIDs, datetimes, enums, bytes, sets, nested
 dicts, objects whose ``__str__`` raises. Each becomes the JSON value a person querying Cloud Logging
-would expect (the seed's rule for objects with ``.id`` is kept: ``str(obj.id)``). Depth and size are
+would expect (the original tracker's rule for objects with ``.id`` is kept: ``str(obj.id)``). Depth and size are
 bounded so one label cannot blow the 256 KB entry limit, and every lossy step is reported as a
 problem so the caller can warn about it.
 """
@@ -16,10 +16,10 @@ import enum
 import math
 import uuid
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from itertools import islice
 from json.encoder import encode_basestring_ascii as _escaped
-from typing import Any, Callable
+from typing import Any
 
 from gyrinx_tracker._redact import REDACTED, looks_like_secret
 

@@ -1,7 +1,7 @@
 """Counters and histograms per event, with cardinality that stays bounded whatever the labels.
 
 Naming: each event ``E`` gets a counter ``tracker.E`` (unit ``{event}``, incremented by ``n``) and,
-once a ``value`` is seen, a histogram ``tracker.E.value``. The histogram's unit follows the seed's
+once a ``value`` is seen, a histogram ``tracker.E.value``. The histogram's unit follows the original tracker's
 naming conventions: ``*_duration`` and ``*_ms`` are milliseconds, ``*_seconds`` seconds,
 ``*_bytes`` bytes, anything else ``1``.
 
@@ -50,7 +50,7 @@ def is_id_like(key: str) -> bool:
 
 
 def unit_for(event: str) -> str:
-    """The histogram unit implied by the event's name, after the seed's naming conventions."""
+    """The histogram unit implied by the event's name, after the original tracker's naming conventions."""
     lowered = event.lower()
     for suffix, unit in _UNITS:
         if lowered.endswith(suffix):

@@ -8,9 +8,8 @@ an SDK upgrade touches this one file. The rest of the package sees plain names r
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
-
 from time import time_ns
+from typing import Any
 
 from opentelemetry._logs import LogRecord, SeverityNumber, get_logger_provider
 from opentelemetry.attributes import BoundedAttributes
@@ -34,8 +33,8 @@ __all__ = [
     "INFO",
     "Collector",
     "InMemoryLogRecordExporter",
-    "LogRecordExporter",
     "LogRecordExportResult",
+    "LogRecordExporter",
     "LoggerProvider",
     "ReadableLogRecord",
     "Record",

@@ -109,6 +109,7 @@ class Pipeline:
             self._not_running(state)
 
     def _not_running(self, state: State) -> None:
+        """After the event is queued; both paths are guarded, so submit() never fails after queueing."""
         if state is State.IDLE:
             self._start()
         elif state is State.INLINE:
@@ -145,6 +146,7 @@ class Pipeline:
         _problems.enforce(cleaned.name, sanitizer.take_problems())
         return cleaned
 
+    @_guard.guarded("start worker", None)
     def _start(self) -> None:
         with self._lock:
             if self._state is not State.IDLE:

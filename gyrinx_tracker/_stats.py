@@ -82,7 +82,8 @@ class Stats:
 # Reasons an event never entered the queue; all others are counted after the worker took it.
 QUEUE_FULL = "queue_full"
 CLOSED = "closed"
-PRE_QUEUE = frozenset({QUEUE_FULL, CLOSED})
+TRACK_FAILED = "track_failed"  # an internal error inside track() before the event was queued
+PRE_QUEUE = frozenset({QUEUE_FULL, CLOSED, TRACK_FAILED})
 EXPORT_FAILED = "export_failed"
 INTERNAL_ERROR = "internal_error"
 SHUTDOWN = "shutdown_timeout"

@@ -1,3 +1,3 @@
-"""The package version, in one place (pyproject.toml reads the same number at release time)."""
+"""The package version, in one place: pyproject.toml reads it (``[tool.setuptools.dynamic]``)."""
 
 VERSION = "0.1.0"

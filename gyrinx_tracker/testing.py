@@ -16,8 +16,8 @@ from typing import Any
 from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader, NumberDataPoint
 
 from gyrinx_tracker import _api
-from gyrinx_tracker._outputs.text import span_hex, trace_hex
 from gyrinx_tracker._otel_logs import InMemoryLogRecordExporter, Record, memory_exporter
+from gyrinx_tracker._outputs.text import span_hex, trace_hex
 
 __all__ = ["Capture", "CapturedEvent", "MetricPoint", "capture_events"]
 

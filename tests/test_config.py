@@ -75,3 +75,59 @@ class TestConfigure:
         gyrinx_tracker.track("user_login")
         assert gyrinx_tracker.flush(0.01)
         assert gyrinx_tracker.stats()["emitted"] == 0
+
+
+class TestOptionsParsedLikeVariables:
+    """configure() keywords go through the same parser as their environment variables."""
+
+    @pytest.mark.parametrize(("field", "given", "expected"), [
+        ("max_queue", "100", 100),
+        ("max_queue", 100, 100),
+        ("exporter", "GCP", "gcp"),
+        ("gcp_transport", "STDOUT", "stdout"),
+        ("redact_allow", "session_id", ("session_id",)),
+        ("redact_allow", ["session_id", "token_count"], ("session_id", "token_count")),
+        ("redact_extra", "a, b", ("a", "b")),
+        ("metric_labels", {"api_call": ["endpoint"]}, {"api_call": ("endpoint",)}),
+        ("metric_labels", "api_call=endpoint,method", {"api_call": ("endpoint", "method")}),
+        ("handle_sigterm", "off", False),
+        ("strict", True, True),
+        ("flush_interval", "0.5", 0.5),
+        ("flush_interval", 2, 2.0),
+        ("project_id", " proj ", "proj"),
+        ("cloud_logging_endpoint", None, None),
+    ])
+    def test_a_value_from_code_means_what_the_variable_would(self, field: str, given: object, expected: object) -> None:
+        """configure(max_queue='100') is GYRINX_TRACKER_MAX_QUEUE=100: a number, not a string."""
+        assert getattr(with_overrides(TrackerConfig(), {field: given}), field) == expected
+
+    @pytest.mark.parametrize(("field", "given"), [
+        ("max_queue", None),
+        ("max_queue", 1.5),
+        ("max_queue", "-3"),
+        ("exporter", 3),
+        ("exporter", "datadog"),
+        ("redact_allow", 5),
+        ("handle_sigterm", "perhaps"),
+        ("metric_labels", ["api_call"]),
+        ("log_name", ""),
+    ])
+    def test_a_bad_value_from_code_warns_and_keeps_the_previous(
+            self, field: str, given: object, caplog: pytest.LogCaptureFixture) -> None:
+        """A value its variable's parser refuses is refused in code too, with a warning naming it."""
+        assert with_overrides(TrackerConfig(), {field: given}) == TrackerConfig()
+        assert f"configure({field}=" in caplog.text
+
+    def test_a_string_max_queue_no_longer_breaks_every_track(self) -> None:
+        """configure(max_queue='100') used to make every later track() fail inside the guard."""
+        gyrinx_tracker.configure(max_queue="100", log_exporter=_memory(), global_providers="never")
+        gyrinx_tracker.track("user_login")
+        assert gyrinx_tracker.flush(5.0)
+        books = gyrinx_tracker.stats()
+        assert (books["emitted"], books["exported"], books["internal_errors"]) == (1, 1, {})
+
+
+def _memory() -> object:
+    from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
+
+    return InMemoryLogRecordExporter()

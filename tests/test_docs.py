@@ -48,7 +48,7 @@ class TestReadme:
     def test_python_snippets_run(self, block: str) -> None:
         """Each ```python block executes; test functions it defines are called and pass."""
         namespace: dict[str, object] = {"__name__": "readme"}
-        exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
+        exec(compile(block, "README.md", "exec"), namespace)
         for name, value in namespace.items():
             if name.startswith("test_") and callable(value):
                 value()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime
 import json
 import math
-import uuid
 from collections.abc import Callable
 from typing import Any
 

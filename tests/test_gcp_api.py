@@ -28,9 +28,9 @@ def _configure(server: CloudLoggingServer, **options: object) -> None:
 
 
 class TestEntries:
-    def test_entries_land_in_the_tracker_log_with_the_seed_payload(
+    def test_entries_land_in_the_tracker_log_with_the_original_payload(
             self, cloud_logging_server: CloudLoggingServer) -> None:
-        """Each event is one entry in projects/P/logs/tracker whose jsonPayload is the seed's shape."""
+        """Each event is one entry in projects/P/logs/tracker whose jsonPayload is the original tracker's shape."""
         _configure(cloud_logging_server, project_id="proj")
         gyrinx_tracker.track("api_call", endpoint="/api/v1/fighters", method="GET", status=200)
         gyrinx_tracker.track("operation_duration", value=123.45, operation="generate_report")
@@ -44,8 +44,8 @@ class TestEntries:
         assert entries[0]["severity"] == "INFO"
         assert entries[0]["timestamp"].endswith("Z")
 
-    def test_seed_queries_select_the_entry(self, cloud_logging_server: CloudLoggingServer) -> None:
-        """The seed's filters (jsonPayload.event, jsonPayload.labels.endpoint) match the stored entry."""
+    def test_original_queries_select_the_entry(self, cloud_logging_server: CloudLoggingServer) -> None:
+        """The original tracker's filters (jsonPayload.event, jsonPayload.labels.endpoint) match the stored entry."""
         _configure(cloud_logging_server, project_id="proj")
         gyrinx_tracker.track("api_call", endpoint="/api/v1/fighters", method="GET", status=200)
         gyrinx_tracker.track("api_call", endpoint="/other", method="GET", status=200)
@@ -181,7 +181,7 @@ class TestFailures:
 
 class TestFallback:
     def test_missing_google_packages_fall_back_to_local_json_with_one_warning(self) -> None:
-        """If google-cloud-logging cannot be imported, events are JSON on the local logger (seed promise)."""
+        """If google-cloud-logging cannot be imported, events are JSON on the local logger (the original's promise)."""
         script = textwrap.dedent("""
             import sys
             sys.modules["google.cloud.logging_v2"] = None  # as if the gcp extra were not installed

@@ -36,7 +36,7 @@ def _run() -> tuple[list[dict[str, Any]], list[str]]:
 
 class TestStructuredStdout:
     def test_each_event_is_one_structured_line_with_the_payload_at_top_level(self) -> None:
-        """severity, time and the seed's payload keys sit at the top level of one line per event."""
+        """severity, time and the original tracker's payload keys sit at the top level of one line per event."""
         entries, _ = _run()
         assert [entry["event"] for entry in entries] == ["api_call", "operation_duration"]
         first, second = entries

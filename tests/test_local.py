@@ -42,7 +42,7 @@ def events_logger() -> Iterator[_Lines]:
 
 
 class TestJsonLines:
-    def test_one_compact_line_per_event_with_the_seed_payload(self, events_logger: _Lines) -> None:
+    def test_one_compact_line_per_event_with_the_original_payload(self, events_logger: _Lines) -> None:
         """track() with no set-up call gives one JSON line with event, n, labels, time and severity."""
         gyrinx_tracker.track("api_call", endpoint="/api/v1/fighters", method="GET", status=200)
         assert gyrinx_tracker.flush(5)
@@ -225,7 +225,7 @@ class TestNoDuplicates:
 
 class TestSubprocessScript:
     def test_the_readme_example_runs_as_a_script(self) -> None:
-        """The seed's examples, run as a short script, print every event before exit."""
+        """The original tracker's examples, run as a short script, print every event before exit."""
         script = textwrap.dedent("""
             import logging, sys
             logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(name)s %(message)s")

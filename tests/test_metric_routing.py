@@ -133,7 +133,7 @@ class TestHistogram:
         ("EXPORT_DURATION", "ms"),
     ])
     def test_unit_follows_the_naming_convention(self, captured: Capture, event: str, unit: str) -> None:
-        """The histogram unit comes from the event name's suffix, after the seed's conventions."""
+        """The histogram unit comes from the event name's suffix, after the original tracker's conventions."""
         track(event, value=1.0)
         (point,) = points(captured, f"tracker.{event.lower()}.value")  # the SDK lower-cases names
         assert point.unit == unit

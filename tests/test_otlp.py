@@ -27,7 +27,7 @@ def otlp_env(otlp_receiver: OtlpReceiver, monkeypatch: pytest.MonkeyPatch) -> It
 
 class TestLogs:
     def test_each_event_is_one_otlp_log_record(self, otlp_env: OtlpReceiver) -> None:
-        """event_name, INFO severity, the seed body and routable attributes reach the receiver."""
+        """event_name, INFO severity, the original body and routable attributes reach the receiver."""
         tracer = TracerProvider().get_tracer("app")
         with tracer.start_as_current_span("request") as span:
             gyrinx_tracker.track("api_call", endpoint="/api/v1/fighters", method="GET", status=200)

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from gyrinx_tracker._otel_logs import Record
-from gyrinx_tracker._sanitize import Event
+if TYPE_CHECKING:  # the logs SDK is imported by the worker, when it opens an output
+    from gyrinx_tracker._otel_logs import Record
+    from gyrinx_tracker._sanitize import Event
 
 # Reasons an output gives for events it could not deliver (keys of stats()["dropped_by_reason"]).
 EXPORT_FAILED = "export_failed"

@@ -19,7 +19,7 @@ DEFAULT_METADATA_HOST = "metadata.google.internal"
 
 
 def on_google_cloud(environ: Mapping[str, str]) -> bool:
-    """The seed's rule (``GOOGLE_CLOUD_PROJECT`` set), widened to Cloud Run services and jobs."""
+    """The original tracker's rule (``GOOGLE_CLOUD_PROJECT`` set), widened to Cloud Run services and jobs."""
     return any(environ.get(name) for name in ("GOOGLE_CLOUD_PROJECT", "K_SERVICE", "CLOUD_RUN_JOB"))
 
 
@@ -74,7 +74,7 @@ class _Metadata:
     def get(self, key: str) -> str | None:
         request = urllib.request.Request(self._base + key, headers={"Metadata-Flavor": "Google"})
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:
                 if response.headers.get("Metadata-Flavor") != "Google":
                     return None
                 return str(response.read().decode("utf-8").strip()) or None

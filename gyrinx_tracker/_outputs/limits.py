@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+
 from gyrinx_tracker._encode import JSON
 from gyrinx_tracker._sanitize import DROPPED_LABELS
 

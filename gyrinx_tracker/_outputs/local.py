@@ -91,7 +91,7 @@ class LocalJsonWriter:
         elif logger.isEnabledFor(logging.INFO):
             make = self._record_maker()
             handle = dispatcher(logger)
-            for record, line in zip(records, lines):
+            for record, line in zip(records, lines, strict=True):
                 log = record.log_record
                 handle(make(line, log.timestamp or log.observed_timestamp))
         return Delivery(len(records))

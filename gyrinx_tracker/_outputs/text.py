@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 
-
 _cache: tuple[int, str] = (-1, "")
 
 

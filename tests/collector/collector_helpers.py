@@ -239,8 +239,8 @@ class OtlpOutput:
         """Parse every complete line of ``<prefix>.{logs,metrics,traces}.jsonl``; a line still
         being written is left for the next read."""
         documents: list[JsonDict] = []
-        for signal in ("logs", "metrics", "traces"):
-            path = prefix.with_name(f"{prefix.name}.{signal}.jsonl")
+        for kind in ("logs", "metrics", "traces"):
+            path = prefix.with_name(f"{prefix.name}.{kind}.jsonl")
             if not path.exists():
                 continue
             for line in path.read_text().splitlines():

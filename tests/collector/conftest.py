@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from collector_helpers import CONFIG_DIR, CollectorFactory
 
 BUILD_SCRIPT = CONFIG_DIR / "build.py"

@@ -16,7 +16,6 @@ from types import ModuleType
 
 import pytest
 import yaml
-
 from collector_helpers import CONFIG_DIR
 
 MANIFEST = CONFIG_DIR / "manifest.yaml"

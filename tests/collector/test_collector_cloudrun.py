@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from collector_helpers import CONFIG_DIR
 
 SERVICE = CONFIG_DIR / "cloudrun" / "service.yaml"

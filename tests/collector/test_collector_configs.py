@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from collector_helpers import CONFIG_DIR, clean_env
 
 pytestmark = pytest.mark.collector

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from collector_helpers import Collector, CollectorFactory, send_counter, send_logs, tracker_record, wait_for
 
 pytestmark = [pytest.mark.collector, pytest.mark.slow]
@@ -28,7 +27,8 @@ def run_gateway(collectors: CollectorFactory, percent: int, page_views: int, nam
         name=name,
     )
     for resource in APPS:
-        records = [tracker_record("page_view", trace_id=os.urandom(16), span_id=os.urandom(8), page=f"/p{i % 5}") for i in range(page_views)]
+        records = [tracker_record("page_view", trace_id=os.urandom(16), span_id=os.urandom(8), page=f"/p{i % 5}")
+                   for i in range(page_views)]
         records += [tracker_record("cache_hit", n=3)]  # high-volume, but no trace id to hash
         records += [tracker_record("checkout", n=2, value=9.5, trace_id=os.urandom(16), span_id=os.urandom(8)) for _ in range(4)]
         records += [tracker_record("page_view_slow")]  # not a high-volume name: whole-name match

@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from collector_helpers import CONFIG_DIR
 from google.api import metric_pb2
 from google.cloud.logging_v2.types import LogMetric
 from google.cloud.monitoring_dashboard_v1.types import Dashboard
 from google.cloud.monitoring_v3.types import AlertPolicy
-
-from collector_helpers import CONFIG_DIR
 
 MONITORING = CONFIG_DIR / "monitoring"
 LOG_METRICS = sorted((MONITORING / "log-metrics").glob("*.json"))

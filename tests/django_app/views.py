@@ -1,4 +1,4 @@
-"""Views that track events the way the seed's application does."""
+"""Views that track events the way the original tracker's application does."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from gyrinx_tracker import track
 
 
 class Fighter:
-    """Stands in for a model instance: the seed tracked objects by their ``.id``."""
+    """Stands in for a model instance: the original tracker tracked objects by their ``.id``."""
 
     def __init__(self, ident: int) -> None:
         self.id = ident

@@ -209,7 +209,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Httpd
     protocol_version = "HTTP/1.0"  # one request per connection, like the real server's clients use
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         owner = self.server.owner
         owner._record(self.path, dict(self.headers.items()))
         if not owner._stall():
@@ -229,5 +229,5 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (base signature)
+    def log_message(self, format: str, *args: Any) -> None:
         """Silence the per-request stderr line."""

@@ -163,7 +163,7 @@ class _Logs(logs_service_pb2_grpc.LogsServiceServicer):
     def __init__(self, receiver: OtlpReceiver) -> None:
         self._receiver = receiver
 
-    def Export(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802 (generated name)
+    def Export(self, request: Any, context: grpc.ServicerContext) -> Any:
         self._receiver._accept(self._receiver.log_requests, request, context)
         return logs_service_pb2.ExportLogsServiceResponse()
 
@@ -172,7 +172,7 @@ class _Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
     def __init__(self, receiver: OtlpReceiver) -> None:
         self._receiver = receiver
 
-    def Export(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def Export(self, request: Any, context: grpc.ServicerContext) -> Any:
         self._receiver._accept(self._receiver.metric_requests, request, context)
         return metrics_service_pb2.ExportMetricsServiceResponse()
 
@@ -181,7 +181,7 @@ class _Traces(trace_service_pb2_grpc.TraceServiceServicer):
     def __init__(self, receiver: OtlpReceiver) -> None:
         self._receiver = receiver
 
-    def Export(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def Export(self, request: Any, context: grpc.ServicerContext) -> Any:
         self._receiver._accept(self._receiver.trace_requests, request, context)
         return trace_service_pb2.ExportTraceServiceResponse()
 
@@ -255,7 +255,7 @@ def _point(kind: str, point: Any) -> dict[str, Any]:
     }
     if kind == "histogram":
         bounds, counts = list(point.explicit_bounds), list(point.bucket_counts)
-        buckets = list(zip([*bounds, math.inf], counts)) if counts else []
+        buckets = list(zip([*bounds, math.inf], counts, strict=True)) if counts else []
         return {**base, **stats, "bounds": bounds, "bucket_counts": counts, "buckets": buckets}
     return {
         **base,

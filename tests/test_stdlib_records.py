@@ -1,0 +1,62 @@
+"""Local records copied from a template are the records makeRecord would make, field by field."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from gyrinx_tracker._outputs import stdlib_records
+
+VOLATILE = {"created", "msecs", "relativeCreated"}
+
+
+@pytest.fixture
+def logger() -> Iterator[logging.Logger]:
+    logger = logging.getLogger("gyrinx.tracker.test_stdlib_records")
+    yield logger
+    logger.filters.clear()
+
+
+class TestRecordMaker:
+    def test_fields_equal_make_records_except_the_events_own_time(self, logger: logging.Logger) -> None:
+        """Every field but the timestamps equals makeRecord's; the timestamps are the event's."""
+        now_ns = time.time_ns()
+        made = stdlib_records.record_maker(logger)('{"event":"x"}', now_ns)
+        expected = logger.makeRecord(logger.name, logging.INFO, stdlib_records.SOURCE, 0, '{"event":"x"}', (), None)
+        assert set(made.__dict__) == set(expected.__dict__)
+        for field in set(expected.__dict__) - VOLATILE:
+            assert made.__dict__[field] == expected.__dict__[field], field
+        assert made.created == now_ns / 1e9
+        assert made.msecs == (now_ns % 1_000_000_000) // 1_000_000
+        assert made.getMessage() == '{"event":"x"}'
+
+    def test_an_application_record_factory_runs_for_our_records(self, logger: logging.Logger) -> None:
+        """With a custom factory installed, records come from makeRecord, so the factory sees them."""
+        original = logging.getLogRecordFactory()
+        seen: list[str] = []
+
+        def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+            record = original(*args, **kwargs)  # type: ignore[arg-type]
+            seen.append(record.getMessage())
+            return record
+
+        logging.setLogRecordFactory(factory)
+        try:
+            stdlib_records.record_maker(logger)("line", time.time_ns())
+        finally:
+            logging.setLogRecordFactory(original)
+        assert seen == ["line"]
+
+
+class TestDispatcher:
+    def test_without_filters_handlers_are_called_directly(self, logger: logging.Logger) -> None:
+        """No logger filters: callHandlers, the same thing handle() would do, one call shorter."""
+        assert stdlib_records.dispatcher(logger) == logger.callHandlers
+
+    def test_with_a_filter_handle_runs_it(self, logger: logging.Logger) -> None:
+        """A filter on the events logger keeps its say."""
+        logger.addFilter(lambda record: False)
+        assert stdlib_records.dispatcher(logger) == logger.handle
