@@ -10,6 +10,7 @@ error reaches the caller.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from typing import Any
 
@@ -20,6 +21,8 @@ from gyrinx_tracker._pipeline import Disabled, Pipeline
 from gyrinx_tracker._problems import TrackerInputError
 from gyrinx_tracker._stats import Snapshot, Stats
 
+_caller = sys._getframe  # noqa: SLF001 - CPython's (and PyPy's) documented way to the call site
+_caller = sys._getframe  # noqa: SLF001 - CPython's (and PyPy's) documented way to the call site
 _install_lock = threading.Lock()
 _pipeline: Pipeline | Disabled | None = None
 
@@ -41,7 +44,8 @@ def track(event: str, n: int = 1, value: float | None = None, **labels: Any) -> 
     try:
         if pipeline is None:
             pipeline = _default_pipeline()
-        pipeline.submit(event, n, value, labels)
+        caller = _caller(1)  # the app's frame: its code and line go on the local output's records
+        pipeline.submit(event, n, value, labels, (caller.f_code, caller.f_lineno))
     except TrackerInputError:
         raise  # strict mode's verdict on the caller's input, meant for the caller
     except Exception as error:  # noqa: BLE001 - the guard around the hot path: counted in caught()

@@ -18,12 +18,14 @@ from typing import Any, Literal, get_args
 from gyrinx_tracker._diagnostics import warn_limited
 
 Exporter = Literal["auto", "console", "gcp", "otlp", "none"]
+Delivery = Literal["background", "sync"]
 GcpTransport = Literal["api", "stdout"]
 GlobalProviders = Literal["auto", "never"]
 
 EXPORTERS: tuple[str, ...] = get_args(Exporter)
 GCP_TRANSPORTS: tuple[str, ...] = get_args(GcpTransport)
 GLOBAL_PROVIDER_MODES: tuple[str, ...] = get_args(GlobalProviders)
+DELIVERIES: tuple[str, ...] = get_args(Delivery)
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class TrackerConfig:
     gcp_region: str | None = None
     log_name: str = "tracker"
     global_providers: GlobalProviders = "auto"
+    delivery: Delivery = "background"
     max_queue: int = 20_000
     batch_size: int = 512
     flush_interval: float = 0.2
@@ -179,6 +182,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("GYRINX_TRACKER_GLOBAL_PROVIDERS", "global_providers", _choice(GLOBAL_PROVIDER_MODES),
              "`auto`: when the application installed OpenTelemetry SDK logger/meter providers "
              "(e.g. `opentelemetry-instrument`), emit into them; `never`: always use private ones."),
+    Variable("GYRINX_TRACKER_DELIVERY", "delivery", _choice(DELIVERIES),
+             "`background`: `track()` queues and one thread exports; `sync`: the event is exported before "
+             "`track()` returns (what the pytest plugin uses; slower, for tests and one-off scripts)."),
     Variable("GYRINX_TRACKER_MAX_QUEUE", "max_queue", _positive_int,
              "Events waiting for export at most; beyond it an event is dropped and counted."),
     Variable("GYRINX_TRACKER_BATCH_SIZE", "batch_size", _positive_int,

@@ -12,11 +12,13 @@ The pipeline's lifecycle is one explicit ``State`` (sentry-sdk's worker keeps as
     IDLE --first event--> RUNNING --shutdown()--> CLOSING --> CLOSED
                              |
                              +--interpreter exit--> EXITING --> INLINE
+    SYNC (delivery="sync": no worker; each event is written before track() returns)
 
 CLOSING and CLOSED refuse new events (counted as dropped, reason ``closed``). EXITING and INLINE
 keep the output open: ``atexit`` runs hooks last-registered first, so an application's own exit
 hooks often run after ours, and the events they track are then exported synchronously by whoever
-tracks them.
+tracks them. SYNC is for test suites (the pytest plugin) and one-off scripts: the caller pays for
+the export, and nothing is ever queued between two tests.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from threading import current_thread
 from time import time_ns
 from typing import Any
 
@@ -35,12 +38,13 @@ from gyrinx_tracker import _guard, _problems, _stats
 from gyrinx_tracker._config import TrackerConfig
 from gyrinx_tracker._diagnostics import warn_limited
 from gyrinx_tracker._outputs.base import Delivery, NullOutput, Output
-from gyrinx_tracker._sanitize import SCALARS, Event, Sanitizer
+from gyrinx_tracker._sanitize import SCALARS, Event, Sanitizer, Site
 from gyrinx_tracker._stats import Snapshot, Stats
 
-# (time_ns, context, event, n, value, labels, cleaned): a tuple is the cheapest thing to build on
-# the caller's thread; the worker unpacks it by name.
-Item = tuple[int, Context, Any, Any, Any, Any, "Event | None"]
+# (time_ns, context, calling thread, call site, event, n, value, labels, cleaned): a tuple is the
+# cheapest thing to build on the caller's thread; the worker unpacks it by name. The thread object,
+# not its id: a short-lived thread may have ended, and its name gone, by the time of the export.
+Item = tuple[int, Context, threading.Thread, "Site | None", Any, Any, Any, Any, "Event | None"]
 OpenOutput = Callable[[TrackerConfig, Stats], Output]
 
 
@@ -53,6 +57,7 @@ class State(enum.Enum):
     CLOSED = "closed"
     EXITING = "exiting"
     INLINE = "inline"
+    SYNC = "sync"
 
 
 _REFUSING = frozenset({State.CLOSING, State.CLOSED})
@@ -67,7 +72,7 @@ class Pipeline:
         self.config = config
         self.stats = Stats()
         self._open_output = open_output
-        self._state = State.IDLE
+        self._state = State.SYNC if config.delivery == "sync" else State.IDLE
         self._queue: deque[Item] = deque()
         self._max = config.max_queue
         self._strict = config.strict
@@ -83,7 +88,8 @@ class Pipeline:
 
     # -- the application's thread ------------------------------------------------------------
 
-    def submit(self, event: object, n: object, value: object, labels: dict[str, Any]) -> None:
+    def submit(self, event: object, n: object, value: object, labels: dict[str, Any],
+               site: Site | None = None) -> None:
         """Queue one call; never blocks, drops (and counts) when the queue is full or closed.
 
         Labels that are not immutable scalars are converted here, on the caller's thread: a Django
@@ -102,7 +108,7 @@ class Pipeline:
                 if type(item) not in SCALARS:
                     cleaned = self._convert_now(event, n, value, labels)
                     break
-        queue.append((time_ns(), get_current(), event, n, value, labels, cleaned))
+        queue.append((time_ns(), get_current(), current_thread(), site, event, n, value, labels, cleaned))
         if len(queue) >= self._wake_at and not self._wake.is_set():
             self._wake.set()
         if state is not _RUNNING:
@@ -112,6 +118,8 @@ class Pipeline:
         """After the event is queued; both paths are guarded, so submit() never fails after queueing."""
         if state is State.IDLE:
             self._start()
+        elif state is State.SYNC:
+            self._drain_inline(flush_output=False)
         elif state is State.INLINE:
             self._drain_inline()
 
@@ -162,13 +170,15 @@ class Pipeline:
             self._state = State.RUNNING
 
     @_guard.guarded("drain inline", None)
-    def _drain_inline(self) -> None:
-        """Export on the caller's thread: when no thread can be started, and after exit began."""
+    def _drain_inline(self, flush_output: bool = True) -> None:
+        """Export on the caller's thread: in SYNC delivery, when no thread can be started, and
+        after exit began (then the output is flushed too: no later flush may come)."""
         with self._lock:
             if self._output is None:
                 self._output = self._opened()
             self._drain()
-            self._output.flush(self.config.shutdown_timeout)
+            if flush_output:
+                self._output.flush(self.config.shutdown_timeout)
 
     # -- control, from any thread ------------------------------------------------------------
 
@@ -180,7 +190,7 @@ class Pipeline:
             if not self._queue:
                 return True
             self._start()
-        if self._state is State.INLINE:
+        if self._state is State.INLINE or self._state is State.SYNC:
             self._drain_inline()
             return not self._queue
         thread = self._thread
@@ -305,7 +315,7 @@ class Pipeline:
         events: list[Event] = []
         failed = 0
         sanitizer = self._sanitizer
-        for stamp, context, name, n, value, labels, cleaned in items:
+        for stamp, context, thread, site, name, n, value, labels, cleaned in items:
             try:
                 event = cleaned
                 if event is None:
@@ -313,7 +323,7 @@ class Pipeline:
                     problems = sanitizer.take_problems()
                     if problems:
                         _problems.warn(event.name, problems)
-                event.time_ns, event.context = stamp, context
+                event.time_ns, event.context, event.thread, event.site = stamp, context, thread, site
                 events.append(event)
             except Exception as error:  # noqa: BLE001 - one event's bug must not lose the batch
                 failed += 1
@@ -350,7 +360,8 @@ class Disabled:
     def __init__(self, config: TrackerConfig) -> None:
         self.config = config
 
-    def submit(self, event: object, n: object, value: object, labels: dict[str, Any]) -> None:
+    def submit(self, event: object, n: object, value: object, labels: dict[str, Any],
+               site: Site | None = None) -> None:
         return None
 
     def flush(self, timeout: float) -> bool:

@@ -15,6 +15,8 @@ import re
 import sys
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii as _escaped
+from threading import Thread
+from types import CodeType
 from typing import Any
 
 from opentelemetry.context import Context
@@ -23,6 +25,10 @@ from gyrinx_tracker._config import TrackerConfig
 from gyrinx_tracker._encode import JSON, MAX_SAFE_INT, Encoder
 from gyrinx_tracker._problems import Problems
 from gyrinx_tracker._redact import REDACTED, Redactor, looks_like_secret, may_be_secret
+
+# Where track() was called: the caller's code object and line number (not the frame, which would
+# keep the caller's locals alive until the event is exported).
+Site = tuple[CodeType, int]
 
 # Bytes of JSON the labels of one event may take. Outputs limit whole entries (Cloud Logging
 # rejects entries over 256 KB: see _outputs.limits); keeping labels under this budget makes the
@@ -48,8 +54,9 @@ _PLAIN_KEY_COST = 72
 class Event:
     """One call after validation: what the log record and the metrics are built from.
 
-    ``time_ns`` and ``context`` (the OpenTelemetry context current at the call site, which carries
-    the trace) are set by the pipeline, which read them on the caller's thread.
+    ``time_ns``, ``context`` (the OpenTelemetry context current at the call site, which carries
+    the trace), ``thread`` and ``site`` (the caller's code object and line) are set by the
+    pipeline from what ``track()`` read on the caller's thread.
     """
 
     name: str
@@ -58,6 +65,8 @@ class Event:
     labels: dict[str, JSON]
     time_ns: int = 0
     context: Context | None = None
+    thread: Thread | None = None
+    site: Site | None = None
 
 
 class Sanitizer:

@@ -115,7 +115,7 @@ def _event(record: Record) -> CapturedEvent:
         event=body["event"],
         n=body["n"],
         value=body.get("value"),
-        labels=body["labels"],
+        labels=body.get("labels", {}),
         body=body,
         attributes=dict(log.attributes or {}),
         severity=log.severity_text,

@@ -11,6 +11,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
@@ -41,20 +42,22 @@ def events_logger() -> Iterator[_Lines]:
     logger.setLevel(logging.NOTSET)
 
 
-class TestJsonLines:
-    def test_one_compact_line_per_event_with_the_original_payload(self, events_logger: _Lines) -> None:
-        """track() with no set-up call gives one JSON line with event, n, labels, time and severity."""
+class TestOriginalContract:
+    def test_the_message_is_exactly_the_original_payload(self, events_logger: _Lines) -> None:
+        """The message is json.dumps(payload) of the original tracker: event, n and labels, nothing else."""
         gyrinx_tracker.track("api_call", endpoint="/api/v1/fighters", method="GET", status=200)
         assert gyrinx_tracker.flush(5)
         (line,) = events_logger.lines
-        assert " " not in line.replace("/api/v1/fighters", "")
-        payload = json.loads(line)
-        assert payload["event"] == "api_call"
-        assert payload["n"] == 1
-        assert "value" not in payload
-        assert payload["labels"] == {"endpoint": "/api/v1/fighters", "method": "GET", "status": 200}
-        assert payload["severity"] == "INFO"
-        assert payload["time"].endswith("Z") and payload["time"][:2] == "20"
+        assert line == json.dumps({"event": "api_call", "n": 1,
+                                   "labels": {"endpoint": "/api/v1/fighters", "method": "GET", "status": 200}})
+
+    def test_no_labels_no_labels_key(self, events_logger: _Lines) -> None:
+        """An event tracked without labels has no labels key, as in the original payload."""
+        gyrinx_tracker.track("test_event")
+        gyrinx_tracker.track("response_time", value=1.5)
+        assert gyrinx_tracker.flush(5)
+        assert [json.loads(line) for line in events_logger.lines] == [
+            {"event": "test_event", "n": 1}, {"event": "response_time", "n": 1, "value": 1.5}]
 
     def test_value_and_count_are_carried(self, events_logger: _Lines) -> None:
         """n and value appear as given; value only when it was passed."""
@@ -65,17 +68,55 @@ class TestJsonLines:
         assert (first["n"], "value" in first) == (5, False)
         assert (second["n"], second["value"]) == (1, 123.45)
 
-    def test_lines_carry_the_trace_of_the_call_site(self, events_logger: _Lines) -> None:
-        """trace_id and span_id are those of the span current in the caller, from any TracerProvider."""
+    def test_records_carry_the_trace_of_the_call_site_as_attributes(self) -> None:
+        """otelTraceID/otelSpanID (OpenTelemetry's names) and trace/span_id (google-cloud-logging's)."""
         tracer = TracerProvider().get_tracer("app")
-        with tracer.start_as_current_span("request") as span:
-            gyrinx_tracker.track("user_login")
-        gyrinx_tracker.track("after")
-        assert gyrinx_tracker.flush(5)
-        inside, outside = (json.loads(line) for line in events_logger.lines)
-        assert inside["trace_id"] == f"{span.get_span_context().trace_id:032x}"
-        assert inside["span_id"] == f"{span.get_span_context().span_id:016x}"
-        assert "trace_id" not in outside
+        with _records() as handler:
+            with tracer.start_as_current_span("request") as span:
+                gyrinx_tracker.track("user_login")
+            gyrinx_tracker.track("after")
+            assert gyrinx_tracker.flush(5)
+        inside, outside = handler.records
+        context = span.get_span_context()
+        assert (inside.otelTraceID, inside.otelSpanID) == (f"{context.trace_id:032x}", f"{context.span_id:016x}")
+        assert (inside.trace, inside.span_id, inside.trace_sampled) == (
+            f"{context.trace_id:032x}", f"{context.span_id:016x}", True)
+        assert inside.otelTraceSampled is True
+        assert (outside.otelTraceID, outside.otelSpanID, outside.otelTraceSampled) == ("0", "0", False)
+        assert not hasattr(outside, "trace")
+        assert json.loads(inside.getMessage()) == {"event": "user_login", "n": 1}
+
+    def test_with_a_project_the_trace_is_cloud_loggings_resource_name(self) -> None:
+        """With a project configured, record.trace is projects/P/traces/ID, as LogEntry.trace wants."""
+        gyrinx_tracker.configure(exporter="console", project_id="proj")
+        tracer = TracerProvider().get_tracer("app")
+        with _records() as handler:
+            with tracer.start_as_current_span("request") as span:
+                gyrinx_tracker.track("user_login")
+            assert gyrinx_tracker.flush(5)
+        (record,) = handler.records
+        assert record.trace == f"projects/proj/traces/{span.get_span_context().trace_id:032x}"
+
+    def test_the_record_names_the_calling_thread_and_the_call_site(self) -> None:
+        """%(threadName)s, %(thread)d, %(module)s, %(funcName)s and %(lineno)d are the app's, not ours."""
+        import threading
+
+        def worker_view() -> None:
+            gyrinx_tracker.track("from_a_thread")
+
+        with _records() as handler:
+            thread = threading.Thread(target=worker_view, name="request-7")
+            thread.start()
+            thread.join()
+            line = sys._getframe().f_lineno + 1
+            gyrinx_tracker.track("from_main")
+            assert gyrinx_tracker.flush(5)
+        threaded, main = handler.records
+        assert (threaded.threadName, threaded.thread) == ("request-7", thread.ident)
+        assert threaded.funcName == "worker_view"
+        assert (main.threadName, main.thread) == (threading.current_thread().name, threading.get_ident())
+        assert (main.module, main.filename, main.pathname) == ("test_local", "test_local.py", __file__)
+        assert (main.funcName, main.lineno) == ("test_the_record_names_the_calling_thread_and_the_call_site", line)
 
     def test_percent_signs_in_labels_are_not_formatting(self, events_logger: _Lines) -> None:
         """A label like '%s %d' is data: the line is not %-formatted by logging."""
@@ -91,7 +132,7 @@ class TestJsonLines:
         assert len(line.encode("utf-8")) <= 256_000
         payload = json.loads(line)
         assert payload["labels"]["_dropped_labels"] > 0
-        assert payload["event"] == "huge" and payload["severity"] == "INFO"
+        assert payload["event"] == "huge"
 
     def test_the_app_log_level_is_respected(self, events_logger: _Lines) -> None:
         """An app that sets gyrinx.tracker to WARNING gets no event lines."""
@@ -112,6 +153,20 @@ class _Records(logging.Handler):
         self.records.append(record)
 
 
+@contextmanager
+def _records() -> Iterator[_Records]:
+    """A handler on gyrinx.tracker that keeps the records, removed afterwards."""
+    handler = _Records()
+    logger = logging.getLogger("gyrinx.tracker")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)
+
+
 class TestStdlibRecords:
     def test_records_are_complete_and_stamped_with_the_event_time(self) -> None:
         """The stdlib record carries the event's time (not the export's), and formats like any other."""
@@ -120,14 +175,16 @@ class TestStdlibRecords:
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         try:
+            gyrinx_tracker.configure(exporter="console", flush_interval=2.0)
+            before = time.time()
             gyrinx_tracker.track("user_login")
+            after = time.time()
             assert gyrinx_tracker.flush(5)
         finally:
             logger.removeHandler(handler)
         (record,) = handler.records
-        line = json.loads(record.getMessage())
-        assert time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) == line["time"][:19]
-        assert f"{int(record.msecs):03d}" == line["time"][20:23]
+        assert before <= record.created <= after
+        assert record.msecs == int(record.created * 1000) % 1000
         assert (record.levelname, record.name) == ("INFO", "gyrinx.tracker")
         formatted = logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(process)d %(message)s").format(record)
         assert formatted.endswith(record.getMessage())
@@ -179,7 +236,9 @@ class TestUnconfiguredLogging:
         result = subprocess.run([sys.executable, "-c", "from gyrinx_tracker import track\ntrack('user_login')"],
                                 capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stderr
-        assert json.loads(result.stderr.strip())["event"] == "user_login"
+        line = json.loads(result.stderr.strip())
+        assert (line["event"], line["n"], line["severity"]) == ("user_login", 1, "INFO")
+        assert line["time"].endswith("Z") and "labels" not in line
         assert result.stdout == ""
 
 
@@ -212,7 +271,7 @@ class TestNoDuplicates:
             logging.config.dictConfig({"version": 1, "disable_existing_loggers": False,
                                        "root": {"handlers": [], "level": "WARNING"},
                                        "loggers": {"gyrinx.tracker": {"handlers": [], "propagate": True}}})
-        assert stream.getvalue().count('"event":"user_login"') == 1
+        assert stream.getvalue().count('"event": "user_login"') == 1
 
     def test_the_exporter_thread_never_writes_diagnostics_to_the_events_logger(
             self, events_logger: _Lines, caplog: pytest.LogCaptureFixture) -> None:

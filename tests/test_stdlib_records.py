@@ -24,7 +24,7 @@ class TestRecordMaker:
     def test_fields_equal_make_records_except_the_events_own_time(self, logger: logging.Logger) -> None:
         """Every field but the timestamps equals makeRecord's; the timestamps are the event's."""
         now_ns = time.time_ns()
-        made = stdlib_records.record_maker(logger)('{"event":"x"}', now_ns)
+        made = stdlib_records.record_maker(logger)('{"event":"x"}', now_ns, {})
         expected = logger.makeRecord(logger.name, logging.INFO, stdlib_records.SOURCE, 0, '{"event":"x"}', (), None)
         assert set(made.__dict__) == set(expected.__dict__)
         for field in set(expected.__dict__) - VOLATILE:
@@ -45,10 +45,21 @@ class TestRecordMaker:
 
         logging.setLogRecordFactory(factory)
         try:
-            stdlib_records.record_maker(logger)("line", time.time_ns())
+            record = stdlib_records.record_maker(logger)("line", time.time_ns(), {
+                "thread": 7, "threadName": "request-7", "pathname": "/app/views.py", "filename": "views.py",
+                "module": "views", "funcName": "index", "lineno": 12, "otelTraceID": "0"})
         finally:
             logging.setLogRecordFactory(original)
         assert seen == ["line"]
+        assert (record.thread, record.threadName, record.module, record.funcName, record.lineno) == (
+            7, "request-7", "views", "index", 12)
+        assert (record.pathname, record.filename, record.otelTraceID) == ("/app/views.py", "views.py", "0")
+
+    def test_given_fields_override_the_templates(self, logger: logging.Logger) -> None:
+        """The event's thread, call site and trace attributes replace what the template holds."""
+        fields = {"thread": 7, "threadName": "request-7", "module": "views", "lineno": 12, "otelSpanID": "0"}
+        record = stdlib_records.record_maker(logger)("line", time.time_ns(), fields)
+        assert {key: getattr(record, key) for key in fields} == fields
 
 
 class TestDispatcher:

@@ -69,8 +69,12 @@ class LogWriter(Protocol):
     def reads_attributes(self) -> bool:
         """False when the writer reads only a record's body, time and trace context."""
 
-    def write(self, records: Sequence[Record]) -> Delivery:
-        """Write ``records``; never raise for a failed write, report it in the ``Delivery``."""
+    def write(self, records: Sequence[Record], events: Sequence[Event]) -> Delivery:
+        """Write ``records``; never raise for a failed write, report it in the ``Delivery``.
+
+        ``events`` are the validated events the records were made from, in the same order: what
+        a record does not carry (the calling thread, the call site) is read from them.
+        """
 
     def flush(self, timeout: float) -> bool:
         """Push out anything buffered; False if ``timeout`` ran out."""

@@ -109,7 +109,7 @@ def _writer(config: TrackerConfig, environ: Mapping[str, str]) -> LogWriter:
         warn_limited(f"fallback:{mode}", "gyrinx_tracker cannot use the %s output (%s: %s; the "
                      "gyrinx-tracker[%s] extra provides its packages); writing JSON through the "
                      "gyrinx.tracker logger instead", mode, type(error).__name__, error, mode)
-    return LocalJsonWriter()
+    return LocalJsonWriter(config.project_id)
 
 
 def _gcp_writer(config: TrackerConfig, environ: Mapping[str, str]) -> LogWriter:

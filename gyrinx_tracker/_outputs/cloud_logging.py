@@ -40,6 +40,7 @@ from gyrinx_tracker._outputs.limits import (
     fit,
 )
 from gyrinx_tracker._outputs.text import span_hex, trace_hex
+from gyrinx_tracker._sanitize import Event
 
 _ENTRY = LogEntry.pb()
 _REQUEST = WriteLogEntriesRequest.pb()
@@ -72,7 +73,7 @@ class CloudLoggingWriter:
         self._retry = retry.Retry(predicate=_TRANSIENT, initial=0.1, maximum=1.0, multiplier=2.0,
                                   timeout=timeout)
 
-    def write(self, records: Sequence[Record]) -> Delivery:
+    def write(self, records: Sequence[Record], events: Sequence[Event]) -> Delivery:
         """Write ``records`` in as few requests as the API's limits allow."""
         delivery = Delivery(0)
         too_large = 0

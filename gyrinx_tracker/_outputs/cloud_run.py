@@ -18,6 +18,7 @@ from gyrinx_tracker._outputs.base import Delivery
 from gyrinx_tracker._outputs.fast_json import encode_json
 from gyrinx_tracker._outputs.limits import fit
 from gyrinx_tracker._outputs.text import rfc3339, span_hex, trace_hex
+from gyrinx_tracker._sanitize import Event
 
 TRACE = "logging.googleapis.com/trace"
 SPAN = "logging.googleapis.com/spanId"
@@ -45,7 +46,7 @@ class CloudRunStdoutWriter:
         text, _ = fit(entry, encode_json)
         return text
 
-    def write(self, records: Sequence[Record]) -> Delivery:
+    def write(self, records: Sequence[Record], events: Sequence[Event]) -> Delivery:
         stream = self._stream or sys.stdout
         stream.write("".join(self.line(record) + "\n" for record in records))
         stream.flush()

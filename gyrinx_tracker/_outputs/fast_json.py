@@ -28,6 +28,8 @@ _PROBE: dict[str, Any] = {"s": "é\"\\\n\u2028", "i": -(2**53), "f": 0.1, "b": T
 # judge of that function.
 _PROBE_TEXT = '{"s":"é\\"\\\\\\n\u2028","i":-9007199254740992,"f":0.1,"b":true,"z":null,' \
               '"l":[1.5e+300,{"k":[]}],"":{}}'
+_PROBE_DUMPS_TEXT = '{"s": "\\u00e9\\"\\\\\\n\\u2028", "i": -9007199254740992, "f": 0.1, "b": true, ' \
+                    '"z": null, "l": [1.5e+300, {"k": []}], "": {}}'
 
 
 def _reject(value: object) -> Any:
@@ -40,15 +42,17 @@ def public_encoder() -> Encode:
                             check_circular=False, default=_reject).encode
 
 
-def _c_encoder() -> Encode | None:
+def _c_encoder(compact: bool = True) -> Encode | None:
     make = getattr(json.encoder, "c_make_encoder", None)
     if make is None:
         return None
     markers = None  # no circular-reference check: sanitised data is a tree
     indent = None
-    key_separator, item_separator = ":", ","
-    sort_keys = skip_keys = allow_nan = False
-    encoder = make(markers, _reject, json.encoder.encode_basestring, indent, key_separator,
+    key_separator, item_separator = (":", ",") if compact else (": ", ", ")
+    encode_string = json.encoder.encode_basestring if compact else json.encoder.encode_basestring_ascii
+    sort_keys = skip_keys = False
+    allow_nan = not compact  # json.dumps' default writes NaN; sanitised data never holds one
+    encoder = make(markers, _reject, encode_string, indent, key_separator,
                    item_separator, sort_keys, skip_keys, allow_nan)
 
     def encode(value: Any) -> str:
@@ -69,4 +73,19 @@ def make_encoder() -> Encode:
 
 
 encode_json: Encode = make_encoder()
-"""Compact JSON, UTF-8 kept as is, NaN rejected: the form every JSON output writes."""
+"""Compact JSON, UTF-8 kept as is, NaN rejected: the form the JSON outputs write."""
+
+
+def make_dumps_encoder() -> Encode:
+    """The C encoder set up as ``json.dumps(value)`` with no arguments, checked the same way."""
+    try:
+        fast = _c_encoder(compact=False)
+        if fast is not None and fast(_PROBE) == _PROBE_DUMPS_TEXT:
+            return fast
+    except Exception:  # noqa: BLE001 - any surprise from a private API means: do not use it
+        pass
+    return json.JSONEncoder(check_circular=False, default=_reject).encode
+
+
+encode_like_dumps: Encode = make_dumps_encoder()
+"""Exactly ``json.dumps(value)``: the text the original tracker logged through ``gyrinx.tracker``."""

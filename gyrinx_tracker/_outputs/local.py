@@ -1,34 +1,56 @@
-"""The local default: one compact JSON line per event through the ``gyrinx.tracker`` logger.
+"""The local default: the original tracker's payload through the ``gyrinx.tracker`` logger.
 
-The original tracker promised JSON through that logger, so the application's logging configuration decides
-where lines go. When the application configured no logging at all, Python would only print
-warnings, so the lines go to stderr instead: a developer running a script sees their events.
-Records are made as ``makeRecord`` makes them and passed to the handlers as ``handle`` does
-(``stdlib_records``): the same handlers and filters run as for ``logger.info``, without the stack
-walk ``logger.info`` does to find its caller (which here would only ever find the exporter thread).
+The original tracker did ``logger.info(json.dumps(payload))`` on that logger, and its users' tests
+read it back with pytest's ``caplog``. So each event becomes one stdlib ``LogRecord`` whose
+message is exactly that text (``{"event", "n", "value"?, "labels"?}``), and everything else
+travels the way the logging ecosystem already reads it:
+
+* time and severity are the record's own (``created`` is the time of the call, level INFO);
+* the calling thread (``thread``, ``threadName``) and the call site (``pathname``, ``module``,
+  ``funcName``, ``lineno``) are the application's, not the exporter thread's or ours;
+* the trace is in record attributes: ``otelTraceID``, ``otelSpanID``, ``otelTraceSampled`` (the
+  names OpenTelemetry's logging instrumentation puts in format strings) and ``trace``,
+  ``span_id``, ``trace_sampled`` (what google-cloud-logging's handlers read), so an app that keeps
+  its own handlers gets correlation for free.
+
+When the application configured no logging at all, Python would print nothing at INFO, so a
+richer compact line (payload, time, severity, trace ids) goes to stderr instead: a developer
+running a script sees their events.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from types import CodeType
 from typing import Any, TextIO
 
 from gyrinx_tracker._otel_logs import Record
 from gyrinx_tracker._outputs.base import Delivery
-from gyrinx_tracker._outputs.fast_json import encode_json
+from gyrinx_tracker._outputs.fast_json import encode_json, encode_like_dumps
 from gyrinx_tracker._outputs.limits import ENTRY_LIMIT, fit
-from gyrinx_tracker._outputs.stdlib_records import MakeRecord, dispatcher, record_maker
+from gyrinx_tracker._outputs.stdlib_records import SOURCE, MakeRecord, dispatcher, record_maker
 from gyrinx_tracker._outputs.text import rfc3339, span_hex, trace_hex
+from gyrinx_tracker._sanitize import Event
 
 EVENTS_LOGGER = "gyrinx.tracker"
 _SIZE_CHECK = ENTRY_LIMIT // 4  # a line this short cannot exceed the limit even in 4-byte UTF-8
+_NO_SITE = {"pathname": SOURCE, "filename": SOURCE, "module": SOURCE, "funcName": None, "lineno": 0}
+_NO_TRACE = {"otelTraceID": "0", "otelSpanID": "0", "otelTraceSampled": False}
+_CACHE_LIMIT = 10_000
 
 
-def local_line(record: Record) -> str:
-    """The JSON line for one record: the original payload, then time, severity and trace ids.
+def message_of(body: dict[str, Any]) -> str:
+    """The record's message: ``json.dumps(payload)``, as the original tracker logged it."""
+    text = encode_like_dumps(body)
+    return text if len(text) <= _SIZE_CHECK else _fitted(text, encode_like_dumps)
+
+
+def console_line(record: Record) -> str:
+    """The stderr line for one record: the payload, then time, severity and trace ids.
 
     Concatenated rather than built as a dict and encoded whole: the fixed parts are constants,
     and only the labels go through the JSON encoder.
@@ -42,15 +64,16 @@ def local_line(record: Record) -> str:
         shown = ""
     else:  # float.__repr__ is what the JSON encoder writes for a finite float
         shown = ',"value":' + (repr(value) if type(value) is float else encode_json(value))
+    labels = body.get("labels")
+    if labels:
+        shown += ',"labels":' + encode_json(labels)
     time = rfc3339(log.timestamp or log.observed_timestamp)
-    line = f'{head}{body["n"]}{shown},"labels":{encode_json(body["labels"])},"time":"{time}","severity":"INFO"'
+    line = f'{head}{body["n"]}{shown},"time":"{time}","severity":"INFO"'
     if log.trace_id:
         line += f',"trace_id":"{trace_hex(log.trace_id)}","span_id":"{span_hex(log.span_id or 0)}"}}'
     else:
         line += "}"
-    if len(line) > _SIZE_CHECK:
-        line = _fitted(line)
-    return line
+    return line if len(line) <= _SIZE_CHECK else _fitted(line, encode_json)
 
 
 _heads: dict[str, str] = {}
@@ -59,42 +82,72 @@ _heads: dict[str, str] = {}
 def _head(name: str) -> str:
     """``{"event":"<name>","n":`` for an event name, encoded once per name (bounded cache)."""
     head = '{"event":' + encode_json(name) + ',"n":'
-    if len(_heads) < 10_000:
+    if len(_heads) < _CACHE_LIMIT:
         _heads[name] = head
     return head
 
 
-def _fitted(line: str) -> str:
-    """The rare oversized line, rebuilt with its largest labels dropped until it fits."""
-    text, _ = fit(json.loads(line), encode_json)
-    return text
+def _fitted(text: str, encode: Any) -> str:
+    """The rare oversized text, rebuilt with its largest labels dropped until it fits."""
+    fitted, _ = fit(json.loads(text), encode)
+    return fitted
 
 
 class LocalJsonWriter:
-    """Writes each record as a JSON line to the ``gyrinx.tracker`` logger, or stderr if unconfigured."""
+    """Hands each record to the ``gyrinx.tracker`` logger's handlers, or writes stderr if unconfigured."""
 
     reads_attributes = False  # the body carries everything this output writes
 
-    def __init__(self, logger_name: str = EVENTS_LOGGER, fallback: TextIO | None = None) -> None:
+    def __init__(self, project_id: str | None = None, logger_name: str = EVENTS_LOGGER,
+                 fallback: TextIO | None = None) -> None:
         self._logger = logging.getLogger(logger_name)
         self._fallback = fallback
+        self._trace_prefix = f"projects/{project_id}/traces/" if project_id else ""
         self._make: MakeRecord | None = None
         self._factory: object = None
+        self._sites: dict[CodeType, dict[str, Any]] = {}
 
-    def write(self, records: Sequence[Record]) -> Delivery:
+    def write(self, records: Sequence[Record], events: Sequence[Event]) -> Delivery:
         logger = self._logger
-        lines = [local_line(record) for record in records]
         if not logger.hasHandlers():
             stream = self._fallback or sys.stderr
-            stream.write("".join(line + "\n" for line in lines))
+            stream.write("".join(console_line(record) + "\n" for record in records))
             stream.flush()
         elif logger.isEnabledFor(logging.INFO):
             make = self._record_maker()
             handle = dispatcher(logger)
-            for record, line in zip(records, lines, strict=True):
+            for record, event in zip(records, events, strict=True):
                 log = record.log_record
-                handle(make(line, log.timestamp or log.observed_timestamp))
+                fields = self._fields(log, event)
+                handle(make(message_of(log.body), log.timestamp or log.observed_timestamp, fields))  # type: ignore[arg-type]
         return Delivery(len(records))
+
+    def _fields(self, log: Any, event: Event) -> dict[str, Any]:
+        """What the record carries besides the message: the caller's thread and site, the trace."""
+        site, thread = event.site, event.thread
+        fields = dict(_NO_SITE if site is None else self._site(*site))
+        if thread is not None:
+            fields["thread"], fields["threadName"] = thread.ident, thread.name
+        if log.trace_id:
+            trace, span = trace_hex(log.trace_id), span_hex(log.span_id or 0)
+            sampled = bool(log.trace_flags and log.trace_flags.sampled)
+            fields.update(otelTraceID=trace, otelSpanID=span, otelTraceSampled=sampled,
+                          trace=self._trace_prefix + trace, span_id=span, trace_sampled=sampled)
+        else:
+            fields.update(_NO_TRACE)
+        return fields
+
+    def _site(self, code: CodeType, lineno: int) -> dict[str, Any]:
+        """The stdlib's record fields for a call site; the path arithmetic is cached per function."""
+        known = self._sites.get(code)
+        if known is None:
+            path = code.co_filename
+            filename = os.path.basename(path)
+            known = {"pathname": path, "filename": filename, "module": os.path.splitext(filename)[0],
+                     "funcName": code.co_name}
+            if len(self._sites) < _CACHE_LIMIT:
+                self._sites[code] = known
+        return {**known, "lineno": lineno}
 
     def _record_maker(self) -> MakeRecord:
         """The record maker, made again only if the app changed its record factory since."""

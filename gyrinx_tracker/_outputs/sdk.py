@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from gyrinx_tracker._diagnostics import warn_limited
 from gyrinx_tracker._otel_logs import LogRecordExporter, Record, export_batch
 from gyrinx_tracker._outputs.base import Delivery
+from gyrinx_tracker._sanitize import Event
 
 
 class SdkExporterWriter:
@@ -22,7 +23,7 @@ class SdkExporterWriter:
     def __init__(self, exporter: LogRecordExporter) -> None:
         self.exporter = exporter
 
-    def write(self, records: Sequence[Record]) -> Delivery:
+    def write(self, records: Sequence[Record], events: Sequence[Event]) -> Delivery:
         try:
             ok = export_batch(self.exporter, records)
         except Exception as error:  # noqa: BLE001 - an exporter must not kill the worker; counted

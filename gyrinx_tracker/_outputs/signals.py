@@ -75,7 +75,7 @@ class WriterOutput:
                                  event.name))
         if self._meters is not None:
             self._meters.metrics.record(batch)
-        return self._writer.write(self._collector.take())
+        return self._writer.write(self._collector.take(), batch)
 
     def flush(self, timeout: float) -> bool:
         flushed = self._writer.flush(timeout)

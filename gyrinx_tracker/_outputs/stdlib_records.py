@@ -2,12 +2,13 @@
 
 The local output hands one ``logging.LogRecord`` per event to the ``gyrinx.tracker`` logger's
 handlers. ``Logger.makeRecord`` reads the clock, the thread, the process and the source path for
-every record, all the same for every record this output makes; copying a template record's fields
-measured about a third of its cost, which matters where the target is parity with the original
-tracker's ``logger.info``. It relies on ``LogRecord`` keeping its fields in ``__dict__``, so it is
-fenced here and used only with the standard record class: an application that installed its own
-record factory gets ``makeRecord``, and its factory runs for our records too.
-``tests/test_stdlib_records.py`` compares the records with ``makeRecord``'s field by field.
+every record, and the local output then replaces most of them with the event's own (its time, the
+calling thread, the call site); copying a template record's fields measured about a third of its
+cost, which matters where the target is parity with the original tracker's ``logger.info``. It
+relies on ``LogRecord`` keeping its fields in ``__dict__``, so it is fenced here and used only
+with the standard record class: an application that installed its own record factory gets
+``makeRecord``, and its factory runs for our records too. ``tests/test_stdlib_records.py``
+compares the records with ``makeRecord``'s field by field.
 
 ``dispatcher`` is the other shortcut: ``Logger.handle`` is "if not disabled and the logger's
 filters pass, call the handlers"; with no filters, ``callHandlers`` is the same, one call shorter.
@@ -20,31 +21,51 @@ from collections.abc import Callable
 from typing import Any
 
 SOURCE = "(gyrinx_tracker)"
+# Fields makeRecord computes from the current thread; extra= may not set them, so they are set after.
+_OWN = ("thread", "threadName")
+_SITE = ("pathname", "filename", "module", "funcName", "lineno")
 
-MakeRecord = Callable[[str, int], logging.LogRecord]
+MakeRecord = Callable[[str, int, dict[str, Any]], logging.LogRecord]
 
 
 def record_maker(logger: logging.Logger) -> MakeRecord:
-    """A function making the INFO record for ``(message, event time in ns)``."""
+    """A function making the INFO record for ``(message, event time in ns, other fields)``.
+
+    ``fields`` may hold any of the record's own attributes (thread, call site) and extra ones
+    (trace attributes), which is what ``extra=`` gives a ``logger.info`` call.
+    """
     if logging.getLogRecordFactory() is not logging.LogRecord:
-        return lambda message, time_ns: logger.makeRecord(
-            logger.name, logging.INFO, SOURCE, 0, message, (), None)
+        return lambda message, time_ns, fields: _through_factory(logger, message, time_ns, fields)
     template: dict[str, Any] = dict(logger.makeRecord(
         logger.name, logging.INFO, SOURCE, 0, "", (), None).__dict__)
     start = template["created"] - template["relativeCreated"] / 1000
 
-    def make(message: str, time_ns: int) -> logging.LogRecord:
+    def make(message: str, time_ns: int, fields: dict[str, Any]) -> logging.LogRecord:
         record: logging.LogRecord = object.__new__(logging.LogRecord)
-        fields = record.__dict__
-        fields.update(template)
+        values = record.__dict__
+        values.update(template)
+        values.update(fields)
         created = time_ns / 1e9
-        fields["msg"] = message
-        fields["created"] = created
-        fields["msecs"] = (time_ns % 1_000_000_000) // 1_000_000 + 0.0
-        fields["relativeCreated"] = (created - start) * 1000
+        values["msg"] = message
+        values["created"] = created
+        values["msecs"] = (time_ns % 1_000_000_000) // 1_000_000 + 0.0
+        values["relativeCreated"] = (created - start) * 1000
         return record
 
     return make
+
+
+def _through_factory(logger: logging.Logger, message: str, time_ns: int, fields: dict[str, Any]) -> logging.LogRecord:
+    site = {key: fields[key] for key in _SITE if key in fields}
+    extra = {key: value for key, value in fields.items() if key not in _SITE and key not in _OWN}
+    record = logger.makeRecord(logger.name, logging.INFO, site.get("pathname", SOURCE), site.get("lineno", 0),
+                               message, (), None, site.get("funcName"), extra)
+    for key in (*_OWN, "filename", "module"):
+        if key in fields:
+            setattr(record, key, fields[key])
+    record.created = time_ns / 1e9
+    record.msecs = (time_ns % 1_000_000_000) // 1_000_000 + 0.0
+    return record
 
 
 def dispatcher(logger: logging.Logger) -> Callable[[logging.LogRecord], None]:
