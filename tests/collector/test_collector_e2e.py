@@ -201,7 +201,9 @@ def test_collector_killed_mid_stream_app_never_blocks_and_books_balance(collecto
         # Phase 2: collector crashes (SIGKILL); the app keeps tracking and must not block.
         first.kill()
         down = driver.ask("track 200 200 down", timeout=30)
-        assert down["worst_track_s"] < 0.25, down
+        # Not a speed target (those live in benchmarks/): a call that waited for the dead collector
+        # would take the whole 2 s export timeout, so half of it separates "blocked" from "did not".
+        assert down["worst_track_s"] < 1.0, down
         flush_down = driver.ask("flush 3", timeout=8)  # bounded even with nowhere to send
 
         # Phase 3: a new collector on the same port. gRPC reconnects with backoff, so probe
