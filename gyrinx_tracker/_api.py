@@ -15,13 +15,14 @@ import threading
 from typing import Any
 
 from gyrinx_tracker import _diagnostics, _guard, _lifecycle, _stats
-from gyrinx_tracker._config import TrackerConfig, from_env, with_overrides
+from gyrinx_tracker._config import VARIABLE_OF, TrackerConfig, from_env, with_overrides
 from gyrinx_tracker._outputs.base import Output
 from gyrinx_tracker._pipeline import Disabled, Pipeline
 from gyrinx_tracker._problems import TrackerInputError
 from gyrinx_tracker._stats import Snapshot, Stats
 
-_caller = sys._getframe  # noqa: SLF001 - CPython's (and PyPy's) documented way to the call site
+# Defaults below the environment: set by the pytest plugin (synchronous, local), empty otherwise.
+_defaults: dict[str, object] = {}
 _caller = sys._getframe  # noqa: SLF001 - CPython's (and PyPy's) documented way to the call site
 _install_lock = threading.Lock()
 _pipeline: Pipeline | Disabled | None = None
@@ -44,8 +45,11 @@ def track(event: str, n: int = 1, value: float | None = None, **labels: Any) -> 
     try:
         if pipeline is None:
             pipeline = _default_pipeline()
-        caller = _caller(1)  # the app's frame: its code and line go on the local output's records
-        pipeline.submit(event, n, value, labels, (caller.f_code, caller.f_lineno))
+        site = None
+        if pipeline.wants_site:  # the local output puts the caller's thread and code on its records
+            caller = _caller(1)
+            site = (caller.f_code, caller.f_lasti)  # f_lineno would decode the line table here
+        pipeline.submit(event, n, value, labels, site)
     except TrackerInputError:
         raise  # strict mode's verdict on the caller's input, meant for the caller
     except Exception as error:  # noqa: BLE001 - the guard around the hot path: counted in caught()
@@ -62,8 +66,7 @@ def configure(**options: object) -> None:
     outputs first, so calling this twice never duplicates or loses an event. Unknown option names
     raise ``TypeError``: a typo in code should fail at start-up.
     """
-    config = with_overrides(from_env(os.environ), options)
-    _install(config)
+    _install(_config(options))
 
 
 @_guard.guarded("flush", False, _strict)
@@ -89,6 +92,12 @@ def stats() -> Snapshot:
     return Stats().snapshot(0, _guard.counts()) if pipeline is None else pipeline.snapshot()
 
 
+def current_config() -> TrackerConfig | None:
+    """The configuration in force, if a pipeline exists (for ``gyrinx_tracker.testing``)."""
+    pipeline = _pipeline
+    return None if pipeline is None else pipeline.config
+
+
 def reset() -> None:
     """Shut the current pipeline down and forget it: the next ``track()`` starts from the environment.
 
@@ -108,6 +117,12 @@ def _open_output(config: TrackerConfig, stats: Stats) -> Output:
     return open_output(config, stats)
 
 
+def _wants_site(config: TrackerConfig) -> bool:
+    from gyrinx_tracker._outputs.choice import writes_stdlib_records
+
+    return writes_stdlib_records(config, os.environ)
+
+
 def _preload_outputs() -> None:
     """Import the output chooser (the logs and metrics SDKs) on the caller's thread, once.
 
@@ -119,9 +134,27 @@ def _preload_outputs() -> None:
     import gyrinx_tracker._outputs.choice  # noqa: F401 - imported for its side effect of being loaded
 
 
+def _config(options: dict[str, object]) -> TrackerConfig:
+    """The environment, over the defaults a host set (the pytest plugin), under ``options``."""
+    environ = os.environ
+    defaults = {name: value for name, value in _defaults.items() if VARIABLE_OF.get(name) not in environ}
+    return with_overrides(from_env(environ), {**defaults, **options})
+
+
+def set_defaults(defaults: dict[str, object]) -> None:
+    """Replace the defaults that environment variables and ``configure()`` override.
+
+    Not public API: the pytest plugin makes delivery synchronous and outputs local this way, and
+    an explicit variable or ``configure()`` option still wins.
+    """
+    global _defaults
+    with_overrides(TrackerConfig(), defaults)  # unknown names raise here, not at the first track()
+    _defaults = dict(defaults)
+
+
 def _default_pipeline() -> Pipeline | Disabled:
     """The first ``track()`` without ``configure()``: build from the environment, once."""
-    return _install(from_env(os.environ), replace=False)
+    return _install(_config({}), replace=False)
 
 
 def _install(config: TrackerConfig, replace: bool = True) -> Pipeline | Disabled:
@@ -133,7 +166,10 @@ def _install(config: TrackerConfig, replace: bool = True) -> Pipeline | Disabled
         old = _pipeline
         if config.exporter != "none":
             _preload_outputs()
-        new = Disabled(config) if config.exporter == "none" else Pipeline(config, _open_output)
+        if config.exporter == "none":
+            new: Pipeline | Disabled = Disabled(config)
+        else:
+            new = Pipeline(config, _open_output, wants_site=_wants_site(config))
         _pipeline = new
     if old is not None:
         _retire(old)

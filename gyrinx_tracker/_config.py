@@ -59,6 +59,9 @@ class TrackerConfig:
     # Set only in code (``configure``), never from the environment: objects, not strings.
     log_exporter: Any = field(default=None, compare=False)
     metric_reader: Any = field(default=None, compare=False)
+    # With log_exporter: also hand each record to the gyrinx.tracker logger, as the console output
+    # does (capture_events uses it so a capture mixes with pytest's caplog).
+    mirror_to_logger: bool = False
 
 
 Parser = Callable[[object], Any]
@@ -223,7 +226,10 @@ VARIABLES: tuple[Variable, ...] = (
 
 
 # Set only in code, never from the environment: objects, not text.
-CODE_ONLY: dict[str, Parser] = {"log_exporter": _any_object, "metric_reader": _any_object}
+CODE_ONLY: dict[str, Parser] = {"log_exporter": _any_object, "metric_reader": _any_object,
+                                 "mirror_to_logger": _boolean}
+# The environment variable of each field, for callers that must know whether one was set.
+VARIABLE_OF: dict[str, str] = {variable.field: variable.name for variable in VARIABLES}
 _PARSERS: dict[str, Parser] = {**{v.field: v.parse for v in VARIABLES}, **CODE_ONLY}
 
 

@@ -44,7 +44,7 @@ from gyrinx_tracker._stats import Snapshot, Stats
 # (time_ns, context, calling thread, call site, event, n, value, labels, cleaned): a tuple is the
 # cheapest thing to build on the caller's thread; the worker unpacks it by name. The thread object,
 # not its id: a short-lived thread may have ended, and its name gone, by the time of the export.
-Item = tuple[int, Context, threading.Thread, "Site | None", Any, Any, Any, Any, "Event | None"]
+Item = tuple[int, Context, "threading.Thread | None", "Site | None", Any, Any, Any, Any, "Event | None"]
 OpenOutput = Callable[[TrackerConfig, Stats], Output]
 
 
@@ -68,8 +68,9 @@ _RUNNING = State.RUNNING  # a module global: the hot path compares by identity, 
 class Pipeline:
     """One configuration's queue, worker thread and output."""
 
-    def __init__(self, config: TrackerConfig, open_output: OpenOutput) -> None:
+    def __init__(self, config: TrackerConfig, open_output: OpenOutput, wants_site: bool = False) -> None:
         self.config = config
+        self.wants_site = wants_site  # track() captures the caller's code and thread only if so
         self.stats = Stats()
         self._open_output = open_output
         self._state = State.SYNC if config.delivery == "sync" else State.IDLE
@@ -108,7 +109,8 @@ class Pipeline:
                 if type(item) not in SCALARS:
                     cleaned = self._convert_now(event, n, value, labels)
                     break
-        queue.append((time_ns(), get_current(), current_thread(), site, event, n, value, labels, cleaned))
+        thread = None if site is None else current_thread()
+        queue.append((time_ns(), get_current(), thread, site, event, n, value, labels, cleaned))
         if len(queue) >= self._wake_at and not self._wake.is_set():
             self._wake.set()
         if state is not _RUNNING:
@@ -356,6 +358,8 @@ class Pipeline:
 
 class Disabled:
     """The ``none`` exporter: a pipeline that does nothing, at the cost of one method call."""
+
+    wants_site = False
 
     def __init__(self, config: TrackerConfig) -> None:
         self.config = config

@@ -26,8 +26,9 @@ from gyrinx_tracker._encode import JSON, MAX_SAFE_INT, Encoder
 from gyrinx_tracker._problems import Problems
 from gyrinx_tracker._redact import REDACTED, Redactor, looks_like_secret, may_be_secret
 
-# Where track() was called: the caller's code object and line number (not the frame, which would
-# keep the caller's locals alive until the event is exported).
+# Where track() was called: the caller's code object and its last instruction offset (not the
+# frame, which would keep the caller's locals alive until the event is exported; not the line
+# number, which costs a walk of the line table on the caller's thread).
 Site = tuple[CodeType, int]
 
 # Bytes of JSON the labels of one event may take. Outputs limit whole entries (Cloud Logging
@@ -55,7 +56,7 @@ class Event:
     """One call after validation: what the log record and the metrics are built from.
 
     ``time_ns``, ``context`` (the OpenTelemetry context current at the call site, which carries
-    the trace), ``thread`` and ``site`` (the caller's code object and line) are set by the
+    the trace), ``thread`` and ``site`` (the caller's code object and offset) are set by the
     pipeline from what ``track()`` read on the caller's thread.
     """
 

@@ -19,7 +19,7 @@ from gyrinx_tracker import _api
 from gyrinx_tracker._otel_logs import InMemoryLogRecordExporter, Record, memory_exporter
 from gyrinx_tracker._outputs.text import span_hex, trace_hex
 
-__all__ = ["Capture", "CapturedEvent", "MetricPoint", "capture_events"]
+__all__ = ["Capture", "CapturedEvent", "MetricLabelError", "MetricPoint", "Tracked", "capture_events"]
 
 
 @dataclass(frozen=True)
@@ -84,9 +84,17 @@ class Capture:
         so ``count("Login")`` finds ``tracker.login``.
         """
         name = f"tracker.{event}".lower()
-        return sum(point.value or 0 for point in self.metric_points()
-                   if point.name.lower() == name
-                   and attributes.items() <= point.attributes.items())
+        points = [point for point in self.metric_points() if point.name.lower() == name]
+        _check_carried(event, attributes, points, self.events)
+        return sum(point.value or 0 for point in points if attributes.items() <= point.attributes.items())
+
+    def histogram(self, event: str, **attributes: Any) -> tuple[int, float]:
+        """(count, sum) of ``event``'s value histogram over series whose attributes include ``attributes``."""
+        name = f"tracker.{event}.value".lower()
+        points = [point for point in self.metric_points() if point.name.lower() == name]
+        _check_carried(event, attributes, points, self.events)
+        chosen = [point for point in points if attributes.items() <= point.attributes.items()]
+        return sum(point.count or 0 for point in chosen), sum(point.sum or 0.0 for point in chosen)
 
     def clear(self) -> None:
         """Forget the events captured so far (metrics are cumulative and stay)."""
@@ -101,6 +109,7 @@ def capture_events(strict: bool = True, **options: Any) -> Iterator[Capture]:
     metrics = InMemoryMetricReader()
     options.setdefault("global_providers", "never")
     options.setdefault("handle_sigterm", False)
+    options.setdefault("mirror_to_logger", True)  # pytest's caplog sees the events too
     _api.configure(exporter="console", log_exporter=logs, metric_reader=metrics, strict=strict, **options)
     try:
         yield Capture(logs, metrics)
@@ -134,3 +143,108 @@ def _points(metric: Any) -> Iterator[MetricPoint]:
         elif isinstance(point, HistogramDataPoint):
             yield MetricPoint(metric.name, metric.unit, attributes, count=point.count, sum=point.sum,
                               buckets=tuple(point.bucket_counts))
+
+
+class MetricLabelError(AssertionError):
+    """A metric question about a label that metrics do not carry: it would always answer 0."""
+
+
+def _check_carried(event: str, attributes: dict[str, Any], points: list[MetricPoint],
+                   events: list[CapturedEvent]) -> None:
+    """Raise ``MetricLabelError`` for a label the metrics of ``event`` cannot carry, saying why."""
+    carried = {key for point in points for key in point.attributes}
+    for key in attributes:
+        if key in carried:
+            continue
+        why = _why_not_carried(event, key, events)
+        if why is not None:
+            raise MetricLabelError(f"the metrics of {event!r} do not carry the label {key!r}: {why}; "
+                                   f"ask the events instead, e.g. tracked.assert_tracked({event!r}, {key}=...)")
+
+
+def _why_not_carried(event: str, key: str, events: list[CapturedEvent]) -> str | None:
+    """The routing rule's reason (see the README's metrics section), or None if 0 is a fair answer."""
+    from gyrinx_tracker._metrics import is_id_like
+
+    config = _api.current_config()
+    allow = config.metric_labels.get(event) if config is not None else None
+    if allow is not None and key not in allow:
+        return f"metric_labels allows only {sorted(allow)} for this event"
+    if allow is None and is_id_like(key):
+        return "it names one thing (an id, user, email, ip or url), and such keys stay out of metrics " \
+               "to bound their cardinality"
+    if key.startswith("_"):
+        return "keys starting with '_' are the tracker's own and stay out of metrics"
+    if any(e.event.lower() == event.lower() and key in e.labels for e in events):
+        return "it took more distinct values than metric_label_values allows and was folded " \
+               "(or its values are not short scalars)"
+    return None
+
+
+class Tracked:
+    """Assertions over what the code under test tracked: events, counters and histograms.
+
+    The ``tracked`` fixture of the pytest plugin gives one, built on ``capture_events()``; events
+    reach the ``gyrinx.tracker`` logger too, so ``caplog`` assertions keep working beside it.
+    """
+
+    def __init__(self, capture: Capture) -> None:
+        self.capture = capture
+
+    @property
+    def events(self) -> list[CapturedEvent]:
+        """Every event tracked so far in this test, in order."""
+        return self.capture.events
+
+    def named(self, event: str, **labels: Any) -> list[CapturedEvent]:
+        """The events called ``event`` whose labels include ``labels``."""
+        return [e for e in self.events if e.event == event and labels.items() <= e.labels.items()]
+
+    def assert_tracked(self, event: str, *, n: int | None = None, value: float | None = None,
+                       times: int | None = None, **labels: Any) -> list[CapturedEvent]:
+        """``event`` was tracked (exactly ``times`` times, if given) with these labels, n and value."""
+        found = [e for e in self.named(event, **labels)
+                 if (n is None or e.n == n) and (value is None or e.value == value)]
+        if not found or (times is not None and len(found) != times):
+            wanted = "at least once" if times is None else f"exactly {times} times"
+            raise AssertionError(f"expected {event!r} with {_shown(labels, n, value)} {wanted}, found "
+                                 f"{len(found)}; tracked: {self._summary()}")
+        return found
+
+    def assert_not_tracked(self, event: str, **labels: Any) -> None:
+        """No ``event`` with these labels was tracked."""
+        found = self.named(event, **labels)
+        if found:
+            raise AssertionError(f"expected no {event!r} with {_shown(labels)}, found {len(found)}: "
+                                 f"{[e.body for e in found]}")
+
+    def counter(self, event: str, **attributes: Any) -> float:
+        """The counter of ``event``, over the series whose attributes include ``attributes``."""
+        return self.capture.count(event, **attributes)
+
+    def histogram(self, event: str, **attributes: Any) -> tuple[int, float]:
+        """(count, sum) of the value histogram of ``event``, over the matching series."""
+        return self.capture.histogram(event, **attributes)
+
+    def assert_metrics_match_events(self, event: str) -> None:
+        """The counter is the sum of n and the histogram the count and sum of values of the events."""
+        events = self.named(event)
+        values = [e.value for e in events if e.value is not None and e.value >= 0]
+        implied = (sum(e.n for e in events), len(values), sum(values))
+        measured = (self.counter(event), *self.histogram(event))
+        if implied[:2] != measured[:2] or abs(implied[2] - measured[2]) > 1e-9 * max(1.0, abs(implied[2])):
+            raise AssertionError(f"{event!r}: events imply counter, histogram count and sum {implied}, "
+                                 f"metrics hold {measured}")
+
+    def clear(self) -> None:
+        """Forget the events so far (metrics are cumulative and stay)."""
+        self.capture.clear()
+
+    def _summary(self) -> str:
+        return ", ".join(f"{e.event}{e.labels or ''}" for e in self.events[-20:]) or "nothing"
+
+
+def _shown(labels: dict[str, Any], n: int | None = None, value: float | None = None) -> str:
+    parts = [f"{key}={item!r}" for key, item in labels.items()]
+    parts += [f"n={n}"] * (n is not None) + [f"value={value}"] * (value is not None)
+    return ", ".join(parts) or "any labels"

@@ -9,6 +9,9 @@ import pytest
 
 from gyrinx_tracker import _api, _diagnostics
 
+# A project of its own, run in a subprocess by test_pytest_plugin.py (where the plugin is on).
+collect_ignore = ["original_project"]
+
 
 @pytest.fixture(autouse=True)
 def _fresh_tracker(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:

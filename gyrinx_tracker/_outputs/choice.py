@@ -30,6 +30,7 @@ from gyrinx_tracker._outputs.gcp_env import detect, on_google_cloud
 from gyrinx_tracker._outputs.local import LocalJsonWriter
 from gyrinx_tracker._outputs.sdk import SdkExporterWriter
 from gyrinx_tracker._outputs.signals import MeterSide, ProviderOutput, WriterOutput
+from gyrinx_tracker._outputs.tee import TeeWriter
 from gyrinx_tracker._resource import resource_from_env
 from gyrinx_tracker._stats import Stats
 from gyrinx_tracker._version import VERSION
@@ -42,6 +43,14 @@ def resolve_exporter(config: TrackerConfig, environ: Mapping[str, str]) -> str:
     if config.exporter != "auto":
         return config.exporter
     return "gcp" if on_google_cloud(environ) else "console"
+
+
+def writes_stdlib_records(config: TrackerConfig, environ: Mapping[str, str]) -> bool:
+    """Whether events may become stdlib records (the local output), which carry the caller's
+    thread and call site: only then does ``track()`` pay to capture them."""
+    if config.log_exporter is not None:
+        return config.mirror_to_logger
+    return resolve_exporter(config, environ) == "console"
 
 
 def open_output(config: TrackerConfig, stats: Stats, environ: Mapping[str, str] | None = None) -> Output:
@@ -98,7 +107,10 @@ def _metric_reader(config: TrackerConfig, environ: Mapping[str, str]) -> MetricR
 
 def _writer(config: TrackerConfig, environ: Mapping[str, str]) -> LogWriter:
     if config.log_exporter is not None:
-        return SdkExporterWriter(config.log_exporter)
+        writer = SdkExporterWriter(config.log_exporter)
+        if config.mirror_to_logger:
+            return TeeWriter(writer, LocalJsonWriter(config.project_id, stderr_fallback=False))
+        return writer
     mode = resolve_exporter(config, environ)
     try:
         if mode == "gcp":

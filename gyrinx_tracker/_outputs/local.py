@@ -87,6 +87,14 @@ def _head(name: str) -> str:
     return head
 
 
+def _line(code: CodeType, offset: int) -> int:
+    """The source line of the instruction at ``offset`` (what ``frame.f_lineno`` would have said)."""
+    for start, end, line in code.co_lines():
+        if start <= offset < end and line is not None:
+            return line
+    return code.co_firstlineno
+
+
 def _fitted(text: str, encode: Any) -> str:
     """The rare oversized text, rebuilt with its largest labels dropped until it fits."""
     fitted, _ = fit(json.loads(text), encode)
@@ -99,17 +107,20 @@ class LocalJsonWriter:
     reads_attributes = False  # the body carries everything this output writes
 
     def __init__(self, project_id: str | None = None, logger_name: str = EVENTS_LOGGER,
-                 fallback: TextIO | None = None) -> None:
+                 fallback: TextIO | None = None, stderr_fallback: bool = True) -> None:
         self._logger = logging.getLogger(logger_name)
         self._fallback = fallback
+        self._stderr_fallback = stderr_fallback
         self._trace_prefix = f"projects/{project_id}/traces/" if project_id else ""
         self._make: MakeRecord | None = None
         self._factory: object = None
-        self._sites: dict[CodeType, dict[str, Any]] = {}
+        self._sites: dict[tuple[CodeType, int], dict[str, Any]] = {}
 
     def write(self, records: Sequence[Record], events: Sequence[Event]) -> Delivery:
         logger = self._logger
         if not logger.hasHandlers():
+            if not self._stderr_fallback:
+                return Delivery(len(records))
             stream = self._fallback or sys.stderr
             stream.write("".join(console_line(record) + "\n" for record in records))
             stream.flush()
@@ -137,17 +148,17 @@ class LocalJsonWriter:
             fields.update(_NO_TRACE)
         return fields
 
-    def _site(self, code: CodeType, lineno: int) -> dict[str, Any]:
-        """The stdlib's record fields for a call site; the path arithmetic is cached per function."""
-        known = self._sites.get(code)
+    def _site(self, code: CodeType, offset: int) -> dict[str, Any]:
+        """The stdlib's record fields for a call site, worked out once per call site."""
+        known = self._sites.get((code, offset))
         if known is None:
             path = code.co_filename
             filename = os.path.basename(path)
             known = {"pathname": path, "filename": filename, "module": os.path.splitext(filename)[0],
-                     "funcName": code.co_name}
+                     "funcName": code.co_name, "lineno": _line(code, offset)}
             if len(self._sites) < _CACHE_LIMIT:
-                self._sites[code] = known
-        return {**known, "lineno": lineno}
+                self._sites[(code, offset)] = known
+        return known
 
     def _record_maker(self) -> MakeRecord:
         """The record maker, made again only if the app changed its record factory since."""
