@@ -1,0 +1,165 @@
+"""Reading the app's output, whatever its kind, as a stream of LogEntry-shaped dicts.
+
+Three kinds of input reach the command line: local JSON lines written through the
+``gyrinx.tracker`` logger (often behind the app's log prefix, ``2026-11-29 10:00:01 INFO ...``),
+Cloud Run structured stdout lines (the payload at the top level beside ``severity``, ``time`` and
+``logging.googleapis.com/*``), and ``gcloud logging read --format=json`` output (one JSON array of
+LogEntry objects). Each becomes the dict Cloud Logging would store, so a single filter evaluator and
+a single formatter serve all three, and Cloud Logging queries run on local files unchanged.
+
+Everything streams: lines are read one at a time, and the array is decoded element by element
+from a bounded buffer, so memory stays flat however long the input is.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timezone
+from typing import Any, TextIO
+
+Entry = dict[str, Any]
+
+GOOGLE = "logging.googleapis.com/"
+_ENTRY_KEYS = frozenset({"jsonPayload", "logName", "insertId", "textPayload", "protoPayload"})
+# Keys of a flat line that are entry metadata, not payload (local lines and Cloud Run stdout).
+_FLAT_META = {"severity": "severity", "time": "timestamp", "timestamp": "timestamp",
+              "trace_id": "trace", "span_id": "spanId", GOOGLE + "trace": "trace",
+              GOOGLE + "spanId": "spanId", GOOGLE + "trace_sampled": "traceSampled",
+              GOOGLE + "labels": "labels", GOOGLE + "insertId": "insertId"}
+_DECODER = json.JSONDecoder()
+_CHUNK = 64 * 1024
+
+
+def open_input(path: str | None) -> TextIO:
+    """The named file, or standard input for ``-`` or no name."""
+    if path in (None, "-"):
+        return sys.stdin
+    return open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - the caller closes it
+
+
+def entries(stream: TextIO, follow: bool = False) -> Iterator[Entry]:
+    """Every JSON entry in ``stream``, normalised; the input's kind is told by its first character.
+
+    ``follow`` keeps reading a file as it grows (line inputs only: an array has an end).
+    """
+    first = _first_char(stream)
+    if first == "[":
+        yield from (normalise(item) for item in _array_items(stream) if isinstance(item, dict))
+        return
+    source = _followed_lines(stream) if follow else stream
+    for line in _prepend(first, source):
+        entry = parse_line(line)
+        if entry is not None:
+            yield entry
+
+
+def parse_line(line: str) -> Entry | None:
+    """The entry in one line: the JSON object in it, behind whatever prefix the app's log format added."""
+    start = line.find("{")
+    while start != -1:
+        try:
+            value, _ = _DECODER.raw_decode(line, start)
+        except ValueError:
+            start = line.find("{", start + 1)
+            continue
+        return normalise(value) if isinstance(value, dict) else None
+    return None
+
+
+def normalise(value: dict[str, Any]) -> Entry:
+    """A LogEntry-shaped dict: entries pass through, flat lines have their payload put under jsonPayload."""
+    if _ENTRY_KEYS.intersection(value):
+        return value
+    entry: Entry = {}
+    payload: dict[str, Any] = {}
+    for key, item in value.items():
+        target = _FLAT_META.get(key)
+        if target is None:
+            payload[key] = item
+        else:
+            entry[target] = item
+    entry["jsonPayload"] = payload
+    return entry
+
+
+def payload(entry: Entry) -> dict[str, Any]:
+    """The entry's jsonPayload, or an empty dict when it has none (a text or proto entry)."""
+    found = entry.get("jsonPayload")
+    return found if isinstance(found, dict) else {}
+
+
+def event_of(entry: Entry) -> str | None:
+    """The tracker event an entry carries, if it is one."""
+    name = payload(entry).get("event")
+    return name if isinstance(name, str) else None
+
+
+def parse_time(text: object) -> float | None:
+    """Seconds since the epoch for an RFC 3339 time (nanoseconds and offsets allowed), or a date."""
+    if not isinstance(text, str) or len(text) < 10:
+        return None
+    raw = text.strip().replace("z", "Z")
+    if raw.endswith("Z"):
+        raw = raw[:-1] + "+00:00"
+    if "." in raw:  # datetime takes at most microseconds: trim the fraction to six digits
+        head, _, rest = raw.partition(".")
+        digits = len(rest) - len(rest.lstrip("0123456789"))
+        raw = head + "." + rest[:min(digits, 6)].ljust(6, "0") + rest[digits:]
+    try:
+        moment = datetime.fromisoformat(raw.replace(" ", "T", 1) if "T" not in raw else raw)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+def _first_char(stream: TextIO) -> str:
+    """The first non-blank character, consumed; the rest of its line is handed back by ``_prepend``."""
+    while True:
+        char = stream.read(1)
+        if not char or not char.isspace():
+            return char
+
+
+def _prepend(first: str, lines: Iterable[str]) -> Iterator[str]:
+    iterator = iter(lines)
+    if first:
+        yield first + next(iterator, "")
+    yield from iterator
+
+
+def _followed_lines(stream: TextIO, poll: float = 0.2) -> Iterator[str]:
+    """Lines of a growing file, like ``tail -f``: at the end, wait for more; partial lines wait too."""
+    pending = ""
+    while True:
+        line = stream.readline()
+        if not line:
+            time.sleep(poll)
+            continue
+        pending += line
+        if pending.endswith("\n"):
+            yield pending
+            pending = ""
+
+
+def _array_items(stream: TextIO) -> Iterator[Any]:
+    """The elements of a JSON array whose ``[`` was already read, one at a time from a bounded buffer."""
+    buffer = ""
+    while True:
+        buffer = buffer.lstrip().lstrip(",").lstrip()
+        if buffer.startswith("]"):
+            return
+        try:
+            item, end = _DECODER.raw_decode(buffer)
+        except ValueError:
+            chunk = stream.read(_CHUNK)
+            if not chunk:
+                return
+            buffer += chunk
+            continue
+        yield item
+        buffer = buffer[end:]
