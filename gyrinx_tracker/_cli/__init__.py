@@ -100,7 +100,9 @@ def _query_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
                     "timestamp, trace, resource.type. Every input is read as LogEntry objects, so "
                     "the same query works on local files and on gcloud output.",
         epilog='example: gyrinx-tracker query \'jsonPayload.event="api_call" '
-               'jsonPayload.labels.endpoint="/api/v1/fighters" timestamp>="2026-11-29T10:00:00Z"\' app.log')
+               'jsonPayload.labels.endpoint="/api/v1/fighters" timestamp>="2026-11-29T10:00:00Z"\' app.log\n'
+               "a filter that starts with - (NOT) goes after --: gyrinx-tracker query -- '-severity=INFO' app.log",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     query.add_argument("filter_text", metavar="FILTER", help="the filter; quote it for the shell")
     query.add_argument("file", nargs="?", metavar="FILE", help=_FILE_HELP)
     query.add_argument("--format", choices=("json", "tail"), default="json",

@@ -8,6 +8,7 @@ the process's configuration or talks to Google beyond what ``google.auth.default
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import os
 import socket
 from collections.abc import Mapping
@@ -16,10 +17,14 @@ from urllib.parse import urlsplit
 
 from gyrinx_tracker._config import VARIABLES
 
-PACKAGES: dict[str, tuple[str, ...]] = {
-    "core": ("opentelemetry-api", "opentelemetry-sdk"),
-    "gcp": ("opentelemetry-exporter-gcp-logging", "google-cloud-logging", "opentelemetry-resourcedetector-gcp"),
-    "otlp": ("opentelemetry-exporter-otlp-proto-grpc",),
+# Per output: (distribution, the module the tracker imports from it). A package counts as found
+# when its module can be imported, which is what the output needs; the version is for the report.
+PACKAGES: dict[str, tuple[tuple[str, str], ...]] = {
+    "core": (("opentelemetry-api", "opentelemetry.trace"), ("opentelemetry-sdk", "opentelemetry.sdk")),
+    "gcp": (("opentelemetry-exporter-gcp-logging", "opentelemetry.exporter.cloud_logging"),
+            ("google-cloud-logging", "google.cloud.logging_v2"),
+            ("opentelemetry-resourcedetector-gcp", "opentelemetry.resourcedetector.gcp_resource_detector")),
+    "otlp": (("opentelemetry-exporter-otlp-proto-grpc", "opentelemetry.exporter.otlp.proto.grpc"),),
 }
 DEFAULT_OTLP_ENDPOINT = "http://localhost:4317"
 
@@ -34,14 +39,22 @@ class Finding:
 
 
 def package_versions(extra: str) -> dict[str, str | None]:
-    """Each distribution an output needs, with its installed version (None when missing)."""
+    """Each distribution an output needs, with its installed version (None when not importable)."""
     found: dict[str, str | None] = {}
-    for name in PACKAGES[extra]:
+    for name, module in PACKAGES[extra]:
         try:
-            found[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            found[name] = None
+            importable = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            importable = False
+        found[name] = _version(name) if importable else None
     return found
+
+
+def _version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "(version unknown)"
 
 
 def missing_extra(extra: str, chosen: str) -> Finding | None:

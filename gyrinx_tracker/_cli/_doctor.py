@@ -54,7 +54,7 @@ def _report(environ: Mapping[str, str], out: TextIO, paint: Painter, send: bool,
     exporter, why = _exporter(config, environ)
     findings = _checks.bad_values(environ)
     out.write(paint(f"gyrinx-tracker doctor — gyrinx_tracker {VERSION}, Python {platform.python_version()}",
-                    "bold") + "\n\n")
+                    "bold") + "\n")
     _section(out, paint, "Configuration")
     rows, more = _configuration(config, exporter, why, environ, timeout)
     findings += more
@@ -204,7 +204,8 @@ def _send_test_event(out: TextIO, paint: Painter, exporter: str, collected: _Col
     fell_back = any("cannot use the" in finding.text for finding in warnings)
     delivered = flushed and books["exported"] >= 1 and books["dropped"] == 0 and not fell_back
     if delivered:
-        _finding(out, paint, Finding("ok", f"delivered: the {exporter} output accepted the test event"))
+        where = " (the JSON line on stderr: this process configures no logging)" if exporter == "console" else ""
+        _finding(out, paint, Finding("ok", f"delivered: the {exporter} output accepted the test event{where}"))
     else:
         _finding(out, paint, Finding("error", "not delivered" + (": it fell back to local JSON" if fell_back else ""),
                                      "fix the errors above and run doctor again"))

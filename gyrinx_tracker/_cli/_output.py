@@ -55,6 +55,8 @@ def scalar(value: Any) -> str:
     """A label value as a person reads it: strings bare, everything else as JSON."""
     if isinstance(value, str):
         return value if value and " " not in value else json.dumps(value, ensure_ascii=False)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))  # Cloud Logging's JSON gives 200 back as 200.0
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 

@@ -68,7 +68,7 @@ class Summary:
         row = self._row(event, self._group(body))
         row.count += 1
         n = body.get("n", 1)
-        row.n += n if isinstance(n, int) and not isinstance(n, bool) else 0
+        row.n += _whole(n)
         value = body.get("value")
         if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
             row.values.add(float(value))
@@ -96,6 +96,13 @@ class Summary:
             self._groups[key[0]] = self._groups.get(key[0], 0) + 1
             self.rows[key] = Row()
         return self.rows[key]
+
+
+def _whole(n: object) -> int:
+    """n as an integer; Cloud Logging's JSON (protobuf Struct) gives every number as a double."""
+    if isinstance(n, bool) or not isinstance(n, (int, float)):
+        return 0
+    return int(n) if isinstance(n, int) or n.is_integer() else 0
 
 
 def collect(entries: Iterable[Entry], node: Node, window: Window, by: str | None) -> Summary:
