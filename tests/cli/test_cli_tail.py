@@ -1,0 +1,88 @@
+"""`tail`: one readable line per event from every input kind, filtering, colour and --follow."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import API_CALLS, DURATIONS, ROOT, Run, clean_env
+
+
+class TestLines:
+    def test_one_line_per_event_with_its_labels(self, cli: Run, inputs: dict[str, Path], kind: str) -> None:
+        """Every event becomes one line; non-event output is skipped; labels, value, n and trace are shown."""
+        result = cli("tail", str(inputs[kind]))
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.splitlines()
+        assert len(lines) == API_CALLS + len(DURATIONS) + 1
+        first_api = next(line for line in lines if " api_call " in line)
+        assert "endpoint=/api/v1/" in first_api and "method=GET" in first_api and "status=" in first_api
+        assert "trace=" in first_api and " INFO " in first_api
+        assert any(line.endswith("operation_duration value=12 operation=generate_report") for line in lines)
+        assert lines[-1].endswith("user_login ×3 method=password")
+
+    def test_the_filter_uses_the_query_language(self, cli: Run, inputs: dict[str, Path], kind: str) -> None:
+        """--filter keeps only matching events."""
+        result = cli("tail", "--filter", "jsonPayload.labels.status=500", str(inputs[kind]))
+        assert len(result.stdout.splitlines()) == API_CALLS // 4
+        assert all("status=500" in line for line in result.stdout.splitlines())
+
+    def test_colour_only_when_asked_or_on_a_terminal(self, cli: Run, inputs: dict[str, Path]) -> None:
+        """A pipe gets plain text; --color always gets ANSI codes; NO_COLOR wins over auto."""
+        assert "\x1b[" not in cli("tail", str(inputs["local"])).stdout
+        assert "\x1b[1;36mapi_call\x1b[0m" in cli("tail", "--color", "always", str(inputs["local"])).stdout
+        assert "\x1b[" not in cli("tail", str(inputs["local"]), env=clean_env(NO_COLOR="1")).stdout
+
+    def test_a_bad_filter_exits_2(self, cli: Run, inputs: dict[str, Path]) -> None:
+        """tail reports filter syntax errors like query does."""
+        result = cli("tail", "--filter", "(severity=INFO", str(inputs["local"]))
+        assert result.returncode == 2 and "^" in result.stderr
+
+
+def _read_lines(process: subprocess.Popen[str], count: int, timeout: float) -> list[str]:
+    """Up to ``count`` lines from the process's stdout, giving up after ``timeout`` seconds."""
+    assert process.stdout is not None
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while len(lines) < count and time.monotonic() < deadline:
+        if selector.select(timeout=0.1):
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line.rstrip("\n"))
+    selector.close()
+    return lines
+
+
+class TestFollow:
+    def test_follow_prints_events_appended_after_it_started(self, inputs: dict[str, Path], tmp_path: Path) -> None:
+        """With --follow, lines written to the file later (even in two halves) are printed as they complete."""
+        log = tmp_path / "app.log"
+        source = [line for line in inputs["local"].read_text(encoding="utf-8").splitlines() if "{" in line]
+        log.write_text(source[0] + "\n", encoding="utf-8")
+        process = subprocess.Popen([sys.executable, "-m", "gyrinx_tracker", "tail", "--follow", str(log)],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   env=clean_env(), cwd=ROOT)
+        try:
+            assert len(_read_lines(process, 1, 30)) == 1
+            with log.open("a", encoding="utf-8") as stream:
+                half = len(source[-1]) // 2
+                stream.write(source[1] + "\n" + source[-1][:half])
+                stream.flush()
+                os.fsync(stream.fileno())
+                assert len(_read_lines(process, 1, 30)) == 1  # the complete line only
+                stream.write(source[-1][half:] + "\n")
+            (last,) = _read_lines(process, 1, 30)
+            assert last.endswith("user_login ×3 method=password")
+        finally:
+            process.terminate()
+            process.wait(10)
+            assert process.stdout is not None and process.stderr is not None
+            process.stdout.close()
+            process.stderr.close()
