@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 import time
 from collections.abc import Callable, Sequence
 from typing import TextIO
@@ -93,12 +94,13 @@ def _tail_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def _query_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     query = commands.add_parser(
         "query", help="entries matching a Cloud Logging filter",
-        description="Print the entries matching FILTER, in the Cloud Logging query language: "
+        description=textwrap.fill(
+                    "Print the entries matching FILTER, in the Cloud Logging query language: "
                     "field = != < <= > >= : (has) =~ !~ value; AND, OR, NOT or - ; parentheses; "
                     "terms side by side mean AND; NOT binds tightest, then OR, then AND (as in Cloud Logging). "
                     "Fields are LogEntry paths: jsonPayload.event, jsonPayload.labels.KEY, severity, "
                     "timestamp, trace, resource.type. Every input is read as LogEntry objects, so "
-                    "the same query works on local files and on gcloud output.",
+                    "the same query works on local files and on gcloud output.", 78),
         epilog='example: gyrinx-tracker query \'jsonPayload.event="api_call" '
                'jsonPayload.labels.endpoint="/api/v1/fighters" timestamp>="2026-11-29T10:00:00Z"\' app.log\n'
                "a filter that starts with - (NOT) goes after --: gyrinx-tracker query -- '-severity=INFO' app.log",
