@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import textwrap
 import time
@@ -38,9 +39,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _filter.FilterError as error:
         sys.stderr.write(error.render(args.filter_text) + "\n")
         return 2
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, and quietly at exit too
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as error:
-        if isinstance(error, BrokenPipeError):
-            return 0
         sys.stderr.write(f"gyrinx-tracker: {error}\n")
         return 2
     except KeyboardInterrupt:
@@ -74,7 +76,7 @@ def _doctor_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
                     "track() and confirm from stats() that it was delivered. Exit 0 when all is well, 1 if not.")
     doctor.add_argument("--no-send", action="store_true", help="do not send the test event")
     doctor.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
-                        help="for the flush and for endpoint connection checks (default 10; connections use a fifth)")
+                        help="seconds for flushing the test event (default 10); connection checks take at most 2")
     _colour_option(doctor)
     doctor.set_defaults(handler=lambda a: _doctor.run(sys.stdout, _painter(a), not a.no_send, a.timeout))
 

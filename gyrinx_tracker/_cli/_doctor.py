@@ -56,7 +56,7 @@ def _report(environ: Mapping[str, str], out: TextIO, paint: Painter, send: bool,
     out.write(paint(f"gyrinx-tracker doctor — gyrinx_tracker {VERSION}, Python {platform.python_version()}",
                     "bold") + "\n")
     _section(out, paint, "Configuration")
-    rows, more = _configuration(config, exporter, why, environ, timeout)
+    rows, more = _configuration(config, exporter, why, environ, min(2.0, timeout))
     findings += more
     for name, value in rows:
         out.write(f"  {name:<12} {value}\n")
@@ -74,7 +74,8 @@ def _report(environ: Mapping[str, str], out: TextIO, paint: Painter, send: bool,
         _finding(out, paint, finding)
     failed = any(finding.level == "error" for finding in findings)
     if send:
-        failed = not _send_test_event(out, paint, exporter, collected, timeout) or failed
+        detail = config.gcp_transport if exporter == "gcp" else exporter
+        failed = not _send_test_event(out, paint, exporter, detail, collected, timeout) or failed
     out.write("\n" + (paint("FAILED", "red") if failed else paint("OK", "green")) + "\n")
     return 1 if failed else 0
 
@@ -126,9 +127,12 @@ def _gcp_rows(config: TrackerConfig, environ: Mapping[str, str], rows: list[tupl
     rows.append(("transport", f"{transport}  ({source})"))
     environment = detect(environ, config.project_id, config.gcp_region, config.metadata_timeout)
     rows.append(("project", _project(config, environment, environ)))
-    rows.append(("region", environment.resource_labels.get("location") or "—"))
-    labels = ", ".join(f"{k}={v}" for k, v in environment.resource_labels.items())
-    rows.append(("resource", f"{environment.resource_type} {{{labels}}}"))
+    if transport == "api":
+        rows.append(("region", environment.resource_labels.get("location") or "—"))
+        labels = ", ".join(f"{k}={v}" for k, v in environment.resource_labels.items())
+        rows.append(("resource", f"{environment.resource_type} {{{labels}}}"))
+    else:
+        rows.append(("resource", "set by the platform's logging agent (cloud_run_revision on Cloud Run)"))
     cloud_run = _checks.cloud_run(environ)
     if not environment.project_id:
         level = "error" if transport == "api" else "warn"
@@ -183,7 +187,8 @@ def _collected(collected: _Collect) -> list[Finding]:
     return found
 
 
-def _send_test_event(out: TextIO, paint: Painter, exporter: str, collected: _Collect, timeout: float) -> bool:
+def _send_test_event(out: TextIO, paint: Painter, exporter: str, detail: str, collected: _Collect,
+                     timeout: float) -> bool:
     """One event through the public API; True when the books say it was exported and nothing dropped."""
     import gyrinx_tracker
 
@@ -204,7 +209,8 @@ def _send_test_event(out: TextIO, paint: Painter, exporter: str, collected: _Col
     fell_back = any("cannot use the" in finding.text for finding in warnings)
     delivered = flushed and books["exported"] >= 1 and books["dropped"] == 0 and not fell_back
     if delivered:
-        where = " (the JSON line on stderr: this process configures no logging)" if exporter == "console" else ""
+        where = {"console": " (the JSON line on stderr: this process configures no logging)",
+                 "stdout": " (the structured JSON line on stdout, above)"}.get(detail, "")
         _finding(out, paint, Finding("ok", f"delivered: the {exporter} output accepted the test event{where}"))
     else:
         _finding(out, paint, Finding("error", "not delivered" + (": it fell back to local JSON" if fell_back else ""),

@@ -3,6 +3,7 @@ by the receiving server's own count (loopback Cloud Logging server, OTLP receive
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -72,6 +73,16 @@ class TestDelivery:
         (entry,) = cloud_logging_server.entries()
         assert entry["jsonPayload"]["event"] == "gyrinx_tracker_doctor"
         assert entry["logName"] == "projects/p/logs/tracker"
+
+    def test_cloud_run_stdout_delivery_prints_the_structured_line(self, cli: Run) -> None:
+        """With the stdout transport the test event is one Cloud Run structured line on stdout."""
+        env = clean_env(GYRINX_TRACKER_EXPORTER="gcp", GYRINX_TRACKER_GCP_TRANSPORT="stdout", GOOGLE_CLOUD_PROJECT="p")
+        result = cli("doctor", env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "run.googleapis.com/stdout" in _row(result.stdout, "log")
+        (line,) = [line for line in result.stdout.splitlines() if line.startswith("{")]
+        entry = json.loads(line)
+        assert (entry["event"], entry["labels"], entry["severity"]) == ("gyrinx_tracker_doctor", {"check": "doctor"}, "INFO")
 
     def test_otlp_delivery_matches_the_receivers_count(self, cli: Run, otlp_receiver: OtlpReceiver) -> None:
         """To the loopback OTLP receiver: the endpoint's source named, reachability checked, one record received."""
