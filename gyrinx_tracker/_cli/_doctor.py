@@ -136,8 +136,8 @@ def _gcp_rows(config: TrackerConfig, environ: Mapping[str, str], rows: list[tupl
     cloud_run = _checks.cloud_run(environ)
     if not environment.project_id:
         level = "error" if transport == "api" else "warn"
-        where = f"on Cloud Run ({cloud_run} is set) " if cloud_run else ""
-        findings.append(Finding(level, f"no Google Cloud project {where}: "
+        where = f" on Cloud Run ({cloud_run} is set)" if cloud_run else ""
+        findings.append(Finding(level, f"no Google Cloud project{where}: "
                                 + ("events would fall back to local JSON" if transport == "api"
                                    else "lines carry no trace correlation"),
                                 "set GOOGLE_CLOUD_PROJECT (Cloud Run does not set it; the metadata server "

@@ -148,7 +148,7 @@ def print_table(summary: Summary, out: TextIO, paint: Painter) -> None:
     labels = len(head) - 6
     out.write(paint(_join(head, widths, labels) + "  n" + " " * 17 + "values (min→max)", "bold") + "\n")
     for ((_, _), row), cells in zip(rows, table[1:]):
-        chart = f"{bar(row.n, top_n, 16):<16}  {sparkline(row.values.histogram(CHART_BINS))}"
+        chart = f"{bar(row.n, top_n, 16):<16}  {sparkline(row.values.histogram(CHART_BINS))}".rstrip()
         out.write(paint(cells[0].ljust(widths[0]), "bold_cyan") + _join(cells, widths, labels)[widths[0]:]
                   + "  " + paint(chart, "cyan") + "\n")
     out.write(paint(f"percentiles within {RELATIVE_ERROR:.0%} relative error; max exact", "dim") + "\n")

@@ -125,7 +125,7 @@ class TestAdvice:
             asked = metadata.paths()
         assert result.returncode == 1
         assert "/computeMetadata/v1/project/project-id" in asked
-        assert "✗ no Google Cloud project on Cloud Run (K_SERVICE is set)" in result.stdout
+        assert "✗ no Google Cloud project on Cloud Run (K_SERVICE is set): events would fall back to local JSON" in result.stdout
         assert "→ set GOOGLE_CLOUD_PROJECT" in result.stdout
         assert "the tracker warned: gyrinx_tracker could not read project/project-id" in result.stdout
 
