@@ -103,6 +103,7 @@ def _configuration(config: TrackerConfig, exporter: str, why: str, environ: Mapp
     elif exporter == "otlp":
         endpoint, source = _checks.otlp_endpoint(environ)
         rows.append(("endpoint", f"{endpoint}  ({source})"))
+        rows.append(("resource", _otel_resource(environ)))
         findings.append(_checks.missing_extra("otlp", "otlp") or _checks.reachable(
             endpoint, timeout, "the OTLP collector",
             "start the collector (see README: Running with a collector) or set OTEL_EXPORTER_OTLP_ENDPOINT "
@@ -166,6 +167,21 @@ def _project(config: TrackerConfig, environment: GcpEnvironment, environ: Mappin
     if environment.project_id:
         return f"{environment.project_id}  (metadata server)"
     return "—  (not set, and no metadata server answered)"
+
+
+def _otel_resource(environ: Mapping[str, str]) -> str:
+    """The OpenTelemetry resource the OTLP output sends, as the tracker builds it."""
+    from gyrinx_tracker._resource import resource_from_env
+
+    attributes = resource_from_env().attributes
+    shown = ", ".join(f"{key}={_attribute(attributes[key])}" for key in sorted(attributes)
+                      if not key.startswith("telemetry."))
+    sources = [name for name in ("OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES") if environ.get(name)]
+    return f"{{{shown}}}  ({', '.join(sources) or 'no OTEL_SERVICE_NAME: set it to name your service'})"
+
+
+def _attribute(value: object) -> str:
+    return value if isinstance(value, str) else repr(value)
 
 
 def _metrics(config: TrackerConfig, exporter: str) -> str:

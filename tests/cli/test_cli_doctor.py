@@ -86,9 +86,11 @@ class TestDelivery:
 
     def test_otlp_delivery_matches_the_receivers_count(self, cli: Run, otlp_receiver: OtlpReceiver) -> None:
         """To the loopback OTLP receiver: the endpoint's source named, reachability checked, one record received."""
-        env = clean_env(GYRINX_TRACKER_EXPORTER="otlp", OTEL_EXPORTER_OTLP_ENDPOINT=otlp_receiver.endpoint)
+        env = clean_env(GYRINX_TRACKER_EXPORTER="otlp", OTEL_EXPORTER_OTLP_ENDPOINT=otlp_receiver.endpoint,
+                        OTEL_SERVICE_NAME="gyrinx-web")
         result = cli("doctor", env=env)
         assert result.returncode == 0, result.stdout + result.stderr
+        assert _row(result.stdout, "resource").endswith("{service.name=gyrinx-web}  (OTEL_SERVICE_NAME)")
         assert f"{otlp_receiver.endpoint}  (OTEL_EXPORTER_OTLP_ENDPOINT)" in _row(result.stdout, "endpoint")
         assert "✓ the OTLP collector at 127.0.0.1:" in result.stdout
         assert "stats(): emitted 1, exported 1, dropped 0" in result.stdout
@@ -97,6 +99,7 @@ class TestDelivery:
 
 
 class TestAdvice:
+    @pytest.mark.slow
     def test_an_unreachable_collector_is_named_and_the_event_counted_as_not_delivered(self, cli: Run) -> None:
         """OTLP to a closed port: the TCP check fails with advice, the event is dropped, exit 1."""
         endpoint = f"http://127.0.0.1:{_closed_port()}"

@@ -142,6 +142,7 @@ def universe(inputs: dict[str, Path]) -> Universe:
 
 
 class TestNegation:
+    @pytest.mark.slow
     @settings(max_examples=300, deadline=None)
     @given(text=filters())
     def test_a_filter_and_its_negation_partition_the_input(self, universe: Universe, text: str) -> None:

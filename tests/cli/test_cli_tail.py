@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import pty
+import select
 import selectors
 import subprocess
 import sys
@@ -36,6 +38,36 @@ class TestLines:
         assert "\x1b[" not in cli("tail", str(inputs["local"])).stdout
         assert "\x1b[1;36mapi_call\x1b[0m" in cli("tail", "--color", "always", str(inputs["local"])).stdout
         assert "\x1b[" not in cli("tail", str(inputs["local"]), env=clean_env(NO_COLOR="1")).stdout
+
+    def test_a_real_terminal_gets_colour_by_default(self, inputs: dict[str, Path]) -> None:
+        """With stdout on a pseudo-terminal, auto colours; the same run with NO_COLOR does not."""
+        def on_a_tty(env: dict[str, str]) -> str:
+            controller, terminal = pty.openpty()
+            try:
+                process = subprocess.run([sys.executable, "-m", "gyrinx_tracker", "tail", "--filter",
+                                          "jsonPayload.labels.status=500", str(inputs["stdout"])],  # 10 lines: fits a pty buffer
+                                         stdout=terminal, stderr=subprocess.PIPE, env=env, cwd=ROOT, timeout=60)
+                assert process.returncode == 0, process.stderr
+                os.close(terminal)
+                terminal = -1
+                chunks = []
+                while select.select([controller], [], [], 1)[0]:
+                    try:
+                        chunk = os.read(controller, 65536)
+                    except OSError:  # EIO: the terminal side is closed and drained
+                        break
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                return b"".join(chunks).decode()
+            finally:
+                os.close(controller)
+                if terminal != -1:
+                    os.close(terminal)
+
+        assert "\x1b[1;36mapi_call\x1b[0m" in on_a_tty(clean_env(TERM="xterm"))
+        plain = on_a_tty(clean_env(TERM="xterm", NO_COLOR="1"))
+        assert "api_call" in plain and "\x1b[" not in plain
 
     def test_a_bad_filter_exits_2(self, cli: Run, inputs: dict[str, Path]) -> None:
         """tail reports filter syntax errors like query does."""
