@@ -120,44 +120,51 @@ def _configuration(config: TrackerConfig, exporter: str, why: str, environ: Mapp
 
 def _gcp_rows(config: TrackerConfig, environ: Mapping[str, str], rows: list[tuple[str, str]],
               timeout: float) -> list[Finding]:
+    """Transport, project, region, resource and log, resolved as the gcp output will resolve them."""
     from gyrinx_tracker._gcp_env import detect
 
-    findings: list[Finding] = []
     transport = config.gcp_transport
     source = "GYRINX_TRACKER_GCP_TRANSPORT" if environ.get("GYRINX_TRACKER_GCP_TRANSPORT") else "default"
     rows.append(("transport", f"{transport}  ({source})"))
     environment = detect(environ, config.project_id, config.gcp_region, config.metadata_timeout)
     rows.append(("project", _project(config, environment, environ)))
-    if transport == "api":
-        rows.append(("region", environment.resource_labels.get("location") or "—"))
-        labels = ", ".join(f"{k}={v}" for k, v in environment.resource_labels.items())
-        rows.append(("resource", f"{environment.resource_type} {{{labels}}}"))
-    else:
-        rows.append(("resource", "set by the platform's logging agent (cloud_run_revision on Cloud Run)"))
-    cloud_run = _checks.cloud_run(environ)
-    if not environment.project_id:
-        level = "error" if transport == "api" else "warn"
-        where = f" on Cloud Run ({cloud_run} is set)" if cloud_run else ""
-        findings.append(Finding(level, f"no Google Cloud project{where}: "
-                                + ("events would fall back to local JSON" if transport == "api"
-                                   else "lines carry no trace correlation"),
-                                "set GOOGLE_CLOUD_PROJECT (Cloud Run does not set it; the metadata server "
-                                "supplies it only inside Google Cloud)"))
+    findings = [] if environment.project_id else [_no_project(transport, environ)]
     if transport == "stdout":
+        rows.append(("resource", "set by the platform's logging agent (cloud_run_revision on Cloud Run)"))
         rows.append(("log", "run.googleapis.com/stdout (Cloud Run's agent names the log; LOG_NAME is unused)"))
         return findings
+    return findings + _cloud_logging_api(config, environment, rows, timeout)
+
+
+def _cloud_logging_api(config: TrackerConfig, environment: GcpEnvironment, rows: list[tuple[str, str]],
+                       timeout: float) -> list[Finding]:
+    """The API transport's rows, then its packages and its credentials (or emulator)."""
+    rows.append(("region", environment.resource_labels.get("location") or "—"))
+    labels = ", ".join(f"{k}={v}" for k, v in environment.resource_labels.items())
+    rows.append(("resource", f"{environment.resource_type} {{{labels}}}"))
     rows.append(("log", f"projects/{environment.project_id or '?'}/logs/{config.log_name}"))
     missing = _checks.missing_extra("gcp", "gcp (Cloud Logging API)")
     if missing is not None:
-        return [*findings, missing]
-    if config.cloud_logging_endpoint:
-        rows.append(("endpoint", f"{config.cloud_logging_endpoint}  (GYRINX_TRACKER_CLOUD_LOGGING_ENDPOINT: "
-                                 "an emulator, anonymous)"))
-        findings.append(_checks.reachable(config.cloud_logging_endpoint, timeout, "the Cloud Logging emulator",
-                                          "start the emulator or unset GYRINX_TRACKER_CLOUD_LOGGING_ENDPOINT"))
+        return [missing]
+    if not config.cloud_logging_endpoint:
+        return [_checks.google_credentials()]
+    rows.append(("endpoint", f"{config.cloud_logging_endpoint}  (GYRINX_TRACKER_CLOUD_LOGGING_ENDPOINT: "
+                             "an emulator, anonymous)"))
+    return [_checks.reachable(config.cloud_logging_endpoint, timeout, "the Cloud Logging emulator",
+                              "start the emulator or unset GYRINX_TRACKER_CLOUD_LOGGING_ENDPOINT")]
+
+
+def _no_project(transport: str, environ: Mapping[str, str]) -> Finding:
+    """The API output cannot work without a project (it falls back); stdout only loses trace links."""
+    cloud_run = _checks.cloud_run(environ)
+    where = f" on Cloud Run ({cloud_run} is set)" if cloud_run else ""
+    if transport == "api":
+        level, effect = "error", "events would fall back to local JSON"
     else:
-        findings.append(_checks.google_credentials())
-    return findings
+        level, effect = "warn", "lines carry no trace correlation"
+    return Finding(level, f"no Google Cloud project{where}: {effect}",
+                   "set GOOGLE_CLOUD_PROJECT (Cloud Run does not set it; the metadata server supplies it "
+                   "only inside Google Cloud)")
 
 
 def _project(config: TrackerConfig, environment: GcpEnvironment, environ: Mapping[str, str]) -> str:
