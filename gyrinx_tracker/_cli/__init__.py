@@ -87,6 +87,8 @@ def _tail_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
                                            "event, n, value, labels, trace.")
     tail.add_argument("file", nargs="?", metavar="FILE", help=_FILE_HELP)
     tail.add_argument("-f", "--follow", action="store_true", help="keep reading as the file grows (like tail -f)")
+    tail.add_argument("-n", "--lines", type=int, metavar="N",
+                      help="start with the last N matching events (default: all, or 10 with --follow)")
     tail.add_argument("--filter", dest="filter_text", default="", metavar="FILTER",
                       help="only events matching this Cloud Logging filter (see `query --help`)")
     _colour_option(tail)
@@ -145,8 +147,15 @@ def _painter(args: argparse.Namespace) -> Painter:
 
 def _run_tail(args: argparse.Namespace) -> int:
     node = _filter.parse(args.filter_text)
+    paint = _painter(args)
+    backlog = args.lines if args.lines is not None else (10 if args.follow else None)
     with _opened(args.file) as stream:
-        _tail.run(_inputs.entries(stream, args.follow), node, sys.stdout, _painter(args))
+        if backlog is None:
+            _tail.run(_inputs.entries(stream, args.follow), node, sys.stdout, paint)
+            return 0
+        _tail.run(_tail.last(_inputs.available(stream), node, backlog), node, sys.stdout, paint)
+        if args.follow:
+            _tail.run(_inputs.followed(stream), node, sys.stdout, paint)
     return 0
 
 

@@ -56,6 +56,39 @@ def entries(stream: TextIO, follow: bool = False) -> Iterator[Entry]:
             yield entry
 
 
+def available(stream: TextIO) -> Iterator[Entry]:
+    """The entries already in a file, stopping before a partial last line (it is left to follow).
+
+    For ``tail -n``: the backlog is read once, then ``followed`` continues from where this stopped.
+    A stream that cannot seek (stdin) is read to its end.
+    """
+    if not stream.seekable():
+        yield from entries(stream)
+        return
+    start = stream.tell()
+    if _first_char(stream) == "[":
+        yield from (normalise(item) for item in _array_items(stream) if isinstance(item, dict))
+        return
+    stream.seek(start)
+    while True:
+        position = stream.tell()
+        line = stream.readline()
+        if not line.endswith("\n"):
+            stream.seek(position)
+            return
+        entry = parse_line(line)
+        if entry is not None:
+            yield entry
+
+
+def followed(stream: TextIO) -> Iterator[Entry]:
+    """Entries from lines appended to the file from its current position on, as they complete."""
+    for line in _followed_lines(stream):
+        entry = parse_line(line)
+        if entry is not None:
+            yield entry
+
+
 def parse_line(line: str) -> Entry | None:
     """The entry in one line: the JSON object in it, behind whatever prefix the app's log format added."""
     start = line.find("{")

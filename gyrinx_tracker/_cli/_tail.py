@@ -9,6 +9,7 @@ local file, Cloud Run's stdout or ``gcloud logging read``.
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Iterable
 from typing import TextIO
 
@@ -28,6 +29,15 @@ def run(entries: Iterable[Entry], node: Node, out: TextIO, paint: Painter) -> in
         out.flush()
         shown += 1
     return shown
+
+
+def last(entries: Iterable[Entry], node: Node, count: int) -> list[Entry]:
+    """The last ``count`` matching events, keeping no more than that many in memory."""
+    recent: deque[Entry] = deque(maxlen=max(count, 0))
+    for entry in entries:
+        if event_of(entry) is not None and matches(node, entry):
+            recent.append(entry)
+    return list(recent)
 
 
 def line(entry: Entry, paint: Painter) -> str:

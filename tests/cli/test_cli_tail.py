@@ -27,6 +27,13 @@ class TestLines:
         assert any(line.endswith("operation_duration value=12 operation=generate_report") for line in lines)
         assert lines[-1].endswith("user_login ×3 method=password")
 
+    def test_lines_starts_with_the_last_matching_events(self, cli: Run, inputs: dict[str, Path], kind: str) -> None:
+        """-n 3 prints the last three events of the input (after the filter), for files and stdin alike."""
+        from_file = cli("tail", "-n", "3", "--filter", "jsonPayload.event=operation_duration", str(inputs[kind]))
+        assert [line.split("value=")[1].split()[0] for line in from_file.stdout.splitlines()] == ["38", "39", "40"]
+        from_stdin = cli("tail", "-n", "1", stdin=inputs[kind].read_text(encoding="utf-8"))
+        assert from_stdin.stdout.splitlines()[0].endswith("user_login ×3 method=password")
+
     def test_the_filter_uses_the_query_language(self, cli: Run, inputs: dict[str, Path], kind: str) -> None:
         """--filter keeps only matching events."""
         result = cli("tail", "--filter", "jsonPayload.labels.status=500", str(inputs[kind]))
@@ -93,6 +100,29 @@ def _read_lines(process: subprocess.Popen[str], count: int, timeout: float) -> l
 
 
 class TestFollow:
+    def test_follow_starts_with_the_last_ten_events_like_tail(self, inputs: dict[str, Path], tmp_path: Path) -> None:
+        """A long file is not replayed: --follow shows its last ten events, then new ones as they come."""
+        log = tmp_path / "app.log"
+        source = [line for line in inputs["local"].read_text(encoding="utf-8").splitlines() if "{" in line]
+        log.write_text("\n".join(source[:30]) + "\n", encoding="utf-8")
+        process = subprocess.Popen([sys.executable, "-m", "gyrinx_tracker", "tail", "-f", str(log)],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(), cwd=ROOT)
+        try:
+            backlog = _read_lines(process, 10, 30)
+            expected = subprocess.run([sys.executable, "-m", "gyrinx_tracker", "tail", "-n", "10", str(log)],
+                                      capture_output=True, text=True, env=clean_env(), cwd=ROOT, timeout=60)
+            assert backlog == expected.stdout.splitlines() and len(backlog) == 10
+            with log.open("a", encoding="utf-8") as stream:
+                stream.write(source[-1] + "\n")
+            (new,) = _read_lines(process, 1, 30)
+            assert new.endswith("user_login ×3 method=password")
+        finally:
+            process.terminate()
+            process.wait(10)
+            assert process.stdout is not None and process.stderr is not None
+            process.stdout.close()
+            process.stderr.close()
+
     def test_follow_prints_events_appended_after_it_started(self, inputs: dict[str, Path], tmp_path: Path) -> None:
         """With --follow, lines written to the file later (even in two halves) are printed as they complete."""
         log = tmp_path / "app.log"
