@@ -73,7 +73,7 @@ def _report(environ: Mapping[str, str], out: TextIO, paint: Painter, send: bool,
     for finding in findings:
         _finding(out, paint, finding)
     failed = any(finding.level == "error" for finding in findings)
-    if send:
+    if send and exporter != "none":
         detail = config.gcp_transport if exporter == "gcp" else exporter
         failed = not _send_test_event(out, paint, exporter, detail, collected, timeout) or failed
     out.write("\n" + (paint("FAILED", "red") if failed else paint("OK", "green")) + "\n")
@@ -112,6 +112,8 @@ def _configuration(config: TrackerConfig, exporter: str, why: str, environ: Mapp
         rows.append(("log", "JSON lines through the Python logger gyrinx.tracker (stderr if logging is not configured)"))
     else:
         rows.append(("log", "none: the tracker is disabled"))
+        findings.append(Finding("warn", "GYRINX_TRACKER_EXPORTER=none: track() does nothing here, so no test "
+                                        "event is sent", "unset it (or pick an output) to track events"))
     rows.append(("metrics", _metrics(config, exporter)))
     rows.append(("redaction", _redaction(config)))
     rows.append(("sampling", "not available yet: the tracker has no sampling settings (every event is exported)"))

@@ -9,6 +9,7 @@ counted under ``(other)``, so even ``--by user_id`` over a huge file stays bound
 from __future__ import annotations
 
 import math
+from datetime import datetime, timezone
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -117,10 +118,16 @@ def collect(entries: Iterable[Entry], node: Node, window: Window, by: str | None
 def as_json(summary: Summary, window: Window) -> dict[str, Any]:
     """The summary for scripts: one object per event (and group), plus the window and the error bound."""
     return {
-        "window": {"since": window.since, "until": window.until},
+        "window": {"since": _iso(window.since), "until": _iso(window.until)},
         "relative_error": RELATIVE_ERROR,
         "events": [_row_json(event, group, summary.by, row) for (event, group), row in _sorted(summary)],
     }
+
+
+def _iso(moment: float | None) -> str | None:
+    if moment is None:
+        return None
+    return datetime.fromtimestamp(moment, timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def _row_json(event: str, group: str | None, by: str | None, row: Row) -> dict[str, Any]:

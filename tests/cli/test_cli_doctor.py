@@ -47,6 +47,13 @@ class TestConfiguration:
         result = cli("doctor", "--no-send")
         assert result.returncode == 0 and "Test event" not in result.stdout and "gyrinx_tracker_doctor" not in result.stderr
 
+    def test_a_disabled_tracker_is_a_warning_and_nothing_is_sent(self, cli: Run) -> None:
+        """GYRINX_TRACKER_EXPORTER=none: doctor says track() does nothing, sends nothing, and passes."""
+        result = cli("doctor", env=clean_env(GYRINX_TRACKER_EXPORTER="none"))
+        assert result.returncode == 0, result.stdout
+        assert "! GYRINX_TRACKER_EXPORTER=none: track() does nothing here" in result.stdout
+        assert "Test event" not in result.stdout
+
     def test_an_ignored_value_is_an_error_with_its_variable(self, cli: Run) -> None:
         """A value the tracker would ignore is named, with what to fix, and fails the check."""
         result = cli("doctor", "--no-send", env=clean_env(GYRINX_TRACKER_EXPORTER="consol", GYRINX_TRACKER_MAX_QUEUE="-1"))
