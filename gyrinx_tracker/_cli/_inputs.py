@@ -180,19 +180,28 @@ def _followed_lines(stream: TextIO, poll: float = 0.2) -> Iterator[str]:
 
 
 def _array_items(stream: TextIO) -> Iterator[Any]:
-    """The elements of a JSON array whose ``[`` was already read, one at a time from a bounded buffer."""
-    buffer = ""
+    """The elements of a JSON array whose ``[`` was already read, one at a time from a bounded buffer.
+
+    The buffer is walked by index and trimmed only when more text is read, so each element costs
+    its own size, not the buffer's.
+    """
+    buffer, at = "", 0
     while True:
-        buffer = buffer.lstrip().lstrip(",").lstrip()
-        if buffer.startswith("]"):
+        at = _skip_separators(buffer, at)
+        if buffer.startswith("]", at):
             return
         try:
-            item, end = _DECODER.raw_decode(buffer)
+            item, at = _DECODER.raw_decode(buffer, at)
         except ValueError:
             chunk = stream.read(_CHUNK)
             if not chunk:
                 return
-            buffer += chunk
+            buffer, at = buffer[at:] + chunk, 0
             continue
         yield item
-        buffer = buffer[end:]
+
+
+def _skip_separators(text: str, at: int) -> int:
+    while at < len(text) and (text[at] == "," or text[at].isspace()):
+        at += 1
+    return at
