@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test typecheck lint unit bench collector clean
+.PHONY: install demo test typecheck lint unit bench bench-cli collector clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test: typecheck lint unit
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+
+# `gyrinx-tracker summary` over 100k and 1M lines: peak RSS of the child process and time.
+bench-cli: $(STAMP)
+	$(PY) benchmarks/cli_summary.py
 
 # Builds (or finds in the cache) the project's collector distribution and prints the binary's path.
 # build.py is stdlib only: no virtualenv needed.

@@ -1,0 +1,69 @@
+"""Reading inputs: the array reader across chunk boundaries, prefixed lines, flat lines, times."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime, timezone
+
+import pytest
+
+from gyrinx_tracker._cli._inputs import entries, parse_line, parse_time
+
+
+class TestReading:
+    def test_a_gcloud_array_spanning_many_chunks_is_read_whole_and_in_order(self) -> None:
+        """Elements cut by the 64 KB read boundary are decoded intact, one by one."""
+        items = [{"jsonPayload": {"event": "e", "n": 1, "value": i, "labels": {"pad": "x" * (i % 700)}}}
+                 for i in range(3_000)]
+        got = list(entries(io.StringIO(json.dumps(items, indent=2))))
+        assert [entry["jsonPayload"]["value"] for entry in got] == list(range(3_000))
+        assert got == items
+
+    def test_the_json_object_is_found_behind_a_prefix_with_braces(self) -> None:
+        """A log format prefix that itself contains braces does not hide the event; its level is the severity."""
+        entry = parse_line('[{worker-1}] INFO gyrinx.tracker {"event":"a","n":1,"labels":{},"time":"t"}\n')
+        assert entry == {"timestamp": "t", "severity": "INFO", "jsonPayload": {"event": "a", "n": 1, "labels": {}}}
+
+    def test_the_time_level_and_trace_of_the_apps_format_are_read(self) -> None:
+        """%(asctime)s, %(levelname)s and trace_id=%(otelTraceID)s before the payload fill the entry."""
+        trace = "0af7651916cd43dd8448eb211c80319c"
+        entry = parse_line(f'2026-11-29 10:00:01,123 WARNING gyrinx.tracker trace_id={trace} {{"event":"a","n":1}}')
+        assert entry is not None
+        local = datetime.strptime("2026-11-29 10:00:01", "%Y-%m-%d %H:%M:%S").astimezone(timezone.utc)
+        assert entry["timestamp"] == local.strftime("%Y-%m-%dT%H:%M:%S") + ".123Z"
+        assert (entry["severity"], entry["trace"]) == ("WARNING", trace)
+        untraced = parse_line('2026-11-29 10:00:01,123 INFO gyrinx.tracker trace_id=0 {"event":"a","n":1}')
+        assert untraced is not None and "trace" not in untraced
+
+    def test_cloud_run_keys_become_entry_fields(self) -> None:
+        """severity, time and logging.googleapis.com/* leave the payload for their LogEntry fields."""
+        line = json.dumps({"severity": "INFO", "time": "t", "logging.googleapis.com/trace": "projects/p/traces/1",
+                           "logging.googleapis.com/spanId": "2", "logging.googleapis.com/trace_sampled": True,
+                           "event": "a", "n": 1, "labels": {}})
+        assert parse_line(line) == {"severity": "INFO", "timestamp": "t", "trace": "projects/p/traces/1",
+                                    "spanId": "2", "traceSampled": True,
+                                    "jsonPayload": {"event": "a", "n": 1, "labels": {}}}
+
+    def test_lines_without_json_are_skipped(self) -> None:
+        """Plain text and JSON that is not an object yield nothing."""
+        assert list(entries(io.StringIO("starting up\n[1, 2]\n\n42\n"))) == []
+
+
+class TestTimes:
+    @pytest.mark.parametrize(("text", "expected"), [
+        ("2026-11-29T10:00:00Z", 1795946400.0),
+        ("2026-11-29T10:00:00.5Z", 1795946400.5),
+        ("2026-11-29T10:00:00.776560384Z", 1795946400.776560),
+        ("2026-11-29T11:00:00+01:00", 1795946400.0),
+        ("2026-11-29 10:00:00", 1795946400.0),
+        ("2026-11-29", 1795910400.0),
+    ])
+    def test_rfc3339_in_every_precision_and_offset(self, text: str, expected: float) -> None:
+        """Nanoseconds, offsets, a space for T and bare dates all parse to the same instant scale (UTC)."""
+        assert parse_time(text) == pytest.approx(expected, abs=1e-6)
+
+    @pytest.mark.parametrize("text", ["", "yesterday", "2026-13-40", None, 12])
+    def test_anything_else_is_not_a_time(self, text: object) -> None:
+        """Unparseable values give None rather than raising."""
+        assert parse_time(text) is None
