@@ -27,7 +27,7 @@ unit: $(STAMP)
 test: typecheck unit
 
 bench: $(STAMP)
-	$(PY) benchmarks/run.py
+	$(PY) -m benchmarks
 
 # Builds (or finds in the cache) the project's collector distribution and prints the binary's path.
 # build.py is stdlib only: no virtualenv needed.
