@@ -28,7 +28,7 @@ BURSTS = ("sdk_otlp", "ours_local_metrics", "ours_otlp", "ours_app")
 STEERING = ("GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT", "K_SERVICE", "CLOUD_RUN_JOB", "OTEL_SERVICE_NAME",
             "OTEL_RESOURCE_ATTRIBUTES", "OTEL_EXPORTER_OTLP_ENDPOINT")
 # name: (full run, --quick)
-SETTINGS = {"rounds": (9, 2), "events": (8_000, 1_000), "thread_seconds": (2.0, 0.5), "burst": (40_000, 5_000),
+SETTINGS = {"rounds": (9, 2), "events": (6_000, 1_000), "thread_seconds": (2.0, 0.5), "burst": (40_000, 5_000),
             "books_seconds": (10.0, 1.0), "cardinality_events": (1_000_000, 40_000)}
 
 
