@@ -21,7 +21,7 @@ from benchmarks.rounds import run_rounds
 from benchmarks.targets import ACCOUNTED, PAIRS, Results
 from benchmarks.workload import request_calls
 
-THREADS = ("seed_local", "seed_gcp", "sdk_otlp", "ours_local_metrics", "ours_stdout_metrics", "ours_api_metrics",
+THREADS = ("seed_local", "sdk_otlp", "ours_local_metrics", "ours_stdout_metrics", "ours_api_metrics",
            "ours_otlp", "ours_app")
 BURSTS = ("sdk_otlp", "ours_local_metrics", "ours_otlp", "ours_app")
 # Variables that would steer the tracker away from what is being measured.

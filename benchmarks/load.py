@@ -31,7 +31,7 @@ from benchmarks.workload import EVENT, request_calls
 
 THREADS = 8
 ENDPOINTS = "GYRINX_BENCH_RECEIVERS"
-SMALL, LARGE = 500, 2_000  # callgrind runs: the difference cancels start-up and warm-up
+SMALL, LARGE = 300, 1_300  # callgrind runs: the difference cancels start-up and warm-up
 SDK_DEFAULT_QUEUE = 2_048  # what an SDK set-up gets unless it asks for more
 
 
@@ -87,11 +87,12 @@ def main() -> None:
     parser.add_argument("key", choices=BY_KEY)
     parser.add_argument("amount", type=float, help="seconds (threads) or events (burst)")
     parser.add_argument("--max-queue", type=int)
+    parser.add_argument("--warm-up", type=int, default=1_000)
     args = parser.parse_args()
     sink = Sink()
     env = Env(sink, json.loads(os.environ.get(ENDPOINTS, "null")), sdk_queue=SDK_DEFAULT_QUEUE,
               ours={"max_queue": args.max_queue} if args.max_queue else {})
-    with running(BY_KEY[args.key], env) as runner:
+    with running(BY_KEY[args.key], env, args.warm_up) as runner:
         if args.mode == "threads":
             result = measured(runner, lambda track: hammer(track, args.amount))
         else:
@@ -113,7 +114,7 @@ def instructions(key: str) -> float:
     """Instructions per call of ``key``: bursts of ``SMALL`` and ``LARGE`` calls under callgrind."""
     def count(calls: int) -> int:
         command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-m",
-                   "benchmarks.load", "burst", key, str(calls)]
+                   "benchmarks.load", "burst", key, str(calls), "--warm-up", "100"]
         done = subprocess.run(command, env={**os.environ, "PYTHONHASHSEED": "0"}, capture_output=True,
                               text=True, timeout=600)
         match = re.search(r"Collected : (\d+)", done.stderr)
