@@ -145,5 +145,5 @@ def render(results: Results, settings: str) -> str:
         load_table(results.books), "## Metric cardinality",
         "Local mode with an in-memory reader (`benchmarks/cardinality.py`).", cardinality_table(results.cardinality),
         "## Instructions per event (callgrind)", "Work, not waiting: a noise-free cross-check of the CPU ratios "
-        "(`benchmarks/instructions.py`).", instructions_table(results.instructions))
+        "(`instructions()` in `benchmarks/load.py`).", instructions_table(results.instructions))
     return "\n\n".join(section for section in sections if section) + "\n"
