@@ -31,7 +31,7 @@ unit: $(STAMP)
 test: typecheck lint unit
 
 bench: $(STAMP)
-	$(PY) benchmarks/run.py
+	$(PY) -m benchmarks
 
 # `gyrinx-tracker summary` over 100k and 1M lines: peak RSS of the child process and time.
 bench-cli: $(STAMP)

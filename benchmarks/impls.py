@@ -1,16 +1,8 @@
-"""The implementations under test, each built fresh for a round and torn down after it.
+"""The implementations, as one table: how each is built, its baseline, and where its output lands,
+so that delivery is counted there rather than taken from the implementation's word.
 
-* ``seed_local``: the seed's tracker, ``logger.info(json.dumps(payload))`` to a StreamHandler.
-* ``seed_gcp``: the seed's production path, the same call through google-cloud-logging's
-  ``StructuredLogHandler`` (Cloud Run structured JSON on a stream).
-* ``naive_otel``: OpenTelemetry done naively: per call one ``Logger.emit``, one ``Counter.add``
-  and one ``Histogram.record`` (labels as attributes), a ``BatchLogRecordProcessor`` into the
-  SDK's ``ConsoleLogRecordExporter`` and the SDK's in-memory metric reader.
-* ``ours_*``: ``gyrinx_tracker.track()`` as configured by ``configure()``, with the upstream
-  ``CloudLoggingExporter`` plugged in for the reference row ``ours_api_upstream``.
-
-Every output goes to ``/dev/null`` (or, for the API, to the loopback server in its own process),
-so what is measured is the work of producing the output, not a terminal or disk.
+Line outputs write to a real file (on tmpfs where there is one) whose lines are counted; the API and
+OTLP modes send to the counting receivers; an in-memory metric reader is read back.
 """
 
 from __future__ import annotations
@@ -19,258 +11,270 @@ import contextlib
 import json
 import logging
 import os
+import tempfile
 import time
-import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TextIO
-
-from opentelemetry.sdk._logs.export import LogRecordExporter
+from typing import Any
 
 import gyrinx_tracker
 
-from benchmarks.workload import request_calls
+from benchmarks.receivers import Endpoints, counts
+from benchmarks.workload import EVENT, request_calls
 
 PROJECT = "bench-project"
-WARM_UP = 1_000
-BIG = 1 << 30  # an interval that never elapses during a benchmark
+BIG = 1 << 30  # a queue that never fills: the implementation pays for every record
+COUNTER, HISTOGRAM = f"tracker.{EVENT}", f"tracker.{EVENT}.value"
+Delivery = tuple[int, float | None, float | None]  # log lines or records, counter total, histogram count
+Books = tuple[int, int, int]  # our stats(): emitted, exported, dropped
 
-Counts = tuple[int, int, int]  # emitted, exported, dropped (cumulative)
+
+class Sink:
+    """The file the line outputs write to."""
+
+    def __init__(self) -> None:
+        handle, self.path = tempfile.mkstemp(dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+        self.file = open(handle, "w")  # noqa: SIM115 - closed by close()
+
+    def lines(self) -> int:
+        self.file.flush()
+        with open(self.path, "rb") as written:
+            return written.read().count(b"\n")
+
+    def reset(self) -> None:
+        self.file.flush()
+        self.file.seek(0)
+        self.file.truncate()
+
+    def close(self) -> None:
+        self.file.close()
+        os.unlink(self.path)
 
 
 @dataclass
 class Env:
-    """What implementations share: the null sink and, for API modes, the loopback endpoint."""
+    """What builders share; load runs shrink the queues through ``ours`` and ``sdk_queue``."""
 
-    devnull: TextIO = field(default_factory=lambda: open(os.devnull, "w"))  # noqa: SIM115
-    endpoint: str | None = None
+    sink: Sink
+    endpoints: Endpoints | None = None
+    ours: dict[str, Any] = field(default_factory=dict)
+    sdk_queue: int = BIG
+
+    def receiver(self) -> Endpoints:
+        assert self.endpoints is not None, "this implementation needs benchmarks/receivers.py"
+        return self.endpoints
 
 
 @dataclass
 class Runner:
-    """One built implementation: the function to call, how to flush it, and its books."""
-
     track: Callable[..., None]
     flush: Callable[[], None]
-    counts: Callable[[], Counts | None]
+    delivered: Callable[[], Delivery]
+    books: Callable[[], Books | None] = lambda: None
     close: Callable[[], None] = lambda: None
 
 
 @dataclass(frozen=True)
-class Spec:
-    """One row of the table: how to build it and what it is compared with."""
-
+class Impl:
     key: str
-    title: str
     build: Callable[[Env], Runner]
+    about: str
     baseline: str | None = None
-    caller_target: float | None = None
-    cpu_target: float | None = None
-    stdout: bool = False  # its output is sys.stdout, redirected to /dev/null while it runs
-    scale: float = 1.0  # fraction of the round's events (for very slow reference rows)
-    api: bool = False  # needs the loopback Cloud Logging server
-    variant: bool = False  # a variant shown against the targets for information, not the target itself
-
-    @contextlib.contextmanager
-    def running(self, env: Env, warm_up: int = WARM_UP) -> Iterator[Runner]:
-        """Build, warm up (first export, channels, caches), yield, tear down."""
-        with contextlib.redirect_stdout(env.devnull) if self.stdout else contextlib.nullcontext():
-            runner = self.build(env)
-            try:
-                for value, labels in request_calls(warm_up, seed=99):
-                    runner.track("warm_up", 1, value, **labels)
-                runner.flush()
-                yield runner
-            finally:
-                runner.close()
+    stdout: bool = False  # writes to sys.stdout, pointed at the sink while it runs
 
 
-# -- the seed ------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def running(impl: Impl, env: Env, warm_up: int = 1_000) -> Iterator[Runner]:
+    """Build, warm up (first export, channels, caches) with another event, yield, tear down."""
+    with contextlib.redirect_stdout(env.sink.file) if impl.stdout else contextlib.nullcontext():
+        env.sink.reset()
+        runner = impl.build(env)
+        try:
+            for value, labels in request_calls(warm_up, seed=99):
+                runner.track("warm_up", 1, value, **labels)
+            runner.flush()
+            yield runner
+        finally:
+            runner.close()
 
-def _seed(env: Env, name: str, handler: logging.Handler) -> Runner:
-    logger = logging.getLogger(f"bench.{name}")
-    logger.handlers[:] = [handler]
-    logger.propagate = False
+
+def _read_back(reader: Any) -> tuple[float | None, float | None]:
+    if reader is None:
+        return None, None
+    totals = {COUNTER: 0.0, HISTOGRAM: 0.0}
+    data = reader.get_metrics_data()
+    for metric in (m for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics):
+        if metric.name in totals:
+            totals[metric.name] += sum(p.value if metric.name == COUNTER else p.count for p in metric.data.data_points)
+    return totals[COUNTER], totals[HISTOGRAM]
+
+
+def _received(env: Env, where: str, reader: Any = None) -> Callable[[], Delivery]:
+    """Delivery counted in the sink file (``lines``) or at a receiver (``entries``, ``logs``); metrics
+    read back from ``reader``, or at the OTLP receiver for the modes that send them there."""
+    def delivered() -> Delivery:
+        if where == "lines":
+            return (env.sink.lines(), *_read_back(reader))
+        got = counts(env.receiver())
+        if where == "entries":
+            return (got["entries"], *_read_back(reader))
+        return got["logs"], got["metrics"].get(COUNTER, 0.0), got["metrics"].get(HISTOGRAM, 0.0)
+    return delivered
+
+
+def _to_sink(logger: logging.Logger, handler: logging.Handler) -> logging.Logger:
+    logger.handlers[:], logger.propagate = [handler], False
     logger.setLevel(logging.INFO)
+    return logger
+
+
+def _seed(env: Env, handler: logging.Handler) -> Runner:
+    logger = _to_sink(logging.getLogger(f"bench.seed.{type(handler).__name__}"), handler)
     info = logger.info
 
     def track(event: str, n: int = 1, value: float | None = None, **labels: Any) -> None:
         try:
             info(json.dumps({"event": event, "n": n, "value": value, "labels": labels}))
-        except Exception:  # noqa: BLE001 - the seed's promise: never crash the application
+        except Exception:  # noqa: BLE001 - the original promise: never crash the application
             logger.exception("failed to track %s", event)
 
-    # Synchronous: every call is written before it returns, so there are no books to keep.
-    return Runner(track, lambda: None, lambda: None)
-
-
-def seed_local(env: Env) -> Runner:
-    return _seed(env, "seed_local", logging.StreamHandler(env.devnull))
+    return Runner(track, lambda: None, _received(env, "lines"))  # synchronous: nothing to flush
 
 
 def seed_gcp(env: Env) -> Runner:
     from google.cloud.logging.handlers import StructuredLogHandler
 
-    # google-cloud-logging is untyped.
-    handler = StructuredLogHandler(stream=env.devnull, project_id=PROJECT)  # type: ignore[no-untyped-call]
-    return _seed(env, "seed_gcp", handler)
+    return _seed(env, StructuredLogHandler(stream=env.sink.file, project_id=PROJECT))  # type: ignore[no-untyped-call]
 
 
-# -- naive OpenTelemetry -------------------------------------------------------------------------
-
-def naive_otel(env: Env, max_queue: int = BIG) -> Runner:
-    """The straightforward SDK set-up; ``max_queue`` defaults to no drops (the full cost is paid)."""
-    from opentelemetry._logs import LogRecord, SeverityNumber
+def sdk_providers(endpoint: str, max_queue: int) -> tuple[Any, Any]:
+    """Logger and meter providers exporting over OTLP gRPC, as the SDK's documentation sets them up."""
+    from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+    from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
     from opentelemetry.sdk._logs import LoggerProvider
-    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, ConsoleLogRecordExporter
+    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
     from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
-    # The processor warns once per dropped record when its queue is full; that is not the cost
-    # being compared (drops are counted below instead).
+    # The processor warns per record it drops; drops are counted at the receiver instead.
     logging.getLogger("opentelemetry.sdk._shared_internal").setLevel(logging.CRITICAL)
-    exporter = _CountingExporter(ConsoleLogRecordExporter(out=env.devnull))
-    resource = Resource.create()
-    logs = LoggerProvider(resource=resource, shutdown_on_exit=False)
-    logs.add_log_record_processor(BatchLogRecordProcessor(exporter, max_queue_size=max_queue))
-    meters = MeterProvider(metric_readers=[metric_reader(env)], resource=resource, shutdown_on_exit=False)
-    logger = logs.get_logger("naive")
-    meter = meters.get_meter("naive")
+    logs = LoggerProvider(shutdown_on_exit=False)
+    processor = BatchLogRecordProcessor(OTLPLogExporter(endpoint=endpoint, insecure=True), max_queue_size=max_queue)
+    logs.add_log_record_processor(processor)
+    reader = PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=endpoint, insecure=True))
+    return logs, MeterProvider(metric_readers=[reader], shutdown_on_exit=False)
+
+
+def sdk_otlp(env: Env) -> Runner:
+    from opentelemetry._logs import LogRecord, SeverityNumber
+
+    logs, meters = sdk_providers(env.receiver()["otlp"], env.sdk_queue)
+    logger, meter = logs.get_logger("bench"), meters.get_meter("bench")
     instruments: dict[str, tuple[Any, Any]] = {}
-    calls = [0]
-    info = SeverityNumber.INFO
 
     def track(event: str, n: int = 1, value: float | None = None, **labels: Any) -> None:
-        calls[0] += 1
-        pair = instruments.get(event)
-        if pair is None:
-            pair = instruments[event] = (meter.create_counter(f"tracker.{event}"),
-                                         meter.create_histogram(f"tracker.{event}.value"))
-        logger.emit(LogRecord(timestamp=time.time_ns(), severity_number=info, severity_text="INFO",
+        if event not in instruments:
+            instruments[event] = (meter.create_counter(f"tracker.{event}"),
+                                  meter.create_histogram(f"tracker.{event}.value"))
+        counter, histogram = instruments[event]
+        logger.emit(LogRecord(timestamp=time.time_ns(), severity_number=SeverityNumber.INFO, severity_text="INFO",
                               body={"event": event, "n": n, "value": value, "labels": labels},
                               attributes=labels, event_name=event))
-        pair[0].add(n, labels)
+        counter.add(n, labels)
         if value is not None:
-            pair[1].record(value, labels)
-
-    def flush() -> None:
-        logs.force_flush(60_000)
-        meters.force_flush(60_000)
+            histogram.record(value, labels)
 
     def close() -> None:
         logs.shutdown()
         meters.shutdown()
 
-    return Runner(track, flush, lambda: (calls[0], exporter.exported, calls[0] - exporter.exported), close)
+    def flush() -> None:
+        logs.force_flush(60_000)
+        meters.force_flush(60_000)
+
+    return Runner(track, flush, _received(env, "logs"), close=close)
 
 
-class _CountingExporter(LogRecordExporter):
-    """Counts what reaches the exporter: the naive pipeline has no books of its own."""
-
-    def __init__(self, inner: LogRecordExporter) -> None:
-        self._inner = inner
-        self.exported = 0
-
-    def export(self, batch: Sequence[Any]) -> Any:
-        self.exported += len(batch)
-        return self._inner.export(batch)
-
-    def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        return True
-
-    def shutdown(self) -> None:
-        self._inner.shutdown()  # type: ignore[no-untyped-call]  # the SDK leaves it unannotated
-
-
-# -- ours ----------------------------------------------------------------------------------------
-
-def _ours(**options: Any) -> Runner:
-    gyrinx_tracker.configure(global_providers="never", handle_sigterm=False, **options)
+def _ours(env: Env, delivered: Callable[[], Delivery], **options: Any) -> Runner:
+    gyrinx_tracker.configure(**{"global_providers": "never", "handle_sigterm": False, **options, **env.ours})
 
     def flush() -> None:
         if not gyrinx_tracker.flush(120.0):
             raise RuntimeError("gyrinx_tracker.flush timed out")
 
-    def counts() -> Counts:
+    def books() -> Books:
         stats = gyrinx_tracker.stats()
         return stats["emitted"], stats["exported"], stats["dropped"]
 
     # No shutdown on close: the next configure() flushes and shuts this pipeline down.
-    return Runner(gyrinx_tracker.track, flush, counts)
+    return Runner(gyrinx_tracker.track, flush, delivered, books)
 
 
-def events_logger_to(stream: TextIO) -> None:
-    """Local mode's lines go through the ``gyrinx.tracker`` logger: send them to ``stream``."""
-    logger = logging.getLogger("gyrinx.tracker")
-    logger.handlers[:] = [logging.StreamHandler(stream)]
-    logger.propagate = False
-    logger.setLevel(logging.INFO)
-
-
-def ours_local(env: Env, **options: Any) -> Runner:
-    events_logger_to(env.devnull)
-    return _ours(exporter="console", **options)
-
-
-def metric_reader(env: Env) -> Any:
-    """The reader of the metrics variants: the SDK's in-memory reader, collected on every flush.
-
-    Not a console exporter: its pretty-printed JSON would make the comparison about formatting;
-    collection (aggregation state → data points) is the part every real exporter pays.
-    """
+def memory_reader() -> Any:
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
     return InMemoryMetricReader()
 
 
-def ours_local_metrics(env: Env, **options: Any) -> Runner:
-    return ours_local(env, metric_reader=metric_reader(env), **options)
+def ours_local(env: Env, reader: Any = None) -> Runner:
+    _to_sink(logging.getLogger("gyrinx.tracker"), logging.StreamHandler(env.sink.file))  # as an app's config would
+    return _ours(env, _received(env, "lines", reader), exporter="console", metric_reader=reader)
 
 
-def ours_stdout(env: Env, **options: Any) -> Runner:
-    return _ours(exporter="gcp", gcp_transport="stdout", project_id=PROJECT, **options)
+def ours_gcp(env: Env, transport: str, reader: Any = None) -> Runner:
+    endpoint = env.receiver()["api"] if transport == "api" else None
+    return _ours(env, _received(env, "lines" if endpoint is None else "entries", reader), exporter="gcp",
+                 gcp_transport=transport, project_id=PROJECT, cloud_logging_endpoint=endpoint, metric_reader=reader)
 
 
-def ours_api(env: Env, **options: Any) -> Runner:
-    return _ours(exporter="gcp", gcp_transport="api", project_id=PROJECT,
-                 cloud_logging_endpoint=env.endpoint, **options)
+def ours_otlp(env: Env) -> Runner:
+    os.environ.update(OTEL_EXPORTER_OTLP_ENDPOINT=env.receiver()["otlp"], OTEL_EXPORTER_OTLP_INSECURE="true")
+    return _ours(env, _received(env, "logs"), exporter="otlp")
 
 
-def ours_api_upstream(env: Env, **options: Any) -> Runner:
-    """Our pipeline with the upstream ``CloudLoggingExporter`` doing the conversion and the write."""
-    import grpc
-    from google.cloud.logging_v2.services.logging_service_v2 import LoggingServiceV2Client
-    from google.cloud.logging_v2.services.logging_service_v2.transports.grpc import (
-        LoggingServiceV2GrpcTransport,
-    )
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from opentelemetry.exporter.cloud_logging import CloudLoggingExporter
-
-        channel = grpc.insecure_channel(env.endpoint or "")
-        client = LoggingServiceV2Client(transport=LoggingServiceV2GrpcTransport(channel=channel))
-        exporter = CloudLoggingExporter(project_id=PROJECT, default_log_name="tracker", client=client)
-    runner = _ours(exporter="console", log_exporter=exporter, **options)
-    runner.close = channel.close
-    return runner
+_app: list[Any] = []
 
 
-SPECS: tuple[Spec, ...] = (
-    Spec("seed_local", "seed: json.dumps + logger.info (StreamHandler)", seed_local),
-    Spec("naive_otel", "naive OTel: emit + add + record per call, console", naive_otel,
-         baseline="seed_local"),
-    Spec("ours_local", "ours, local (default: no metric reader)", ours_local,
-         baseline="seed_local", caller_target=0.25, cpu_target=1.0),
-    Spec("ours_local_metrics", "ours, local + metric reader", ours_local_metrics,
-         baseline="seed_local", caller_target=0.25, cpu_target=1.0, variant=True),
-    Spec("seed_gcp", "seed prod: same JSON via StructuredLogHandler", seed_gcp),
-    Spec("ours_stdout", "ours, gcp stdout", ours_stdout, baseline="seed_gcp", cpu_target=1.0,
-         stdout=True),
-    Spec("ours_api", "ours, gcp api (loopback server)", ours_api, baseline="seed_gcp",
-         cpu_target=1.0, api=True),
-    Spec("ours_api_upstream", "ours + upstream CloudLoggingExporter (reference)", ours_api_upstream,
-         baseline="seed_gcp", scale=0.1, api=True),
+def ours_app(env: Env) -> Runner:
+    """The app installs global SDK providers once per process, as an app does; we emit into them."""
+    if not _app:
+        from opentelemetry._logs import set_logger_provider
+        from opentelemetry.metrics import set_meter_provider
+
+        _app.extend(sdk_providers(env.receiver()["otlp"], env.sdk_queue))
+        set_logger_provider(_app[0])
+        set_meter_provider(_app[1])
+    return _ours(env, _received(env, "logs"), exporter="auto", global_providers="auto")
+
+
+def shutdown_app_providers() -> None:
+    """Stop our pipeline, then the app's providers (before the receivers go away)."""
+    gyrinx_tracker.shutdown()
+    for provider in _app:
+        provider.shutdown()
+
+
+IMPLS: tuple[Impl, ...] = (
+    Impl("seed_local", lambda env: _seed(env, logging.StreamHandler(env.sink.file)),
+         "the original tracker: `logger.info(json.dumps(payload))` into a `StreamHandler`"),
+    Impl("seed_gcp", seed_gcp, "the original tracker in production: the same call through google-cloud-logging's "
+         "`StructuredLogHandler`"),
+    Impl("sdk_otlp", sdk_otlp, "hand-written SDK set-up: per call `Logger.emit`, `Counter.add`, `Histogram.record` "
+         "(labels as attributes); `BatchLogRecordProcessor`, `PeriodicExportingMetricReader`, OTLP gRPC", "seed_local"),
+    Impl("ours_local", ours_local, "`exporter=\"console\"`, lines through the `gyrinx.tracker` logger; no metrics "
+         "(today's default)", "seed_local"),
+    Impl("ours_local_metrics", lambda env: ours_local(env, memory_reader()), "local with metrics on: "
+         "`metric_reader=InMemoryMetricReader()`, collected at every flush", "seed_local"),
+    Impl("ours_stdout", lambda env: ours_gcp(env, "stdout"), "`exporter=\"gcp\", gcp_transport=\"stdout\"`; no metrics",
+         "seed_gcp", stdout=True),
+    Impl("ours_stdout_metrics", lambda env: ours_gcp(env, "stdout", memory_reader()), "stdout with metrics on (in-memory "
+         "reader: the package has no Cloud Monitoring output yet)", "seed_gcp", stdout=True),
+    Impl("ours_api", lambda env: ours_gcp(env, "api"), "`gcp_transport=\"api\"`, `WriteLogEntries` to the loopback "
+         "server; no metrics", "seed_gcp"),
+    Impl("ours_api_metrics", lambda env: ours_gcp(env, "api", memory_reader()), "api with metrics on (in-memory reader)",
+         "seed_gcp"),
+    Impl("ours_otlp", ours_otlp, "`exporter=\"otlp\"`: logs, counter and histogram over OTLP gRPC", "seed_local"),
+    Impl("ours_app", ours_app, "`exporter=\"auto\"` into the app's global SDK providers (set up as `sdk_otlp`'s)",
+         "seed_local"),
 )
-
-BY_KEY = {spec.key: spec for spec in SPECS}
+BY_KEY = {impl.key: impl for impl in IMPLS}

@@ -1,4 +1,6 @@
-"""Turning measurements into the printed tables and ``RESULTS.md``: machine, tables, verdicts."""
+"""``RESULTS.md``: sections of a heading, a short explanation and a table whose rows come from the
+implementation table, the target table or the load runs' JSON, through column tables.
+"""
 
 from __future__ import annotations
 
@@ -7,193 +9,141 @@ import os
 import platform
 import subprocess
 import sys
+from collections.abc import Callable, Iterable
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
-from benchmarks.rounds import Row
+from benchmarks.impls import IMPLS
+from benchmarks.rounds import Row, middle_half
+from benchmarks.targets import TARGETS, Results
 
-ROOT = Path(__file__).resolve().parent.parent
-RSS_TARGET_MB = 20.0
-
-
-def machine() -> dict[str, str]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    versions = ", ".join(f"{name} {_version(name)}" for name in (
-        "opentelemetry-sdk", "opentelemetry-exporter-gcp-logging", "google-cloud-logging",
-        "protobuf", "grpcio"))
-    return {
-        "uname": " ".join(platform.uname()),
-        "cpu": f"{cpu} × {os.cpu_count()} logical CPUs",
-        "python": sys.version.split()[0] + f" ({platform.python_implementation()})",
-        "versions": versions,
-        "commit": _git("rev-parse", "--short", "HEAD") + (" + uncommitted changes in gyrinx_tracker/"
-                                                          if _git("status", "--porcelain", "gyrinx_tracker")
-                                                          else ""),
-    }
+PACKAGES = ("opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-grpc", "google-cloud-logging", "grpcio")
+Columns = tuple[tuple[str, Callable[[Any], Any]], ...]
 
 
-def _version(name: str) -> str:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "absent"
+def table(columns: Columns, items: Iterable[Any]) -> str:
+    lines = ["| " + " | ".join(name for name, _ in columns) + " |", "|" + "---|" * len(columns)]
+    return "\n".join(lines + ["| " + " | ".join(str(cell(item)) for _, cell in columns) + " |" for item in items])
 
 
-def _git(*args: str) -> str:
-    try:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
-                              timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "?"
+def _ratio(values: list[float]) -> str:
+    return "—" if not values else "{:.2f}× ({:.2f}–{:.2f})".format(*middle_half(values))
 
 
-def load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+COSTS: Columns = (
+    ("key", lambda row: f"`{row.impl.key}`"),
+    ("caller µs/call", lambda row: f"{middle_half([s.caller_us for s in row.samples])[0]:.2f}"),
+    ("total CPU µs/event", lambda row: f"{middle_half([s.cpu_us for s in row.samples])[0]:.2f}"),
+    ("caller × (middle half)", lambda row: _ratio(row.caller_x)),
+    ("CPU × (middle half)", lambda row: _ratio(row.cpu_x)),
+    ("vs", lambda row: f"`{row.impl.baseline}`" if row.impl.baseline else "—"),
+    ("rounds fully received", lambda row: f"{len(row.samples) - len(row.problems)}/{len(row.samples)}"
+                                          + (" ⚠" if row.problems else "")),
+)
 
 
-def now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+def _books(run: dict[str, Any]) -> str:
+    if "balanced" not in run:
+        return f"no books; {run['lost']:,} lost" if run["lost"] else "no books; none lost"
+    if not run["balanced"]:
+        return "**NOT balanced**"
+    return "exact" if run["exact"] else f"balanced; **{run['exported'] - run['delivered']:,} exported, not received**"
 
 
-def table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
+def _cell(name: str, form: str) -> Callable[[dict[str, Any]], str]:
+    return lambda run: form.format(run[name]) if name in run else ""
 
 
-def ratio_verdict(measured: float | None, target: float) -> str:
-    if measured is None:
-        return "n/a"
-    if measured <= target:
-        return f"PASS ({measured:.2f}× ≤ {target:g}×, {(1 - measured / target) * 100:.0f}% headroom)"
-    return f"MISS ({measured:.2f}× > {target:g}×, {(measured / target - 1) * 100:.0f}% over)"
+LOADS: Columns = (
+    ("key", lambda run: f"`{run['key']}`" + (f" failed: {run['error']}" if "error" in run else "")),
+    ("calls", _cell("calls", "{:,}")),
+    ("calls/s", _cell("calls_per_s", "{:,.0f}")),
+    ("received", _cell("delivered", "{:,}")),
+    ("received/s", _cell("delivered_per_s", "{:,.0f}")),
+    ("dropped by reason", lambda run: ", ".join(f"{k} {v:,}" for k, v in run.get("dropped_by_reason", {}).items())),
+    ("CPU µs/received", _cell("cpu_us_per_delivered", "{:.1f}")),
+    ("peak RSS MB", _cell("peak_rss_mb", "{:.1f}")),
+    ("books", lambda run: "" if "error" in run else _books(run)),
+)
+TARGET_COLUMNS: Columns = (("issue", lambda t: f"#{t[0].issue}"), ("target", lambda t: t[0].text),
+                           ("measured", lambda t: t[1][0]), ("verdict", lambda t: t[1][1]))
+
+
+def targets_table(results: Results) -> str:
+    return table(TARGET_COLUMNS, ((target, target.verdict(results)) for target in TARGETS))
 
 
 def cost_table(rows: dict[str, Row]) -> str:
-    body = []
-    for row in rows.values():
-        spec = row.spec
-        body.append([
-            f"`{spec.key}`", spec.title, f"{row.caller_us:.2f}", f"{row.cpu_us:.2f}",
-            _ratio(row.caller_ratio), _ratio(row.cpu_ratio) + _spread(row.ratios_cpu),
-            f"`{spec.baseline}`" if spec.baseline else "—",
-            str(len(row.samples)) + (f" ⚠ {len(row.problems)}" if row.problems else ""),
-        ])
-    return table(["key", "implementation", "caller µs/call", "total CPU µs/event", "caller ×",
-                  "CPU ×", "vs", "rounds"], body)
+    return table(COSTS, rows.values())
 
 
-def _spread(ratios: list[float]) -> str:
-    """The middle half of the per-round ratios, so a reader sees how much the machine moved."""
-    if len(ratios) < 4:
-        return ""
-    ordered = sorted(ratios)
-    quarter = len(ordered) // 4
-    return f" ({ordered[quarter]:.2f}–{ordered[-1 - quarter]:.2f})"
+def load_table(runs: dict[str, dict[str, Any]]) -> str:
+    return table(LOADS, runs.values())
 
 
-def _ratio(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f}×"
-
-
-def target_rows(rows: dict[str, Row], cardinality: dict[str, Any] | None,
-                accounting: list[dict[str, Any]]) -> list[list[str]]:
-    out = []
-    for row in rows.values():
-        spec = row.spec
-        note = " (variant with a metric reader; informational)" if spec.variant else ""
-        if spec.caller_target is not None:
-            out.append([f"`{spec.key}` caller cost ≤ {spec.caller_target:g}× `{spec.baseline}`{note}",
-                        _ratio(row.caller_ratio), ratio_verdict(row.caller_ratio, spec.caller_target)])
-        if spec.cpu_target is not None:
-            out.append([f"`{spec.key}` total CPU ≤ {spec.cpu_target:g}× `{spec.baseline}`{note}",
-                        _ratio(row.cpu_ratio), ratio_verdict(row.cpu_ratio, spec.cpu_target)])
-    if cardinality is not None:
-        out += cardinality_targets(cardinality)
-    for result in accounting:
-        ok = result.get("balanced") and result.get("server_ok", True) and result.get("dropped", 0) > 0
-        out.append([f"`{result['key']}` 8 threads × {result['seconds']:.0f} s: emitted = exported + dropped",
-                    f"{result['emitted']:,} = {result['exported']:,} + {result['dropped']:,}"
-                    + (f"; server got {result['server_received']:,}" if "server_received" in result else ""),
-                    "PASS (exact)" if ok else "MISS"])
-    return out
-
-
-def cardinality_targets(result: dict[str, Any]) -> list[list[str]]:
+def cardinality_table(result: dict[str, Any]) -> str:
     if "error" in result:
-        return [["cardinality run", "error", f"MISS ({result['error']})"]]
-    growth = result["growth_mb"]
-    counter = result["instruments"]["tracker.api_request"]
-    histogram = result["instruments"]["tracker.api_request.value"]
-    cap = result.get("series_cap", 500)
-    exact = counter["exact"] and histogram["exact"]
-    stats = result["stats"]
-    return [
-        [f"{result['events']:,} unique-id events: RSS growth ≤ {RSS_TARGET_MB:g} MB", f"{growth:.1f} MB",
-         "PASS" if growth <= RSS_TARGET_MB else f"MISS ({growth - RSS_TARGET_MB:.1f} MB over)"],
-        ["endpoint/method/status series exact, no overflow",
-         f"{counter['low_cardinality_combinations']} combinations, overflow {counter['overflow_events']}",
-         "PASS" if exact else "MISS"],
-        [f"series per event ≤ cap ({cap})", f"{counter['series']} counter, {histogram['series']} histogram",
-         "PASS" if max(counter["series"], histogram["series"]) <= cap else "MISS"],
-        ["folds counted", f"{stats['folded_metric_labels']} label keys, {stats['folded_metric_series']} series",
-         "PASS" if stats["folded_metric_labels"] + stats["folded_metric_series"] > 0 else "MISS"],
-    ]
+        return f"The cardinality run failed: {result['error']}"
+    facts = [("events, after 20,000 warm-up events", f"{result['events']:,}"), ("dropped", result["dropped"]),
+             ("RSS after warm-up, growth, peak", "{baseline_mb:.1f}, {growth_mb:+.1f}, {peak_rss_mb:.1f} MB"
+              .format(**result)), ("folded label keys, series", "{folded_labels}, {folded_series}".format(**result))]
+    facts += [(f"`{name}`", f"{i['series']} series, keys {', '.join(i['keys'])}; overflow {i['overflow']}; "
+               f"{result['combinations']} endpoint/method/status counts exact: {i['exact']}")
+              for name, i in result.items() if name.startswith("tracker.")]
+    return table((("measure", lambda f: f[0]), ("value", lambda f: f[1])), facts)
 
 
-def throughput_table(results: list[dict[str, Any]]) -> str:
-    body = []
-    for r in results:
-        if "error" in r:
-            body.append([f"`{r['key']}`", "error: " + r["error"][:80], "", "", "", "", ""])
-            continue
-        body.append([f"`{r['key']}`", f"{r['calls_per_s']:,.0f}", f"{r['delivered_per_s']:,.0f}",
-                     f"{r['dropped']:,}" + (" (silent)" if r["key"] == "naive_otel" and r["dropped"] else ""),
-                     f"{r['cpu_us_per_delivered']:.1f}", f"{r['peak_rss_mb']:.1f}",
-                     "yes" if r["balanced"] else "**NO**"])
-    return table(["key", "calls/s (8 threads)", "delivered/s", "dropped", "CPU µs/delivered",
-                  "peak RSS MB", "books balance"], body)
+def instructions_table(counted: dict[str, float] | None) -> str:
+    if counted is None:
+        return "Not measured in this run (no valgrind, or `--quick`)."
+    return table((("key", lambda i: f"`{i[0]}`"), ("instructions per event", lambda i: f"{i[1]:,.0f}")),
+                 counted.items())
 
 
-# The worker's stages per mode; their sum, next to the measured total, shows what is left for
-# the queue, thread hand-offs and garbage collection.
-BASELINE_STAGE = {"ours_local": "seed_local", "ours_local_metrics": "seed_local",
-                  "ours_stdout": "seed_gcp", "ours_api": "seed_gcp"}
-MODE_STAGES = {
-    "ours_local": ("submit", "validate", "body", "record", "emit", "local"),
-    "ours_local_metrics": ("submit", "validate", "body", "record", "emit", "metrics", "local"),
-    "ours_stdout": ("submit", "validate", "body", "record", "emit", "stdout"),
-    "ours_api": ("submit", "validate", "body", "record", "emit", "api"),
-}
+def machine() -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], capture_output=True, text=True, timeout=10).stdout.strip()
+
+    dirty = git("status", "--porcelain", "gyrinx_tracker", "benchmarks", ":!benchmarks/RESULTS.md")
+    versions = ", ".join(f"{name} {metadata.version(name)}" for name in PACKAGES)
+    return (f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}\n"
+            f"- Commit: {git('rev-parse', '--short', 'HEAD')}{' + uncommitted changes' if dirty else ''}\n"
+            f"- Machine: {platform.machine()}, {os.cpu_count()} logical CPUs; load average at the end "
+            + " ".join(f"{x:.2f}" for x in os.getloadavg()) + f"\n- Python {sys.version.split()[0]}; {versions}")
 
 
-def stage_table(profile: dict[str, Any]) -> str:
-    body = [[name, f"{us:.2f}", f"`{where}`"] for _, name, us, where in profile["stages"]]
-    text = table(["stage", "µs/event", "code"], body)
-    if profile["notes"]:
-        text += "\n\n" + "\n".join(f"- {note}" for note in profile["notes"])
-    return text
+INTRO = """# Benchmark results
+
+Generated by `make bench` (`python -m benchmarks`; the method is in `benchmarks/__init__.py`).
+Absolute numbers move with the load of this shared machine; the ratios, taken within each round
+between implementations measured seconds apart, are what the targets are about."""
+
+COST = """Every call is `track("api_request", 1, value, endpoint=..., method=..., status=..., user_id=...)`
+from a pool of 1,000 distinct calls, the same for every implementation. *Caller*: wall time of the
+loop / calls, while the implementation's own threads run. *Total CPU*: `process_time()` of the whole
+process over the loop and the flush that exports everything, per event. Medians over the rounds;
+ratios are medians of per-round ratios to *vs*, with the middle half of the rounds in parentheses.
+After each round the delivery is counted where it landed (lines in the sink file, entries and records
+at the receivers, counter totals and histogram counts at the receiver or the in-memory reader)."""
+
+LOAD = """Each run in a fresh process: {what}, then one flush; *received* is counted where the output
+landed, *received/s* over the loop and the flush. Ours must balance its books (calls = emitted =
+exported + dropped) and be exact (received = exported); the others keep no books. The SDK set-ups
+(`sdk_otlp`, and the app's providers under `ours_app`) keep the SDK's default 2,048-record queue here;
+what the app's processor drops after we handed a record over is *exported, not received*."""
 
 
-def mode_sums(profile: dict[str, Any], rows: dict[str, Row]) -> str:
-    """Sum of a mode's stages against its measured total CPU per event (from the rounds)."""
-    cost = {sid: us for sid, _, us, _ in profile["stages"]}
-    body = []
-    for key, parts in MODE_STAGES.items():
-        base = BASELINE_STAGE[key]
-        if key not in rows or not all(part in cost for part in (*parts, base, key)):
-            continue
-        total = sum(cost[part] for part in parts)
-        body.append([f"`{key}`", " + ".join(parts), f"{total:.1f}", f"{cost[key]:.1f}",
-                     f"{cost[key] - total:+.1f}", f"{cost[base]:.1f}", f"{total / cost[base]:.2f}×",
-                     f"{cost[key] / cost[base]:.2f}×", _ratio(rows[key].cpu_ratio)])
-    return table(["mode", "stages", "sum µs", "whole µs", "whole − sum", "seed µs",
-                  "sum ÷ seed", "whole ÷ seed", "rounds CPU ×"], body)
+def render(results: Results, settings: str) -> str:
+    problems = "\n".join(f"- ⚠ `{key}`: {p}" for key, row in results.rows.items() for p in row.problems)
+    sections = (
+        INTRO, machine() + f"\n- Settings: {settings}", "## Targets", targets_table(results),
+        "## Per-call cost", COST, cost_table(results.rows), problems,
+        "\n".join(f"- `{impl.key}`: {impl.about}" for impl in IMPLS),
+        "## Eight threads", LOAD.format(what="8 threads call as fast as they can"), load_table(results.threads),
+        "## Bursts", LOAD.format(what="one thread calls as fast as it can"), load_table(results.bursts),
+        "## Books under overload", LOAD.format(what="8 threads with `max_queue=1000`, so the queue overflows"),
+        load_table(results.books), "## Metric cardinality",
+        "Local mode with an in-memory reader (`benchmarks/cardinality.py`).", cardinality_table(results.cardinality),
+        "## Instructions per event (callgrind)", "Work, not waiting: a noise-free cross-check of the CPU ratios "
+        "(`instructions()` in `benchmarks/load.py`).", instructions_table(results.instructions))
+    return "\n\n".join(section for section in sections if section) + "\n"

@@ -1,16 +1,11 @@
-"""Interleaved rounds: every implementation measured on the same calls, close together in time.
+"""Interleaved rounds: every implementation on the same calls, close together in time.
 
-Round ``r`` runs the implementations in the table's order rotated by ``r``, so none always runs
-first (cold caches) or last (after the most garbage). Per implementation and round:
-
-* caller cost = wall time of the loop of ``track()`` calls / calls. The pipeline's worker runs
-  meanwhile and competes for the GIL, which is part of what the caller pays;
-* total CPU = ``time.process_time()`` (all threads of the process) over the loop *and* the flush
-  that exports everything, / calls.
-
-The loopback Cloud Logging server runs in another process, so its CPU is not counted. Ratios are
-taken within a round (each implementation against its baseline measured seconds apart) and the
-median over rounds is reported, which cancels most of the drift of a shared machine's load.
+Round ``r`` runs the table rotated by ``r``, so none is always first (cold caches) or last (most
+garbage). *Caller* = wall time of the loop / calls (our worker competes for the GIL meanwhile, which
+the caller pays); *total CPU* = ``process_time()`` of all threads over the loop and the flush that
+exports everything / calls (the receivers run in another process). Ratios are taken within a round,
+against a baseline measured seconds apart; medians over rounds cancel most of a shared machine's
+drift. After every round the delivery is counted where it landed; a shortfall marks the row.
 """
 
 from __future__ import annotations
@@ -19,108 +14,86 @@ import gc
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from benchmarks.impls import Env, Runner, Spec
-from benchmarks.loopback import LoopbackProcess
+from benchmarks.impls import Books, Delivery, Env, Impl, Runner, running
 from benchmarks.workload import EVENT, Call
 
 
-@dataclass
-class Sample:
+class Sample(NamedTuple):
     caller_us: float
     cpu_us: float
 
 
 @dataclass
 class Row:
-    """One implementation's samples over all rounds and the checks made on each."""
-
-    spec: Spec
+    impl: Impl
     samples: list[Sample] = field(default_factory=list)
-    ratios_caller: list[float] = field(default_factory=list)
-    ratios_cpu: list[float] = field(default_factory=list)
+    caller_x: list[float] = field(default_factory=list)
+    cpu_x: list[float] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
-    @property
-    def caller_us(self) -> float:
-        return statistics.median(s.caller_us for s in self.samples)
-
-    @property
-    def cpu_us(self) -> float:
-        return statistics.median(s.cpu_us for s in self.samples)
-
-    @property
-    def caller_ratio(self) -> float | None:
-        return statistics.median(self.ratios_caller) if self.ratios_caller else None
-
-    @property
-    def cpu_ratio(self) -> float | None:
-        return statistics.median(self.ratios_cpu) if self.ratios_cpu else None
+    def add(self, sample: Sample, base: Sample | None) -> None:
+        self.samples.append(sample)
+        if base is not None:
+            self.caller_x.append(sample.caller_us / base.caller_us)
+            self.cpu_x.append(sample.cpu_us / base.cpu_us)
 
 
-def measure(runner: Runner, calls: list[Call]) -> tuple[Sample, str | None]:
-    """One round of one implementation; the problem string says what did not add up, if anything."""
-    track = runner.track
-    event = EVENT
+def middle_half(values: list[float]) -> tuple[float, float, float]:
+    """Median and the quartiles around it (the middle half of the rounds)."""
+    if len(values) < 2:
+        return values[0], values[0], values[0]
+    low, median, high = statistics.quantiles(values, n=4)
+    return median, low, high
+
+
+def measure(runner: Runner, calls: list[Call]) -> tuple[Sample, list[str]]:
+    """One round of one implementation, and what did not add up."""
+    track, n = runner.track, len(calls)
     gc.collect()
-    before = runner.counts()
-    cpu0 = time.process_time()
-    t0 = time.perf_counter()
+    books, delivered = runner.books(), runner.delivered()
+    cpu0, wall0 = time.process_time(), time.perf_counter()
     for value, labels in calls:
-        track(event, 1, value, **labels)
-    t1 = time.perf_counter()
+        track(EVENT, 1, value, **labels)
+    wall1 = time.perf_counter()
     runner.flush()
     cpu1 = time.process_time()
-    after = runner.counts()
-    n = len(calls)
-    problem = None
-    if before is not None and after is not None:
-        emitted, exported, dropped = (a - b for a, b in zip(after, before))
+    sample = Sample((wall1 - wall0) / n * 1e6, (cpu1 - cpu0) / n * 1e6)
+    return sample, shortfalls(n, books, runner.books(), delivered, runner.delivered())
+
+
+def shortfalls(n: int, books0: Books | None, books1: Books | None, got0: Delivery,
+               got1: Delivery) -> list[str]:
+    problems = []
+    if books0 is not None and books1 is not None:
+        emitted, exported, dropped = (after - before for after, before in zip(books1, books0))
         if (emitted, exported, dropped) != (n, n, 0):
-            problem = f"{n} calls: emitted {emitted}, exported {exported}, dropped {dropped}"
-    return Sample((t1 - t0) / n * 1e6, (cpu1 - cpu0) / n * 1e6), problem
+            problems.append(f"stats: emitted {emitted}, exported {exported}, dropped {dropped}")
+    for what, before, after in zip(("log records", "counter total", "histogram count"), got0, got1):
+        if before is not None and after is not None and after - before != n:
+            problems.append(f"{what} {after - before:g} of {n}")
+    return problems
 
 
-def run_rounds(specs: tuple[Spec, ...], rounds: int, events: int, calls: list[Call],
-               log: Callable[[str], None]) -> dict[str, Row]:
-    rows = {spec.key: Row(spec) for spec in specs}
-    server = LoopbackProcess() if any(spec.api for spec in specs) else None
-    env = Env(endpoint=server.endpoint if server else None)
-    try:
-        for index in range(rounds):
-            started = time.perf_counter()
-            order = specs[index % len(specs):] + specs[:index % len(specs)]
-            this_round: dict[str, Sample] = {}
-            for spec in order:
-                this_round[spec.key] = _one(spec, env, server, calls[:max(1, int(events * spec.scale))],
-                                            rows[spec.key])
-            for key, sample in this_round.items():
-                row = rows[key]
-                row.samples.append(sample)
-                base = this_round.get(row.spec.baseline or "")
-                if base is not None:
-                    row.ratios_caller.append(sample.caller_us / base.caller_us)
-                    row.ratios_cpu.append(sample.cpu_us / base.cpu_us)
-            log(f"  round {index + 1}/{rounds}: {time.perf_counter() - started:.1f} s  " + "  ".join(
-                f"{key}={s.cpu_us:.1f}" for key, s in this_round.items()) + "  (CPU µs/event)")
-    finally:
-        if server is not None:
-            server.close()
+def run_rounds(impls: tuple[Impl, ...], rounds: int, calls: list[Call], env: Env) -> dict[str, Row]:
+    rows = {impl.key: Row(impl) for impl in impls}
+    for index in range(rounds):
+        started = time.perf_counter()
+        turn = index % len(impls)
+        this_round = {impl.key: _one(impl, env, calls, rows[impl.key]) for impl in impls[turn:] + impls[:turn]}
+        for key, sample in this_round.items():
+            rows[key].add(sample, this_round.get(rows[key].impl.baseline or ""))
+        print(f"  round {index + 1}/{rounds} ({time.perf_counter() - started:.1f} s), CPU µs/event: "
+              + "  ".join(f"{key}={sample.cpu_us:.1f}" for key, sample in this_round.items()), flush=True)
     return rows
 
 
-def _one(spec: Spec, env: Env, server: LoopbackProcess | None, calls: list[Call], row: Row) -> Sample:
-    with spec.running(env) as runner:
-        received = server.count() if server is not None and spec.api else None
-        sample, problem = measure(runner, calls)
-        if received is not None and server is not None:
-            got = server.count() - received
-            if got != len(calls):
-                problem = (problem + "; " if problem else "") + \
-                    f"server received {got} of {len(calls)} entries"
-    if problem:
-        row.problems.append(problem)
-        print(f"  ! {spec.key}: {problem}", file=sys.stderr)
+def _one(impl: Impl, env: Env, calls: list[Call], row: Row) -> Sample:
+    with running(impl, env) as runner:
+        sample, problems = measure(runner, calls)
+    if problems:
+        row.problems.append("; ".join(problems))
+        print(f"  ! {impl.key}: {'; '.join(problems)}", file=sys.stderr)
     return sample

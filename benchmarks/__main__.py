@@ -1,0 +1,92 @@
+"""``python -m benchmarks``: the phases, in one run (the timed ones never overlap anything of ours):
+1. interleaved rounds of every implementation; 2. eight threads, then single-thread bursts, a fresh
+process each; 3. untimed, side by side: the books under overload and one million unique-id events;
+4. instructions per event under callgrind, where valgrind is installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from benchmarks import load, report
+from benchmarks.impls import IMPLS, Env, Sink, shutdown_app_providers
+from benchmarks.receivers import Endpoints, receivers
+from benchmarks.rounds import run_rounds
+from benchmarks.targets import ACCOUNTED, PAIRS, Results
+from benchmarks.workload import request_calls
+
+THREADS = ("seed_local", "sdk_otlp", "ours_local_metrics", "ours_stdout_metrics", "ours_api_metrics",
+           "ours_otlp", "ours_app")
+BURSTS = ("sdk_otlp", "ours_local_metrics", "ours_otlp", "ours_app")
+# Variables that would steer the tracker away from what is being measured.
+STEERING = ("GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT", "K_SERVICE", "CLOUD_RUN_JOB", "OTEL_SERVICE_NAME",
+            "OTEL_RESOURCE_ATTRIBUTES", "OTEL_EXPORTER_OTLP_ENDPOINT")
+# name: (full run, --quick)
+SETTINGS = {"rounds": (9, 2), "events": (6_000, 1_000), "thread_seconds": (2.0, 0.5), "burst": (40_000, 5_000),
+            "books_seconds": (10.0, 1.0), "cardinality_events": (1_000_000, 40_000)}
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    for name, (full, _) in SETTINGS.items():
+        parser.add_argument("--" + name.replace("_", "-"), type=type(full))
+    parser.add_argument("--quick", action="store_true", help="a smoke run: small numbers, no RESULTS.md")
+    parser.add_argument("--output", type=Path, help="default: benchmarks/RESULTS.md, nothing with --quick")
+    args = parser.parse_args()
+    for name, (full, quick) in SETTINGS.items():
+        setattr(args, name, getattr(args, name) or (quick if args.quick else full))
+    args.output = args.output or (None if args.quick else Path(__file__).with_name("RESULTS.md"))
+    return args
+
+
+def measure(args: argparse.Namespace, endpoints: Endpoints) -> Results:
+    print(f"[1/4] {args.rounds} interleaved rounds × {args.events:,} calls", flush=True)
+    sink = Sink()
+    rows = run_rounds(IMPLS, args.rounds, request_calls(args.events), Env(sink, endpoints))
+    shutdown_app_providers()
+    sink.close()
+    print(f"{report.cost_table(rows)}\n[2/4] 8 threads × {args.thread_seconds:g} s; bursts of {args.burst:,}",
+          flush=True)
+    results = Results(rows, {key: load.run("threads", key, args.thread_seconds, endpoints) for key in THREADS},
+                      {key: load.run("burst", key, args.burst, endpoints) for key in BURSTS})
+    print(f"{report.load_table(results.threads)}\n{report.load_table(results.bursts)}\n[3/4] books under 8 threads "
+          f"× {args.books_seconds:g} s, max_queue=1000; {args.cardinality_events:,} unique-id events", flush=True)
+    cardinality = subprocess.Popen([sys.executable, "-m", "benchmarks.cardinality", str(args.cardinality_events)],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    results.books = {key: load.run("threads", key, args.books_seconds, endpoints, 1_000) for key in ACCOUNTED}
+    results.cardinality = load.last_json(*cardinality.communicate(timeout=900), "cardinality")
+    print(f"{report.load_table(results.books)}\n{report.cardinality_table(results.cardinality)}", flush=True)
+    return results
+
+
+def main() -> None:
+    args = arguments()
+    for name in [*STEERING, *(name for name in os.environ if name.startswith("GYRINX_TRACKER_"))]:
+        os.environ.pop(name, None)
+    started = time.perf_counter()
+    with receivers() as endpoints:
+        results = measure(args, endpoints)
+    if not args.quick and shutil.which("valgrind"):
+        print(f"[4/4] callgrind, {load.SMALL:,} and {load.LARGE:,} calls", flush=True)
+        try:
+            results.instructions = {key: load.instructions(key) for pair in PAIRS for key in pair}
+        except RuntimeError as error:
+            print(f"  ! {error}", file=sys.stderr)
+    elapsed = time.perf_counter() - started
+    print(f"{report.instructions_table(results.instructions)}\n{report.targets_table(results)}\ntotal {elapsed:.0f} s")
+    if args.output is not None:
+        settings = (f"{args.rounds} rounds × {args.events:,} calls; threads {args.thread_seconds:g} s; bursts of "
+                    f"{args.burst:,}; books {args.books_seconds:g} s; {args.cardinality_events:,} unique-id "
+                    f"events; the whole run took {elapsed:.0f} s")
+        args.output.write_text(report.render(results, settings))
+        print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""Load runs, each in a fresh process so that peak RSS (``VmHWM``) is that implementation's alone.
+
+``threads KEY SECONDS [--max-queue N]``: 8 threads call as fast as they can; ``burst KEY EVENTS``:
+one thread makes EVENTS calls as fast as it can; then one flush. Every call is counted by the
+thread that made it and delivery where the output landed. Our books must balance (calls = emitted
+= exported + dropped) and be exact (delivered = exported); the others keep no books, so what they
+lost is what was called but never arrived. Prints one JSON object; ``run`` starts such a child.
+
+``instructions`` runs bursts under callgrind: a noise-free cross-check of the CPU ratios (it counts
+work, not waiting: GIL hand-offs and cache misses are only in the timed rounds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import gyrinx_tracker
+
+from benchmarks.impls import BY_KEY, Env, Runner, Sink, running, shutdown_app_providers
+from benchmarks.receivers import Endpoints
+from benchmarks.workload import EVENT, request_calls
+
+THREADS = 8
+ENDPOINTS = "GYRINX_BENCH_RECEIVERS"
+SMALL, LARGE = 300, 1_300  # callgrind runs: the difference cancels start-up and warm-up
+SDK_DEFAULT_QUEUE = 2_048  # what an SDK set-up gets unless it asks for more
+
+
+def peak_rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmHWM:"))
+
+
+def hammer(track: Callable[..., None], seconds: float) -> int:
+    """Call ``track`` from ``THREADS`` threads (100 distinct calls each) for ``seconds``; the calls made."""
+    calls, deadline = request_calls(THREADS * 100), time.perf_counter() + seconds
+
+    def work(slot: int) -> int:
+        mine, made = calls[slot * 100:(slot + 1) * 100], 0
+        while time.perf_counter() < deadline:
+            for value, labels in mine:
+                track(EVENT, 1, value, **labels)
+            made += len(mine)
+        return made
+
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        return sum(pool.map(work, range(THREADS)))
+
+
+def burst(track: Callable[..., None], events: int) -> int:
+    for value, labels in request_calls(events):
+        track(EVENT, 1, value, **labels)
+    return events
+
+
+def measured(runner: Runner, load: Callable[[Callable[..., None]], int]) -> dict[str, Any]:
+    """Run ``load(track)``, flush, and account for every call."""
+    books0, got0 = runner.books(), runner.delivered()[0]
+    cpu0, start = time.process_time(), time.perf_counter()
+    calls = load(runner.track)
+    loop = time.perf_counter() - start
+    runner.flush()
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
+    delivered, books = runner.delivered()[0] - got0, runner.books()
+    result: dict[str, Any] = {"calls": calls, "delivered": delivered, "lost": calls - delivered, "calls_per_s": calls / loop,
+              "delivered_per_s": delivered / wall, "cpu_us_per_delivered": cpu / max(delivered, 1) * 1e6}
+    if books0 is not None and books is not None:
+        emitted, exported, dropped = (after - before for after, before in zip(books, books0))
+        result.update(emitted=emitted, exported=exported, dropped=dropped,
+                      balanced=emitted == calls == exported + dropped, exact=delivered == exported,
+                      dropped_by_reason=gyrinx_tracker.stats()["dropped_by_reason"])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", choices=("threads", "burst"))
+    parser.add_argument("key", choices=BY_KEY)
+    parser.add_argument("amount", type=float, help="seconds (threads) or events (burst)")
+    parser.add_argument("--max-queue", type=int)
+    parser.add_argument("--warm-up", type=int, default=1_000)
+    args = parser.parse_args()
+    sink = Sink()
+    env = Env(sink, json.loads(os.environ.get(ENDPOINTS, "null")), sdk_queue=SDK_DEFAULT_QUEUE,
+              ours={"max_queue": args.max_queue} if args.max_queue else {})
+    with running(BY_KEY[args.key], env, args.warm_up) as runner:
+        if args.mode == "threads":
+            result = measured(runner, lambda track: hammer(track, args.amount))
+        else:
+            result = measured(runner, lambda track: burst(track, int(args.amount)))
+    shutdown_app_providers()
+    sink.close()
+    print(json.dumps({"key": args.key, "peak_rss_mb": peak_rss_mb(), **result}))
+
+
+def run(mode: str, key: str, amount: float, endpoints: Endpoints, max_queue: int | None = None) -> dict[str, Any]:
+    """One load run in a fresh process; ``{"key", "error"}`` if it failed."""
+    command = [sys.executable, "-m", "benchmarks.load", mode, key, str(amount)]
+    done = subprocess.run(command + (["--max-queue", str(max_queue)] if max_queue else []), capture_output=True,
+                          text=True, timeout=300, env={**os.environ, ENDPOINTS: json.dumps(endpoints)})
+    return last_json(done.stdout, done.stderr, key)
+
+
+def instructions(key: str) -> float:
+    """Instructions per call of ``key``: bursts of ``SMALL`` and ``LARGE`` calls under callgrind."""
+    def count(calls: int) -> int:
+        command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-m",
+                   "benchmarks.load", "burst", key, str(calls), "--warm-up", "100"]
+        done = subprocess.run(command, env={**os.environ, "PYTHONHASHSEED": "0"}, capture_output=True,
+                              text=True, timeout=600)
+        match = re.search(r"Collected : (\d+)", done.stderr)
+        if done.returncode or match is None:
+            raise RuntimeError(f"callgrind run of {key} failed: {done.stderr.strip()[-300:]}")
+        return int(match.group(1))
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        small, large = pool.map(count, (SMALL, LARGE))
+    return (large - small) / (LARGE - SMALL)
+
+
+def last_json(stdout: str, stderr: str, key: str) -> dict[str, Any]:
+    """The child's JSON result, or what went wrong."""
+    lines = [line for line in stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        error = " / ".join(stderr.strip().splitlines()[-3:]) or "no output"
+        print(f"  ! {key} failed: {error}", file=sys.stderr)
+        return {"key": key, "error": error}
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""The targets, as a table: the issue that set each, how it is read from the results, its limit.
+
+Each is PASS or MISS with its margin; a check (yes/no) has no margin; a target whose measurement is
+missing says so. Adding a target is adding a row to ``TARGETS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from benchmarks.cardinality import SERIES_CAP
+from benchmarks.rounds import Row, middle_half
+
+
+class Measured(NamedTuple):
+    value: float
+    shown: str
+
+
+@dataclass
+class Results:
+    rows: dict[str, Row]
+    threads: dict[str, dict[str, Any]] = field(default_factory=dict)
+    bursts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    books: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cardinality: dict[str, Any] = field(default_factory=dict)
+    instructions: dict[str, float] | None = None
+
+
+Reading = Callable[[Results], Measured]
+
+
+@dataclass(frozen=True)
+class Target:
+    issue: str
+    text: str
+    read: Reading
+    limit: float = 1.0
+    at_least: bool = False
+    check: bool = False
+
+    def verdict(self, results: Results) -> tuple[str, str]:
+        try:
+            value, shown = self.read(results)
+        except (KeyError, TypeError):
+            return "not measured in this run", "—"
+        ok = value >= self.limit if self.at_least else value <= self.limit
+        if self.check:
+            return shown, "PASS" if ok else "MISS"
+        word = ("above" if ok else "short") if self.at_least else ("headroom" if ok else "over")
+        return shown, f"{'PASS' if ok else 'MISS'} ({abs(value / self.limit - 1) * 100:.0f}% {word})"
+
+
+def ratio(key: str, cpu: bool = True) -> Reading:
+    """Median per-round ratio to the row's baseline, the middle half, and ⚠ for short deliveries."""
+    def read(results: Results) -> Measured:
+        row = results.rows[key]
+        median, low, high = middle_half(row.cpu_x if cpu else row.caller_x)
+        short = f" ⚠ {len(row.problems)} round(s) short" if row.problems else ""
+        return Measured(median, f"{median:.2f}× ({low:.2f}–{high:.2f}){short}")
+    return read
+
+
+def rate(key: str) -> Reading:
+    def read(results: Results) -> Measured:
+        run = results.threads[key]
+        books = "books exact" if run["balanced"] and run["exact"] else "books NOT exact"
+        return Measured(run["delivered_per_s"], f"{run['delivered_per_s']:,.0f}/s ({books})")
+    return read
+
+
+def books(key: str) -> Reading:
+    def read(results: Results) -> Measured:
+        run = results.books[key]
+        return Measured(run["balanced"] and run["exact"], f"{run['emitted']:,} = {run['exported']:,} + "
+                        f"{run['dropped']:,}; received {run['delivered']:,}")
+    return read
+
+
+def instructions(ours: str, seed: str) -> Reading:
+    def read(results: Results) -> Measured:
+        counted: Any = results.instructions
+        value = counted[ours] / counted[seed]
+        return Measured(value, f"{value:.2f}× ({counted[ours]:,.0f} vs {counted[seed]:,.0f})")
+    return read
+
+
+def _exact(results: Results) -> Measured:
+    result = results.cardinality
+    counter, histogram = result["tracker.api_request"], result["tracker.api_request.value"]
+    exact = counter["exact"] and histogram["exact"]
+    return Measured(exact, f"{result['combinations']} combinations, overflow "
+                    f"{counter['overflow'] + histogram['overflow']}, exact: {exact}")
+
+
+def _series(results: Results) -> Measured:
+    most = max(results.cardinality[name]["series"] for name in ("tracker.api_request", "tracker.api_request.value"))
+    return Measured(most, f"{most} of {SERIES_CAP}")
+
+
+def _delivered(results: Results) -> Measured:
+    short = [key for key, row in results.rows.items() if row.problems]
+    return Measured(not short, "short: " + ", ".join(short) if short else "all")
+
+
+ACCOUNTED = ("ours_local_metrics", "ours_api_metrics", "ours_otlp")  # books under overload
+PAIRS = (("ours_local", "seed_local"), ("ours_stdout", "seed_gcp"))  # callgrind cross-checks
+
+TARGETS: tuple[Target, ...] = (
+    Target("3", "local: total CPU ≤ 1.0× `seed_local`", ratio("ours_local")),
+    Target("3", "local: caller ≤ 0.25× `seed_local`", ratio("ours_local", cpu=False), 0.25),
+    Target("3", "stdout: total CPU ≤ 1.0× `seed_gcp`", ratio("ours_stdout")),
+    Target("3", "api: total CPU ≤ 1.0× `seed_gcp`", ratio("ours_api")),
+    Target("10", "OTLP, all three signals: total CPU ≤ 2.0× `seed_local`", ratio("ours_otlp"), 2.0),
+    Target("10", "OTLP (the goal): total CPU ≤ 1.0× `seed_local`", ratio("ours_otlp")),
+    Target("10", "local with metrics: total CPU ≤ 1.0× `seed_local`", ratio("ours_local_metrics")),
+    Target("10", "stdout with metrics: total CPU ≤ 1.0× `seed_gcp`", ratio("ours_stdout_metrics")),
+    Target("10", "api with metrics: total CPU ≤ 1.0× `seed_gcp`", ratio("ours_api_metrics")),
+    Target("10", "OTLP: ≥ 100,000 events/s delivered (8 threads)", rate("ours_otlp"), 100_000, True),
+    Target("10", "local with metrics: ≥ 100,000 events/s delivered (8 threads)", rate("ours_local_metrics"),
+           100_000, True),
+    Target("10", "every mode, every round: all records, counts and histogram counts received", _delivered,
+           at_least=True, check=True),
+    *(Target("3", f"`{key}`, 8 threads, queue overflowing: emitted = exported + dropped = received + dropped",
+             books(key), at_least=True, check=True) for key in ACCOUNTED),
+    Target("3", "1M unique-id events: RSS growth ≤ 20 MB", lambda r: Measured(
+        r.cardinality["growth_mb"], f"{r.cardinality['growth_mb']:.1f} MB"), 20.0),
+    Target("3", "endpoint/method/status series exact, no overflow", _exact, at_least=True, check=True),
+    Target("3", "metric series per event ≤ cap", _series, SERIES_CAP, check=True),
+    *(Target("3", f"`{ours}` instructions/event ≤ 1.0× `{seed}` (callgrind)", instructions(ours, seed))
+      for ours, seed in PAIRS),
+)
