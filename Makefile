@@ -23,7 +23,7 @@ typecheck: $(STAMP)
 
 # Lint only (ruff check): formatting is left to each author.
 lint: $(STAMP)
-	$(PY) -m ruff check gyrinx_tracker tests examples collector-config
+	$(PY) -m ruff check gyrinx_tracker tests examples collector-config benchmarks
 
 unit: $(STAMP)
 	$(PY) -m pytest

@@ -16,7 +16,6 @@ import sys
 from typing import Any
 
 import gyrinx_tracker
-
 from benchmarks.impls import Env, Sink, memory_reader, ours_local
 from benchmarks.load import peak_rss_mb
 from benchmarks.workload import EVENT, low_cardinality, unique_calls

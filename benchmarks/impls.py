@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import gyrinx_tracker
-
 from benchmarks.receivers import Endpoints, counts
 from benchmarks.workload import EVENT, request_calls
 
@@ -135,7 +134,7 @@ def _seed(env: Env, handler: logging.Handler) -> Runner:
     def track(event: str, n: int = 1, value: float | None = None, **labels: Any) -> None:
         try:
             info(json.dumps({"event": event, "n": n, "value": value, "labels": labels}))
-        except Exception:  # noqa: BLE001 - the original promise: never crash the application
+        except Exception:
             logger.exception("failed to track %s", event)
 
     return Runner(track, lambda: None, _received(env, "lines"))  # synchronous: nothing to flush

@@ -24,7 +24,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import gyrinx_tracker
-
 from benchmarks.impls import BY_KEY, Env, Runner, Sink, running, shutdown_app_providers
 from benchmarks.receivers import Endpoints
 from benchmarks.workload import EVENT, request_calls
@@ -74,7 +73,7 @@ def measured(runner: Runner, load: Callable[[Callable[..., None]], int]) -> dict
     result: dict[str, Any] = {"calls": calls, "delivered": delivered, "lost": calls - delivered, "calls_per_s": calls / loop,
               "delivered_per_s": delivered / wall, "cpu_us_per_delivered": cpu / max(delivered, 1) * 1e6}
     if books0 is not None and books is not None:
-        emitted, exported, dropped = (after - before for after, before in zip(books, books0))
+        emitted, exported, dropped = (after - before for after, before in zip(books, books0, strict=True))
         result.update(emitted=emitted, exported=exported, dropped=dropped,
                       balanced=emitted == calls == exported + dropped, exact=delivered == exported,
                       dropped_by_reason=gyrinx_tracker.stats()["dropped_by_reason"])

@@ -14,8 +14,8 @@ import subprocess
 import sys
 import threading
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypedDict
 
 CUMULATIVE = 2  # opentelemetry.proto.metrics.v1.AggregationTemporality
@@ -107,7 +107,7 @@ def _serve() -> None:
             self._handle(request, context, lambda: add(request))
 
     class Answer(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_GET(self) -> None:
             body = json.dumps(tally.counts()).encode()
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))

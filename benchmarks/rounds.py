@@ -68,10 +68,10 @@ def shortfalls(n: int, books0: Books | None, books1: Books | None, got0: Deliver
                got1: Delivery) -> list[str]:
     problems = []
     if books0 is not None and books1 is not None:
-        emitted, exported, dropped = (after - before for after, before in zip(books1, books0))
+        emitted, exported, dropped = (after - before for after, before in zip(books1, books0, strict=True))
         if (emitted, exported, dropped) != (n, n, 0):
             problems.append(f"stats: emitted {emitted}, exported {exported}, dropped {dropped}")
-    for what, before, after in zip(("log records", "counter total", "histogram count"), got0, got1):
+    for what, before, after in zip(("log records", "counter total", "histogram count"), got0, got1, strict=True):
         if before is not None and after is not None and after - before != n:
             problems.append(f"{what} {after - before:g} of {n}")
     return problems
