@@ -51,11 +51,14 @@ class TrackerConfig:
     metric_label_values: int = 50
     metric_series_per_event: int = 500
     metric_events: int = 1_000
+    metric_interval: float | None = None
+    local_metrics: bool = True
     max_labels: int = 128
     max_string: int = 8_192
     # Set only in code (``configure``), never from the environment: objects, not strings.
     log_exporter: Any = field(default=None, compare=False)
     metric_reader: Any = field(default=None, compare=False)
+    metric_exporter: Any = field(default=None, compare=False)
 
 
 Parser = Callable[[object], Any]
@@ -209,6 +212,12 @@ VARIABLES: tuple[Variable, ...] = (
              "Metric series one event may have; later combinations go to the overflow series."),
     Variable("GYRINX_TRACKER_METRIC_EVENTS", "metric_events", _positive_int,
              "Distinct event names that get their own instruments; later ones are counted only."),
+    Variable("GYRINX_TRACKER_METRIC_INTERVAL", "metric_interval", _positive_float,
+             "Seconds between metric exports (cumulative totals; also at every flush and at exit). "
+             "Unset: the standard `OTEL_METRIC_EXPORT_INTERVAL` (milliseconds), else 60."),
+    Variable("GYRINX_TRACKER_LOCAL_METRICS", "local_metrics", _boolean,
+             "With the `console` exporter, one JSON line per metric series through the "
+             "`gyrinx.tracker.metrics` logger at each metric export."),
     Variable("GYRINX_TRACKER_MAX_LABELS", "max_labels", _positive_int,
              "Labels kept per event; the rest are dropped and counted in `_dropped_labels`."),
     Variable("GYRINX_TRACKER_MAX_STRING", "max_string", _positive_int,
@@ -217,7 +226,8 @@ VARIABLES: tuple[Variable, ...] = (
 
 
 # Set only in code, never from the environment: objects, not text.
-CODE_ONLY: dict[str, Parser] = {"log_exporter": _any_object, "metric_reader": _any_object}
+CODE_ONLY: dict[str, Parser] = {"log_exporter": _any_object, "metric_reader": _any_object,
+                                "metric_exporter": _any_object}
 _PARSERS: dict[str, Parser] = {**{v.field: v.parse for v in VARIABLES}, **CODE_ONLY}
 
 

@@ -12,12 +12,13 @@ The choice, in order:
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from typing import Any
 
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import MetricReader
+from opentelemetry.sdk.metrics.export import MetricExporter
 from opentelemetry.sdk.resources import Resource
 
 from gyrinx_tracker import _otel_logs, _self_metrics
@@ -28,8 +29,10 @@ from gyrinx_tracker._outputs import otlp
 from gyrinx_tracker._outputs.base import LogWriter, Output
 from gyrinx_tracker._outputs.gcp_env import detect, on_google_cloud
 from gyrinx_tracker._outputs.local import LocalJsonWriter
+from gyrinx_tracker._outputs.local_metrics import LocalMetricLines
+from gyrinx_tracker._outputs.meters import ExportedMeters, MeterSide, SdkInstruments, SdkMeters
 from gyrinx_tracker._outputs.sdk import SdkExporterWriter
-from gyrinx_tracker._outputs.signals import MeterSide, ProviderOutput, WriterOutput
+from gyrinx_tracker._outputs.signals import ProviderOutput, WriterOutput
 from gyrinx_tracker._resource import resource_from_env
 from gyrinx_tracker._stats import Stats
 from gyrinx_tracker._version import VERSION
@@ -70,30 +73,46 @@ def _app_providers(config: TrackerConfig) -> tuple[Any | None, MeterProvider | N
 
 def _meter_side(config: TrackerConfig, stats: Stats, app_meters: MeterProvider | None,
                 environ: Mapping[str, str], resource: Resource | None = None) -> MeterSide | None:
-    """Metrics go to the app's meter provider, to our own when there is a reader, or nowhere."""
-    if app_meters is not None and config.metric_reader is None:
-        return MeterSide(_metrics(app_meters, config, stats), app_meters, owned=False)
-    reader = _metric_reader(config, environ)
-    if reader is None:
+    """Where metrics go: the app's meter provider, a ``metric_reader=``, our exporters, or nowhere."""
+    if app_meters is not None and config.metric_reader is None and config.metric_exporter is None:
+        return SdkMeters(_instruments(app_meters, config, stats), app_meters, owned=False)
+    resource = resource or resource_from_env()
+    if config.metric_reader is not None:
+        provider = MeterProvider(metric_readers=[config.metric_reader], resource=resource, shutdown_on_exit=False)
+        return SdkMeters(_instruments(provider, config, stats), provider, owned=True)
+    exporters = _metric_exporters(config, environ)
+    if not exporters:
         return None
-    provider = MeterProvider(metric_readers=[reader], resource=resource or resource_from_env(),
-                             shutdown_on_exit=False)
-    return MeterSide(_metrics(provider, config, stats), provider, owned=True)
+    return ExportedMeters(Metrics(config, stats), stats, exporters, metric_interval(config, environ), resource, SCOPE)
 
 
-def _metrics(provider: MeterProvider, config: TrackerConfig, stats: Stats) -> Metrics:
+def _instruments(provider: MeterProvider, config: TrackerConfig, stats: Stats) -> SdkInstruments:
     meter = provider.get_meter(*SCOPE)
     _self_metrics.observe(meter, stats)
-    return Metrics(meter, config, stats)
+    return SdkInstruments(meter, Metrics(config, stats))
 
 
-def _metric_reader(config: TrackerConfig, environ: Mapping[str, str]) -> MetricReader | None:
-    if config.metric_reader is not None:
-        reader: MetricReader = config.metric_reader
-        return reader
-    if resolve_exporter(config, environ) != "otlp":
-        return None
-    return otlp.metric_reader(config, environ)
+def metric_interval(config: TrackerConfig, environ: Mapping[str, str]) -> float:
+    """Ours, else the standard OTEL_METRIC_EXPORT_INTERVAL (milliseconds), else 60 seconds."""
+    if config.metric_interval is not None:
+        return config.metric_interval
+    try:
+        standard = float(environ.get("OTEL_METRIC_EXPORT_INTERVAL", "") or "nan") / 1000
+    except ValueError:
+        standard = math.nan
+    return standard if standard > 0 else 60.0
+
+
+def _metric_exporters(config: TrackerConfig, environ: Mapping[str, str]) -> list[MetricExporter]:
+    if config.metric_exporter is not None:
+        return [config.metric_exporter]
+    mode = resolve_exporter(config, environ)
+    if mode == "otlp":
+        exporter = otlp.metric_exporter(config, environ)
+        return [exporter] if exporter is not None else []
+    if mode == "console" and config.local_metrics:
+        return [LocalMetricLines()]
+    return []
 
 
 def _writer(config: TrackerConfig, environ: Mapping[str, str]) -> LogWriter:
