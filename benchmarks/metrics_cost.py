@@ -29,7 +29,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader, MetricExporte
 import gyrinx_tracker
 
 EVENTS = 20_000
-ROUNDS = 9
+ROUNDS = 15
 
 
 class Discard(MetricExporter):

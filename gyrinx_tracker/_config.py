@@ -33,6 +33,8 @@ class TrackerConfig:
     exporter: Exporter = "auto"
     gcp_transport: GcpTransport = "api"
     cloud_logging_endpoint: str | None = None
+    cloud_monitoring_endpoint: str | None = None
+    gcp_metrics: bool = True
     project_id: str | None = None
     gcp_region: str | None = None
     log_name: str = "tracker"
@@ -171,6 +173,11 @@ VARIABLES: tuple[Variable, ...] = (
              "prints Cloud Run structured JSON lines."),
     Variable("GYRINX_TRACKER_CLOUD_LOGGING_ENDPOINT", "cloud_logging_endpoint", _optional_text,
              "`host:port` of a Cloud Logging emulator: plain gRPC, anonymous credentials."),
+    Variable("GYRINX_TRACKER_CLOUD_MONITORING_ENDPOINT", "cloud_monitoring_endpoint", _optional_text,
+             "`host:port` of a plain-gRPC OTLP stand-in for Google's Telemetry API (metrics), no credentials."),
+    Variable("GYRINX_TRACKER_GCP_METRICS", "gcp_metrics", _boolean,
+             "On Google Cloud, export the counters and histograms to Cloud Monitoring through the "
+             "Telemetry API (`telemetry.googleapis.com`, OTLP); needs the `otlp` extra."),
     Variable("GOOGLE_CLOUD_PROJECT", "project_id", _optional_text,
              "The Google Cloud project. On Cloud Run, where it is not set, it is read from the "
              "metadata server."),

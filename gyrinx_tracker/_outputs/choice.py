@@ -80,10 +80,32 @@ def _meter_side(config: TrackerConfig, stats: Stats, app_meters: MeterProvider |
     if config.metric_reader is not None:
         provider = MeterProvider(metric_readers=[config.metric_reader], resource=resource, shutdown_on_exit=False)
         return SdkMeters(_instruments(provider, config, stats), provider, owned=True)
+    if resolve_exporter(config, environ) == "gcp" and config.metric_exporter is None:
+        return _gcp_meters(config, stats, environ, resource)
     exporters = _metric_exporters(config, environ)
     if not exporters:
         return None
     return ExportedMeters(Metrics(config, stats), stats, exporters, metric_interval(config, environ), resource, SCOPE)
+
+
+def _gcp_meters(config: TrackerConfig, stats: Stats, environ: Mapping[str, str], base: Resource) -> MeterSide | None:
+    """Cloud Monitoring through the Telemetry API; without credentials or packages, one warning."""
+    if not config.gcp_metrics:
+        return None
+    try:
+        from gyrinx_tracker._outputs import cloud_monitoring as monitoring
+
+        environment = detect(environ, config.project_id, config.gcp_region, config.metadata_timeout)
+        exporter = monitoring.metric_exporter(config, environment)
+        resource = monitoring.resource(environ, environment, base, config.metadata_timeout)
+    except Exception as error:  # noqa: BLE001 - missing packages or credentials: logs still go
+        warn_limited("fallback:gcp_metrics", "gyrinx_tracker cannot export metrics to Cloud Monitoring "
+                     "(%s: %s; the gyrinx-tracker[otlp] extra and Application Default Credentials are "
+                     "needed); events are still logged", type(error).__name__, error)
+        return None
+    interval = max(metric_interval(config, environ), monitoring.MIN_INTERVAL)
+    return ExportedMeters(Metrics(config, stats), stats, [exporter], interval, resource, SCOPE,
+                          min_gap=monitoring.MIN_GAP)
 
 
 def _instruments(provider: MeterProvider, config: TrackerConfig, stats: Stats) -> SdkInstruments:

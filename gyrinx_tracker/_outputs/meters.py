@@ -52,7 +52,7 @@ class ExportedMeters:
     """Our aggregates exported through SDK metric exporters, from the worker thread."""
 
     def __init__(self, metrics: Metrics, stats: Stats, exporters: Sequence[MetricExporter], interval: float,
-                 resource: Resource, scope: tuple[str, str]) -> None:
+                 resource: Resource, scope: tuple[str, str], min_gap: float = 0.0) -> None:
         self.metrics = metrics
         self._stats = stats
         self._exporters = list(exporters)
@@ -61,6 +61,8 @@ class ExportedMeters:
         self._scope = InstrumentationScope(*scope)
         self._start_ns = time.time_ns()  # cumulative series start with the pipeline
         self._due = time.monotonic() + interval
+        self._gap_ns = int(min_gap * 1e9)
+        self._last_end_ns = 0
 
     def tick(self) -> None:
         """Export when the interval is up; the worker calls this after each wake-up."""
@@ -83,7 +85,8 @@ class ExportedMeters:
     def export(self, timeout: float) -> bool:
         """Every series' current total to every exporter; a failure is counted and warned about."""
         self._due = time.monotonic() + self._interval
-        data = metrics_data(self.metrics, self._stats, self._resource, self._scope, self._start_ns, time.time_ns())
+        end_ns = self._end_time(timeout)
+        data = metrics_data(self.metrics, self._stats, self._resource, self._scope, self._start_ns, end_ns)
         ok = True
         for exporter in self._exporters:
             try:
@@ -98,6 +101,25 @@ class ExportedMeters:
                              "metrics through %s; the totals are cumulative and go out with the next export",
                              type(exporter).__name__)
         return ok
+
+    def _end_time(self, timeout: float) -> int:
+        """The points' end time: now, unless that is within ``min_gap`` of the last export's.
+
+        Cloud Monitoring refuses a point less than 5 s after the previous one of its series. A flush
+        soon after an export is stamped ``min_gap`` after it instead (at most ``min_gap`` ahead of the
+        clock; the totals are those of now), so neither a flush nor the last export at exit is lost
+        or has to wait; only when even that would run further ahead does the worker wait, within
+        half the ``timeout``.
+        """
+        now = time.time_ns()
+        end = max(now, self._last_end_ns + self._gap_ns)
+        ahead = end - now - self._gap_ns
+        if ahead > 0:
+            time.sleep(min(ahead / 1e9, timeout / 2))
+            now = time.time_ns()
+            end = max(now, self._last_end_ns + self._gap_ns)
+        self._last_end_ns = end
+        return end
 
 
 class SdkInstruments:
