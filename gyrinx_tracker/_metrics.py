@@ -15,6 +15,8 @@ Routing rule (all labels always reach the log record; this decides only metric a
 4. Each event may have ``metric_series_per_event`` series; later combinations are recorded under
    ``{"otel.metric.overflow": true}``, the SDK's own overflow convention.
 5. Only scalar values (str, int, float, bool) become attributes; strings over 128 chars are left out.
+6. Only keys of the form ``[A-Za-z][A-Za-z0-9_.]*`` become attributes: Cloud Monitoring's Telemetry
+   API rejects a data point with any other label key, and Prometheus label names are stricter still.
 Negative values stay in the log record but not in the histogram (OpenTelemetry histograms take
 only non-negative values); that is warned about once.
 Every fold is counted in ``stats()`` and in the ``gyrinx_tracker.folded`` counter.
@@ -55,6 +57,7 @@ _ID_LIKE = re.compile(r"(?:^|_)(?:ids?|uuid|guid|pk)$|[a-z0-9](?:Id|ID|Ids|IDs|U
 _PERSONAL = frozenset({"user", "username", "user_name", "email", "ip", "ip_address", "phone", "url"})
 _UNITS = (("_duration", "ms"), ("_ms", "ms"), ("_seconds", "s"), ("_bytes", "By"))
 _ATTRIBUTE_TYPES = frozenset({str, int, float, bool})
+_ATTRIBUTE_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_.]*\Z")
 
 Key = tuple[tuple[str, Any], ...]
 # A histogram series: [count, sum, min, max, bucket_0, ..., bucket_len(BOUNDARIES)].
@@ -150,7 +153,7 @@ class EventMetrics:
 
     def _may_admit(self, key: str) -> bool:
         """Whether a label name may ever become an attribute of this event (values decide the rest)."""
-        if key in self._folded:
+        if key in self._folded or not _ATTRIBUTE_KEY.match(key):
             return False
         if self._allow is not None:
             return key in self._allow
