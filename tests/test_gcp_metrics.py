@@ -8,6 +8,7 @@ credentials) is.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -58,12 +59,13 @@ class TestOnByDefault:
         assert gyrinx_tracker.stats()["metric_exports_failed"] == 0
 
     def test_the_resource_keeps_instances_apart_and_maps_to_prometheus_target(self, cloud_run: OtlpReceiver) -> None:
-        """service.instance.id is the metadata server's instance id; region, platform and job name are set."""
+        """service.instance.id is the metadata server's instance id and the process id (gunicorn workers of one
+        instance keep their series apart); region, platform and job name are set."""
         gyrinx_tracker.track("user_login")
         assert gyrinx_tracker.flush(20)
         (point,) = latest(cloud_run, "tracker.user_login").values()
         resource = point["resource"]
-        assert resource["service.instance.id"] == "0087244a2c5a1b2c3d4e5f"
+        assert resource["service.instance.id"] == f"0087244a2c5a1b2c3d4e5f-{os.getpid()}"
         assert (resource["cloud.region"], resource["cloud.platform"], resource["service.name"]) == (
             "europe-west1", "gcp_cloud_run", "gyrinx")
         assert (resource["gcp.project_id"], resource["faas.version"]) == ("test-project", "gyrinx-00042-abc")
@@ -79,7 +81,7 @@ class TestOnByDefault:
             gyrinx_tracker.track("user_login")
             assert gyrinx_tracker.flush(20)
         instances = {p["resource"]["service.instance.id"] for p in cloud_run.metric_points()["tracker.user_login"]}
-        assert instances == {"0087244a2c5a1b2c3d4e5f", "second-instance"}
+        assert instances == {f"0087244a2c5a1b2c3d4e5f-{os.getpid()}", f"second-instance-{os.getpid()}"}
 
 
 class TestWritingLimits:

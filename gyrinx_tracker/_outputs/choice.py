@@ -85,7 +85,8 @@ def _meter_side(config: TrackerConfig, stats: Stats, app_meters: MeterProvider |
     exporters = _metric_exporters(config, environ)
     if not exporters:
         return None
-    return ExportedMeters(Metrics(config, stats), stats, exporters, metric_interval(config, environ), resource, SCOPE)
+    return ExportedMeters(Metrics(config, stats), stats, exporters, metric_interval(config, environ), resource, SCOPE,
+                          config.export_timeout)
 
 
 def _gcp_meters(config: TrackerConfig, stats: Stats, environ: Mapping[str, str], base: Resource) -> MeterSide | None:
@@ -105,7 +106,7 @@ def _gcp_meters(config: TrackerConfig, stats: Stats, environ: Mapping[str, str],
         return None
     interval = max(metric_interval(config, environ), monitoring.MIN_INTERVAL)
     return ExportedMeters(Metrics(config, stats), stats, [exporter], interval, resource, SCOPE,
-                          min_gap=monitoring.MIN_GAP)
+                          config.export_timeout, min_gap=monitoring.MIN_GAP)
 
 
 def _instruments(provider: MeterProvider, config: TrackerConfig, stats: Stats) -> SdkInstruments:

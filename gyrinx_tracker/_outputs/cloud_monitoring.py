@@ -10,7 +10,8 @@ deprecated by its maintainers in favour of OTLP.
 
 Keeping instances apart: Cloud Monitoring's ``prometheus_target`` resource takes ``instance``
 from ``service.instance.id``, which is the instance id from the metadata server (a random id
-when it cannot be read): two Cloud Run instances never write the same time series. ``location``
+when it cannot be read) and the process id: two Cloud Run instances, or two gunicorn workers of
+one instance, never write the same time series (each process's totals are its own). ``location``
 comes from ``cloud.region``, ``job`` from ``service.name`` (the service or job name unless
 ``OTEL_SERVICE_NAME`` says otherwise).
 
@@ -22,6 +23,7 @@ plain-gRPC OTLP stand-in instead, without credentials: that is how the tests rea
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -42,7 +44,7 @@ def resource(environ: Mapping[str, str], environment: GcpEnvironment, base: Reso
     """``base`` (the standard variables) with the Cloud Run attributes Cloud Monitoring maps."""
     labels = environment.resource_labels
     name = environ.get("K_SERVICE") or environ.get("CLOUD_RUN_JOB")
-    instance = instance_id(environ, timeout) or uuid.uuid4().hex
+    instance = f"{instance_id(environ, timeout) or uuid.uuid4().hex}-{os.getpid()}"
     found: dict[str, Any] = {"cloud.provider": "gcp", "service.instance.id": instance, "faas.instance": instance}
     if environment.project_id:
         found.update({"gcp.project_id": environment.project_id, "cloud.account.id": environment.project_id})

@@ -52,11 +52,12 @@ class ExportedMeters:
     """Our aggregates exported through SDK metric exporters, from the worker thread."""
 
     def __init__(self, metrics: Metrics, stats: Stats, exporters: Sequence[MetricExporter], interval: float,
-                 resource: Resource, scope: tuple[str, str], min_gap: float = 0.0) -> None:
+                 resource: Resource, scope: tuple[str, str], timeout: float, min_gap: float = 0.0) -> None:
         self.metrics = metrics
         self._stats = stats
         self._exporters = list(exporters)
         self._interval = interval
+        self._timeout = timeout  # of a periodic export: it holds the worker, so the export timeout
         self._resource = resource
         self._scope = InstrumentationScope(*scope)
         self._start_ns = time.time_ns()  # cumulative series start with the pipeline
@@ -67,7 +68,7 @@ class ExportedMeters:
     def tick(self) -> None:
         """Export when the interval is up; the worker calls this after each wake-up."""
         if time.monotonic() >= self._due:
-            self.export(self._interval / 2)
+            self.export(self._timeout)
 
     def flush(self, timeout: float) -> bool:
         return self.export(timeout)
