@@ -22,10 +22,11 @@ def _timeout(config: TrackerConfig, environ: Mapping[str, str], signal: str) -> 
 
 
 def log_writer(config: TrackerConfig, environ: Mapping[str, str]) -> SdkExporterWriter:
-    """The OTLP log exporter as a writer; raises ImportError without the ``otlp`` extra."""
-    from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+    """The OTLP log exporter (encoding whole batches, ``otlp_logs``) as a writer; raises ImportError
+    without the ``otlp`` extra."""
+    from gyrinx_tracker._outputs.otlp_logs import BatchEncodingLogExporter
 
-    return SdkExporterWriter(OTLPLogExporter(timeout=_timeout(config, environ, "LOGS")))
+    return SdkExporterWriter(BatchEncodingLogExporter(timeout=_timeout(config, environ, "LOGS")))
 
 
 def metric_exporter(config: TrackerConfig, environ: Mapping[str, str]) -> MetricExporter | None:
