@@ -42,11 +42,12 @@ def metrics_data(metrics: Metrics, stats: Stats, resource: Resource, scope: Inst
 def event_metrics(event: EventMetrics, start_ns: int, now_ns: int) -> Iterator[Metric]:
     """The counter of one event and, once it had a value, its histogram."""
     name = PREFIX + event.name.lower()
-    if event.counts:
-        sums = [NumberDataPoint(dict(key), start_ns, now_ns, total) for key, total in event.counts.items()]
+    sums = [NumberDataPoint(dict(s.key), start_ns, now_ns, s.total) for s in event.series.values() if s.total]
+    if sums:
         yield Metric(name, f"Count of '{event.name}' events (sum of n)", "{event}", _sum(sums))
-    if event.values:
-        histograms = [_histogram_point(key, state, start_ns, now_ns) for key, state in event.values.items()]
+    histograms = [_histogram_point(s.key, s.histogram, start_ns, now_ns)
+                  for s in event.series.values() if s.histogram is not None]
+    if histograms:
         yield Metric(name + ".value", f"Distribution of the value of '{event.name}' events",
                      unit_for(event.name), Histogram(histograms, CUMULATIVE))
 

@@ -23,9 +23,10 @@ Every fold is counted in ``stats()`` and in the ``gyrinx_tracker.folded`` counte
 
 Why we aggregate ourselves: the SDK's ``Counter.add`` and ``Histogram.record`` cost about 11 µs
 per event between them (locks, attribute hashing, exemplar sampling). Here an event costs two dict
-look-ups (its label names' plan, then the values that may become attributes: see ``EventMetrics``),
-an integer addition and, for a value, five list updates: the same exact sums, counts and buckets, handed to the SDK's
-exporters as its own ``MetricsData`` (``_metric_data``). When the metrics go into an SDK meter
+look-ups (its label names' plan, then the values that may become attributes, which give its
+``Series``: see ``EventMetrics``), an integer addition and, for a value, five list updates: the
+same exact sums, counts and buckets, handed to the SDK's exporters as its own ``MetricsData``
+(``_metric_data``). When the metrics go into an SDK meter
 provider instead (the application's, or a ``metric_reader=``), ``SdkInstruments`` replays the
 routed events into real instruments.
 """
@@ -97,7 +98,7 @@ class Plan:
     def __init__(self, names: tuple[str, ...]) -> None:
         self.names = names
         self.pick: Callable[[dict[str, Any]], Any] = itemgetter(*names) if names else _no_values
-        self.routes: dict[Any, Key] = {}  # pick(labels) → series key
+        self.routes: dict[Any, Series] = {}  # pick(labels) → its series
 
     def values(self, labels: dict[str, Any]) -> tuple[Any, ...]:
         picked = self.pick(labels)
@@ -106,6 +107,21 @@ class Plan:
 
 def _no_values(labels: dict[str, Any]) -> tuple[()]:
     return ()
+
+
+class Series:
+    """One series of an event: its attributes, the counter's total and the histogram's state.
+
+    The routing cache maps straight to this object, so recording an event hashes no series key.
+    """
+
+    __slots__ = ("histogram", "key", "overflow", "total")
+
+    def __init__(self, key: Key) -> None:
+        self.key = key
+        self.total = 0
+        self.histogram: HistogramState | None = None
+        self.overflow = key is OVERFLOW
 
 
 class EventMetrics:
@@ -118,19 +134,17 @@ class EventMetrics:
 
     def __init__(self, name: str, allow: Iterable[str] | None, config: TrackerConfig, folds: Folds) -> None:
         self.name = name  # as first seen; exported lower-cased, as the SDK does
-        self.counts: dict[Key, int] = {}
-        self.values: dict[Key, HistogramState] = {}
+        self.series: dict[Key, Series] = {OVERFLOW: Series(OVERFLOW)}
         self.plans: dict[tuple[str, ...], Plan] = {}  # label names, in the caller's order → plan
         self._allow = frozenset(allow) if allow is not None else None
         self._folded: set[str] = set()
         self._seen: dict[str, set[Any]] = {}
-        self._series: set[Key] = {OVERFLOW}
         self._value_budget = config.metric_label_values
         self._series_budget = config.metric_series_per_event
         self._folds = folds
 
-    def key_for(self, labels: dict[str, Any]) -> Key:
-        """The series key for ``labels`` after the routing rule (the slow path; the result is cached)."""
+    def series_for(self, labels: dict[str, Any]) -> Series:
+        """The series of ``labels`` after the routing rule (the slow path; the result is cached)."""
         names = tuple(labels)
         plan = self.plans.get(names)
         if plan is None:
@@ -139,17 +153,17 @@ class EventMetrics:
             plan = self.plans[names] = Plan(tuple(sorted(k for k in names if self._may_admit(k))))
         values = plan.values(labels)
         folded = len(self._folded)
-        key = self._route(plan.names, values)
+        series = self._route(plan.names, values)
         if len(self._folded) != folded:
             self.plans.clear()  # a folded key leaves every plan that had it
-            return key
+            return series
         try:
             if len(plan.routes) >= _CACHE_LIMIT:
                 plan.routes.clear()
-            plan.routes[plan.pick(labels)] = key
+            plan.routes[plan.pick(labels)] = series
         except TypeError:  # a list or dict among the values: routed each time, never cached
             pass
-        return key
+        return series
 
     def _may_admit(self, key: str) -> bool:
         """Whether a label name may ever become an attribute of this event (values decide the rest)."""
@@ -159,14 +173,14 @@ class EventMetrics:
             return key in self._allow
         return not (is_id_like(key) or key.startswith("_"))
 
-    def _route(self, names: tuple[str, ...], values: tuple[Any, ...]) -> Key:
+    def _route(self, names: tuple[str, ...], values: tuple[Any, ...]) -> Series:
         key: Key = tuple((k, v) for k, v in zip(names, values, strict=True) if self._admits(k, v))
-        if key not in self._series:
-            if len(self._series) > self._series_budget:  # the overflow series is not counted
-                key = OVERFLOW
-            else:
-                self._series.add(key)
-        return key
+        series = self.series.get(key)
+        if series is None:
+            if len(self.series) > self._series_budget:  # the overflow series is not counted
+                return self.series[OVERFLOW]
+            series = self.series[key] = Series(key)
+        return series
 
     def _admits(self, key: str, value: Any) -> bool:
         if type(value) not in _ATTRIBUTE_TYPES or key in self._folded:
@@ -216,23 +230,21 @@ class Metrics:
             labels = event.labels
             try:
                 plan = metrics.plans[tuple(labels)]
-                key = plan.routes[plan.pick(labels)]
+                series = plan.routes[plan.pick(labels)]
             except (KeyError, TypeError):  # new names or values, or a list/dict value that cannot be cached
-                key = metrics.key_for(labels)
-            if key is OVERFLOW:
+                series = metrics.series_for(labels)
+            if series.overflow:
                 folds.series += 1
-            if event.n:
-                counts = metrics.counts
-                counts[key] = counts.get(key, 0) + event.n
+            series.total += event.n
             value = event.value
             if value is None:
                 continue
             if value < 0:  # OpenTelemetry histograms take only values >= 0
                 negative += 1
                 continue
-            state = metrics.values.get(key)
+            state = series.histogram
             if state is None:
-                state = metrics.values[key] = new_histogram()
+                state = series.histogram = new_histogram()
             state[0] += 1
             state[1] += value
             if value < state[2]:
@@ -252,12 +264,12 @@ class Metrics:
             if metrics is None:
                 unmetered += event.n
                 continue
-            key = metrics.key_for(event.labels)
-            if key is OVERFLOW:
+            series = metrics.series_for(event.labels)
+            if series.overflow:
                 self._folds.series += 1
             if event.value is not None and event.value < 0:
                 negative += 1
-            routed.append((metrics, key, event))
+            routed.append((metrics, series.key, event))
         self._settle(unmetered, negative)
         return routed
 
