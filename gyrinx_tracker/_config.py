@@ -35,6 +35,8 @@ class TrackerConfig:
     exporter: Exporter = "auto"
     gcp_transport: GcpTransport = "api"
     cloud_logging_endpoint: str | None = None
+    cloud_monitoring_endpoint: str | None = None
+    gcp_metrics: bool = True
     project_id: str | None = None
     gcp_region: str | None = None
     log_name: str = "tracker"
@@ -54,6 +56,8 @@ class TrackerConfig:
     metric_label_values: int = 50
     metric_series_per_event: int = 500
     metric_events: int = 1_000
+    metric_interval: float | None = None
+    local_metrics: bool = True
     max_labels: int = 128
     max_string: int = 8_192
     # Set only in code (``configure``), never from the environment: objects, not strings.
@@ -62,6 +66,7 @@ class TrackerConfig:
     # With log_exporter: also hand each record to the gyrinx.tracker logger, as the console output
     # does (capture_events uses it so a capture mixes with pytest's caplog).
     mirror_to_logger: bool = False
+    metric_exporter: Any = field(default=None, compare=False)
 
 
 Parser = Callable[[object], Any]
@@ -174,6 +179,11 @@ VARIABLES: tuple[Variable, ...] = (
              "prints Cloud Run structured JSON lines."),
     Variable("GYRINX_TRACKER_CLOUD_LOGGING_ENDPOINT", "cloud_logging_endpoint", _optional_text,
              "`host:port` of a Cloud Logging emulator: plain gRPC, anonymous credentials."),
+    Variable("GYRINX_TRACKER_CLOUD_MONITORING_ENDPOINT", "cloud_monitoring_endpoint", _optional_text,
+             "`host:port` of a plain-gRPC OTLP stand-in for Google's Telemetry API (metrics), no credentials."),
+    Variable("GYRINX_TRACKER_GCP_METRICS", "gcp_metrics", _boolean,
+             "On Google Cloud, export the counters and histograms to Cloud Monitoring through the "
+             "Telemetry API (`telemetry.googleapis.com`, OTLP); needs the `otlp` extra."),
     Variable("GOOGLE_CLOUD_PROJECT", "project_id", _optional_text,
              "The Google Cloud project. On Cloud Run, where it is not set, it is read from the "
              "metadata server."),
@@ -218,6 +228,12 @@ VARIABLES: tuple[Variable, ...] = (
              "Metric series one event may have; later combinations go to the overflow series."),
     Variable("GYRINX_TRACKER_METRIC_EVENTS", "metric_events", _positive_int,
              "Distinct event names that get their own instruments; later ones are counted only."),
+    Variable("GYRINX_TRACKER_METRIC_INTERVAL", "metric_interval", _positive_float,
+             "Seconds between metric exports (cumulative totals; also at every flush and at exit). "
+             "Unset: the standard `OTEL_METRIC_EXPORT_INTERVAL` (milliseconds), else 60."),
+    Variable("GYRINX_TRACKER_LOCAL_METRICS", "local_metrics", _boolean,
+             "With the `console` exporter, one JSON line per metric series through the "
+             "`gyrinx.tracker.metrics` logger at each metric export."),
     Variable("GYRINX_TRACKER_MAX_LABELS", "max_labels", _positive_int,
              "Labels kept per event; the rest are dropped and counted in `_dropped_labels`."),
     Variable("GYRINX_TRACKER_MAX_STRING", "max_string", _positive_int,
@@ -227,7 +243,7 @@ VARIABLES: tuple[Variable, ...] = (
 
 # Set only in code, never from the environment: objects, not text.
 CODE_ONLY: dict[str, Parser] = {"log_exporter": _any_object, "metric_reader": _any_object,
-                                 "mirror_to_logger": _boolean}
+                                 "mirror_to_logger": _boolean, "metric_exporter": _any_object}
 # The environment variable of each field, for callers that must know whether one was set.
 VARIABLE_OF: dict[str, str] = {variable.field: variable.name for variable in VARIABLES}
 _PARSERS: dict[str, Parser] = {**{v.field: v.parse for v in VARIABLES}, **CODE_ONLY}

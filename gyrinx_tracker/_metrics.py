@@ -1,9 +1,10 @@
-"""Counters and histograms per event, with cardinality that stays bounded whatever the labels.
+"""Counters and histograms per event, aggregated on the worker, with cardinality that stays bounded.
 
-Naming: each event ``E`` gets a counter ``tracker.E`` (unit ``{event}``, incremented by ``n``) and,
-once a ``value`` is seen, a histogram ``tracker.E.value``. The histogram's unit follows the original tracker's
-naming conventions: ``*_duration`` and ``*_ms`` are milliseconds, ``*_seconds`` seconds,
-``*_bytes`` bytes, anything else ``1``.
+Naming: each event ``E`` gets a counter ``tracker.e`` (lower-cased, as OpenTelemetry instrument
+names are case-insensitive; unit ``{event}``, the sum of ``n``) and, once a ``value`` is seen, a
+histogram ``tracker.e.value``. The histogram's unit follows the original tracker's naming
+conventions: ``*_duration`` and ``*_ms`` are milliseconds, ``*_seconds`` seconds, ``*_bytes``
+bytes, anything else ``1``.
 
 Routing rule (all labels always reach the log record; this decides only metric attributes):
 1. If the event has an allowlist (``metric_labels``), only those keys are considered.
@@ -14,18 +15,30 @@ Routing rule (all labels always reach the log record; this decides only metric a
 4. Each event may have ``metric_series_per_event`` series; later combinations are recorded under
    ``{"otel.metric.overflow": true}``, the SDK's own overflow convention.
 5. Only scalar values (str, int, float, bool) become attributes; strings over 128 chars are left out.
+6. Only keys of the form ``[A-Za-z][A-Za-z0-9_.]*`` become attributes: Cloud Monitoring's Telemetry
+   API rejects a data point with any other label key, and Prometheus label names are stricter still.
 Negative values stay in the log record but not in the histogram (OpenTelemetry histograms take
 only non-negative values); that is warned about once.
 Every fold is counted in ``stats()`` and in the ``gyrinx_tracker.folded`` counter.
+
+Why we aggregate ourselves: the SDK's ``Counter.add`` and ``Histogram.record`` cost about 11 µs
+per event between them (locks, attribute hashing, exemplar sampling). Here an event costs two dict
+look-ups (its label names' plan, then the values that may become attributes, which give its
+``Series``: see ``EventMetrics``), an integer addition and, for a value, five list updates: the
+same exact sums, counts and buckets, handed to the SDK's exporters as its own ``MetricsData``
+(``_metric_data``). When the metrics go into an SDK meter
+provider instead (the application's, or a ``metric_reader=``), ``SdkInstruments`` replays the
+routed events into real instruments.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterable
+from bisect import bisect_left
+from collections.abc import Callable, Iterable
+from operator import itemgetter
 from typing import Any
-
-from opentelemetry.metrics import Counter, Histogram, Meter
 
 from gyrinx_tracker._config import TrackerConfig
 from gyrinx_tracker._diagnostics import warn_limited
@@ -35,13 +48,21 @@ from gyrinx_tracker._stats import Stats
 PREFIX = "tracker."
 OVERFLOW: tuple[tuple[str, Any], ...] = (("otel.metric.overflow", True),)
 MAX_ATTRIBUTE_STRING = 128
+# The SDK's default explicit bucket boundaries (the OpenTelemetry specification's defaults).
+BOUNDARIES: tuple[float, ...] = (0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0,
+                                 2500.0, 5000.0, 7500.0, 10000.0)
+_CACHE_LIMIT = 4_096  # value combinations remembered per plan; cleared when full
+_PLAN_LIMIT = 256  # label name sets remembered per event; cleared when full
 
 _ID_LIKE = re.compile(r"(?:^|_)(?:ids?|uuid|guid|pk)$|[a-z0-9](?:Id|ID|Ids|IDs|Uuid)$|^(?:uuid|guid)")
 _PERSONAL = frozenset({"user", "username", "user_name", "email", "ip", "ip_address", "phone", "url"})
 _UNITS = (("_duration", "ms"), ("_ms", "ms"), ("_seconds", "s"), ("_bytes", "By"))
 _ATTRIBUTE_TYPES = frozenset({str, int, float, bool})
+_ATTRIBUTE_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_.]*\Z")
 
 Key = tuple[tuple[str, Any], ...]
+# A histogram series: [count, sum, min, max, bucket_0, ..., bucket_len(BOUNDARIES)].
+HistogramState = list[Any]
 
 
 def is_id_like(key: str) -> bool:
@@ -58,133 +79,220 @@ def unit_for(event: str) -> str:
     return "1"
 
 
-class _EventMetrics:
-    """One event's instruments and the memory of which attribute values it has seen."""
+class Folds:
+    """Folds counted since the books last took them (shared by every event's routing)."""
 
-    def __init__(self, meter: Meter, name: str, allow: Iterable[str] | None, config: TrackerConfig) -> None:
-        self.counter: Counter = meter.create_counter(PREFIX + name, unit="{event}",
-                                                     description=f"Count of '{name}' events (sum of n)")
-        self._meter = meter
-        self._name = name
-        self.histogram: Histogram | None = None
+    __slots__ = ("labels", "series")
+
+    def __init__(self) -> None:
+        self.labels = 0
+        self.series = 0
+
+
+class Plan:
+    """For one set of label names: the names that may become attributes (sorted), a C-speed picker
+    of their values, and the series key each combination of values was routed to."""
+
+    __slots__ = ("names", "pick", "routes")
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+        self.pick: Callable[[dict[str, Any]], Any] = itemgetter(*names) if names else _no_values
+        self.routes: dict[Any, Series] = {}  # pick(labels) → its series
+
+    def values(self, labels: dict[str, Any]) -> tuple[Any, ...]:
+        picked = self.pick(labels)
+        return picked if len(self.names) != 1 else (picked,)
+
+
+def _no_values(labels: dict[str, Any]) -> tuple[()]:
+    return ()
+
+
+class Series:
+    """One series of an event: its attributes, the counter's total and the histogram's state.
+
+    The routing cache maps straight to this object, so recording an event hashes no series key.
+    """
+
+    __slots__ = ("histogram", "key", "overflow", "total")
+
+    def __init__(self, key: Key) -> None:
+        self.key = key
+        self.total = 0
+        self.histogram: HistogramState | None = None
+        self.overflow = key is OVERFLOW
+
+
+class EventMetrics:
+    """One event's routing memory and its aggregates: counter sums and histogram states per series.
+
+    Routing is cached in two steps so that ids among the labels do not defeat the cache: the label
+    *names* choose a ``Plan`` (id-like names are dropped there, once), and only the values of the
+    names that may become attributes key the plan's routes.
+    """
+
+    def __init__(self, name: str, allow: Iterable[str] | None, config: TrackerConfig, folds: Folds) -> None:
+        self.name = name  # as first seen; exported lower-cased, as the SDK does
+        self.series: dict[Key, Series] = {OVERFLOW: Series(OVERFLOW)}
+        self.plans: dict[tuple[str, ...], Plan] = {}  # label names, in the caller's order → plan
         self._allow = frozenset(allow) if allow is not None else None
-        self._denied: set[str] = set()
-        self._values: dict[str, set[Any]] = {}
-        # Each series' attributes as the dict the SDK takes, made once: the SDK only reads it.
-        self._series: dict[Key, dict[str, Any]] = {OVERFLOW: dict(OVERFLOW)}
+        self._folded: set[str] = set()
+        self._seen: dict[str, set[Any]] = {}
         self._value_budget = config.metric_label_values
         self._series_budget = config.metric_series_per_event
-        self.folded_labels = 0
-        self.folded_series = 0
+        self._folds = folds
 
-    def value_histogram(self) -> Histogram:
-        if self.histogram is None:
-            self.histogram = self._meter.create_histogram(
-                PREFIX + self._name + ".value", unit=unit_for(self._name),
-                description=f"Distribution of the value of '{self._name}' events")
-        return self.histogram
+    def series_for(self, labels: dict[str, Any]) -> Series:
+        """The series of ``labels`` after the routing rule (the slow path; the result is cached)."""
+        names = tuple(labels)
+        plan = self.plans.get(names)
+        if plan is None:
+            if len(self.plans) >= _PLAN_LIMIT:
+                self.plans.clear()
+            plan = self.plans[names] = Plan(tuple(sorted(k for k in names if self._may_admit(k))))
+        values = plan.values(labels)
+        folded = len(self._folded)
+        series = self._route(plan.names, values)
+        if len(self._folded) != folded:
+            self.plans.clear()  # a folded key leaves every plan that had it
+            return series
+        try:
+            if len(plan.routes) >= _CACHE_LIMIT:
+                plan.routes.clear()
+            plan.routes[plan.pick(labels)] = series
+        except TypeError:  # a list or dict among the values: routed each time, never cached
+            pass
+        return series
 
-    def key(self, labels: dict[str, Any]) -> Key:
-        """The metric attributes for ``labels``, after the routing rule; a sorted tuple."""
-        items = [(k, v) for k, v in labels.items() if self._admits(k, v)]
-        key: Key = tuple(sorted(items)) if len(items) > 1 else tuple(items)
-        if key in self._series:
-            return key
-        if len(self._series) > self._series_budget:  # the overflow series is not counted
-            self.folded_series += 1
-            return OVERFLOW
-        self._series[key] = dict(key)
-        return key
-
-    def attributes(self, key: Key) -> dict[str, Any]:
-        """The attribute dict of a series ``key`` returned; do not mutate it."""
-        return self._series[key]
-
-    def _admits(self, key: str, value: Any) -> bool:
-        if key in self._denied or type(value) not in _ATTRIBUTE_TYPES:
+    def _may_admit(self, key: str) -> bool:
+        """Whether a label name may ever become an attribute of this event (values decide the rest)."""
+        if key in self._folded or not _ATTRIBUTE_KEY.match(key):
             return False
         if self._allow is not None:
-            if key not in self._allow:
-                return False
-        elif is_id_like(key) or key.startswith("_"):
-            self._denied.add(key)
+            return key in self._allow
+        return not (is_id_like(key) or key.startswith("_"))
+
+    def _route(self, names: tuple[str, ...], values: tuple[Any, ...]) -> Series:
+        key: Key = tuple((k, v) for k, v in zip(names, values, strict=True) if self._admits(k, v))
+        series = self.series.get(key)
+        if series is None:
+            if len(self.series) > self._series_budget:  # the overflow series is not counted
+                return self.series[OVERFLOW]
+            series = self.series[key] = Series(key)
+        return series
+
+    def _admits(self, key: str, value: Any) -> bool:
+        if type(value) not in _ATTRIBUTE_TYPES or key in self._folded:
             return False
         if type(value) is str and len(value) > MAX_ATTRIBUTE_STRING:
             return False
-        seen = self._values.setdefault(key, set())
+        seen = self._seen.setdefault(key, set())
         if value in seen:
             return True
         if len(seen) >= self._value_budget:
-            self._denied.add(key)
-            del self._values[key]
-            self.folded_labels += 1
+            self._folded.add(key)
+            del self._seen[key]
+            self._folds.labels += 1
             return False
         seen.add(value)
         return True
 
 
-class Metrics:
-    """Turns batches of events into counter increments (summed per series) and histogram records."""
+def new_histogram() -> HistogramState:
+    return [0, 0, math.inf, -math.inf, *([0] * (len(BOUNDARIES) + 1))]
 
-    def __init__(self, meter: Meter, config: TrackerConfig, stats: Stats) -> None:
-        self._meter = meter
+
+class Metrics:
+    """Routes batches of events to series and aggregates them: exact, cumulative, cheap."""
+
+    def __init__(self, config: TrackerConfig, stats: Stats) -> None:
         self._config = config
         self._stats = stats
-        self._events: dict[str, _EventMetrics] = {}
-        self._overflow = meter.create_counter(
-            "gyrinx_tracker.unmetered", unit="{event}",
-            description="Events beyond the metric_events cap: logged, but without instruments of their own")
-        self._folded = meter.create_counter(
-            "gyrinx_tracker.folded", unit="{attribute}",
-            description="Metric label keys and series folded to bound cardinality")
+        self._by_name: dict[str, EventMetrics | None] = {}  # names as tracked → their event's metrics
+        self.events: dict[str, EventMetrics] = {}  # lower-cased name → metrics
+        self.unmetered = 0
+        self.folded = {"label": 0, "series": 0}
+        self._folds = Folds()
 
     def record(self, events: Iterable[Event]) -> None:
-        """Record one batch; counters are added once per series per batch, not once per event."""
-        sums: dict[tuple[_EventMetrics, Key], int] = {}
-        touched: set[_EventMetrics] = set()
+        """Add one batch to the aggregates; the inner loop is the per-event cost of metrics."""
+        by_name, bounds, folds = self._by_name, BOUNDARIES, self._folds
         unmetered = negative = 0
         for event in events:
-            metrics = self._for(event.name)
+            try:
+                metrics = by_name[event.name]
+            except KeyError:
+                metrics = self._for(event.name)
             if metrics is None:
                 unmetered += event.n
                 continue
-            touched.add(metrics)
-            key = metrics.key(event.labels)
-            if event.n:
-                sums[(metrics, key)] = sums.get((metrics, key), 0) + event.n
-            if event.value is None:
+            labels = event.labels
+            try:
+                plan = metrics.plans[tuple(labels)]
+                series = plan.routes[plan.pick(labels)]
+            except (KeyError, TypeError):  # new names or values, or a list/dict value that cannot be cached
+                series = metrics.series_for(labels)
+            if series.overflow:
+                folds.series += 1
+            series.total += event.n
+            value = event.value
+            if value is None:
                 continue
-            if event.value < 0:  # the SDK would refuse it and log a warning per call
+            if value < 0:  # OpenTelemetry histograms take only values >= 0
                 negative += 1
-            else:
-                metrics.value_histogram().record(event.value, metrics.attributes(key))
-        for (metrics, key), total in sums.items():
-            metrics.counter.add(total, metrics.attributes(key))
-        if unmetered:
-            self._overflow.add(unmetered)
+                continue
+            state = series.histogram
+            if state is None:
+                state = series.histogram = new_histogram()
+            state[0] += 1
+            state[1] += value
+            if value < state[2]:
+                state[2] = value
+            if value > state[3]:
+                state[3] = value
+            state[4 + bisect_left(bounds, value)] += 1
+        self._settle(unmetered, negative)
+
+    def route_batch(self, events: Iterable[Event]) -> list[tuple[EventMetrics, Key, Event]]:
+        """Each metered event with its metrics and series key, for replaying into SDK instruments;
+        the unmetered and fold counts are settled as by ``record``, but nothing is aggregated."""
+        routed: list[tuple[EventMetrics, Key, Event]] = []
+        unmetered = negative = 0
+        for event in events:
+            metrics = self._by_name[event.name] if event.name in self._by_name else self._for(event.name)
+            if metrics is None:
+                unmetered += event.n
+                continue
+            series = metrics.series_for(event.labels)
+            if series.overflow:
+                self._folds.series += 1
+            if event.value is not None and event.value < 0:
+                negative += 1
+            routed.append((metrics, series.key, event))
+        self._settle(unmetered, negative)
+        return routed
+
+    def _settle(self, unmetered: int, negative: int) -> None:
+        self.unmetered += unmetered
         if negative:
             warn_limited("input:negative_value", "gyrinx_tracker: %d negative values were kept in the log "
-                      "records but not in the histograms, which take only values >= 0", negative)
-        self._collect_folds(touched)
+                         "records but not in the histograms, which take only values >= 0", negative)
+        folds = self._folds
+        if folds.labels or folds.series:
+            self._stats.fold(folds.labels, folds.series)
+            self.folded["label"] += folds.labels
+            self.folded["series"] += folds.series
+            folds.labels = folds.series = 0
 
-    def _for(self, name: str) -> _EventMetrics | None:
+    def _for(self, name: str) -> EventMetrics | None:
         # Instrument names are case-insensitive in OpenTelemetry: "Login" and "login" are one
-        # instrument, so two _EventMetrics for them made duplicate streams with the same attributes.
+        # instrument, so they share one EventMetrics (two would make duplicate streams).
         identity = name.lower()
-        metrics = self._events.get(identity)
-        if metrics is None and len(self._events) < self._config.metric_events:
+        metrics = self.events.get(identity)
+        if metrics is None and len(self.events) < self._config.metric_events:
             allow = self._config.metric_labels.get(name, self._config.metric_labels.get(identity))
-            metrics = self._events[identity] = _EventMetrics(self._meter, name, allow, self._config)
+            metrics = self.events[identity] = EventMetrics(name, allow, self._config, self._folds)
+        if metrics is not None or len(self._by_name) < _CACHE_LIMIT:
+            self._by_name[name] = metrics
         return metrics
-
-    def _collect_folds(self, touched: set[_EventMetrics]) -> None:
-        """Move fold counts into the books; only events routed in this batch can have new folds."""
-        labels = series = 0
-        for metrics in touched:
-            labels += metrics.folded_labels
-            series += metrics.folded_series
-            metrics.folded_labels = metrics.folded_series = 0
-        if labels or series:
-            self._stats.fold(labels, series)
-            self._folded.add(labels, {"kind": "label"})
-            self._folded.add(series, {"kind": "series"})

@@ -280,6 +280,7 @@ class Pipeline:
             self._drain()
             if stopping:
                 break
+            self._tick()
         if self._state is State.CLOSED:
             self._close_output()
 
@@ -299,6 +300,11 @@ class Pipeline:
             self._flush_output()
         for done in waiters:
             done.set()
+
+    @_guard.guarded("tick", None)
+    def _tick(self) -> None:
+        if self._output is not None:
+            self._output.tick()
 
     @_guard.guarded("flush output", None)
     def _flush_output(self) -> None:

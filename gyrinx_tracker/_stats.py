@@ -25,6 +25,7 @@ class Snapshot(TypedDict):
     dropped_by_reason: dict[str, int]
     folded_metric_labels: int
     folded_metric_series: int
+    metric_exports_failed: int
     internal_errors: dict[str, int]
 
 
@@ -39,6 +40,7 @@ class Stats:
         self.dropped: Counter[str] = Counter()
         self.folded_labels = 0
         self.folded_series = 0
+        self.metric_exports_failed = 0
 
     def drop(self, reason: str, count: int = 1) -> None:
         """Count ``count`` events lost for ``reason`` before they reached the queue."""
@@ -59,6 +61,11 @@ class Stats:
                 self.folded_labels += labels
                 self.folded_series += series
 
+    def metric_export_failed(self) -> None:
+        """Count one metric export that did not reach its destination (the totals go out with the next)."""
+        with self.lock:
+            self.metric_exports_failed += 1
+
     def snapshot(self, queued: int, internal_errors: dict[str, int] | None = None) -> Snapshot:
         """A consistent copy of the books, given the queue length read under ``lock``.
 
@@ -75,6 +82,7 @@ class Stats:
             dropped_by_reason=dropped,
             folded_metric_labels=self.folded_labels,
             folded_metric_series=self.folded_series,
+            metric_exports_failed=self.metric_exports_failed,
             internal_errors=dict(internal_errors or {}),
         )
 

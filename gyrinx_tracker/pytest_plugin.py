@@ -10,7 +10,8 @@ What it changes while tests run (``gyrinx_tracker = sync``, the default):
 * delivery is synchronous: the ``gyrinx.tracker`` record is handled before ``track()`` returns, so
   ``caplog`` sees it, as it saw the original tracker's ``logger.info``;
 * outputs are local (JSON through ``gyrinx.tracker``) unless a test asks otherwise, with
-  ``GYRINX_TRACKER_EXPORTER`` or ``configure()``; the SIGTERM handler is left to pytest;
+  ``GYRINX_TRACKER_EXPORTER`` or ``configure()``, without the local metric lines; the SIGTERM
+  handler is left to pytest;
 * after each test anything a test queued (with its own ``delivery="background"``) is flushed, and
   the rate-limited warnings start afresh, so nothing of one test shows up in the next.
 """
@@ -24,7 +25,10 @@ import pytest
 from gyrinx_tracker import _api, _diagnostics
 from gyrinx_tracker.testing import Tracked, capture_events
 
-TEST_DEFAULTS: dict[str, object] = {"delivery": "sync", "exporter": "console", "handle_sigterm": False}
+# Local metric lines stay off: a flush would print them among the events caplog collects, and the
+# tracked fixture answers metric questions exactly.
+TEST_DEFAULTS: dict[str, object] = {"delivery": "sync", "exporter": "console", "handle_sigterm": False,
+                                    "local_metrics": False}
 _MODES = ("sync", "off")
 
 

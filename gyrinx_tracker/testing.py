@@ -1,7 +1,8 @@
 """Capture tracked events in tests, as plain data: ``with capture_events() as captured: ...``.
 
-Built on the SDK's in-memory log exporter and metric reader, so what a test sees is what the
-real pipeline produced (validation, redaction, record building, metric routing), minus the
+Built on the SDK's in-memory log exporter and an in-memory metric exporter that keeps the last
+``MetricsData`` the pipeline exported, so what a test sees is what the real pipeline produced
+(validation, redaction, record building, metric routing and aggregation), minus the
 output. Strict mode is on by default: bad input in the code under test raises
 ``TrackerInputError`` at the call site instead of warning.
 """
@@ -13,7 +14,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader, NumberDataPoint
+from opentelemetry.sdk.metrics.export import (
+    HistogramDataPoint,
+    MetricExporter,
+    MetricExportResult,
+    MetricsData,
+    NumberDataPoint,
+)
 
 from gyrinx_tracker import _api
 from gyrinx_tracker._otel_logs import InMemoryLogRecordExporter, Record, memory_exporter
@@ -55,7 +62,7 @@ class MetricPoint:
 class Capture:
     """What the tracker produced since the capture began; reading flushes the pipeline first."""
 
-    def __init__(self, logs: InMemoryLogRecordExporter, metrics: InMemoryMetricReader) -> None:
+    def __init__(self, logs: InMemoryLogRecordExporter, metrics: MemoryMetricExporter) -> None:
         self._logs = logs
         self._metrics = metrics
 
@@ -67,8 +74,8 @@ class Capture:
 
     def metric_points(self) -> list[MetricPoint]:
         """Every metric series with its current (cumulative) value."""
-        _api.flush(10.0)
-        data = self._metrics.get_metrics_data()
+        _api.flush(10.0)  # a flush exports every series' cumulative total
+        data = self._metrics.latest
         if data is None:
             return []
         return [point
@@ -106,15 +113,33 @@ class Capture:
 def capture_events(strict: bool = True, **options: Any) -> Iterator[Capture]:
     """Route ``track()`` into memory for the duration of the block, then restore the default."""
     logs = memory_exporter()
-    metrics = InMemoryMetricReader()
+    metrics = MemoryMetricExporter()
     options.setdefault("global_providers", "never")
     options.setdefault("handle_sigterm", False)
     options.setdefault("mirror_to_logger", True)  # pytest's caplog sees the events too
-    _api.configure(exporter="console", log_exporter=logs, metric_reader=metrics, strict=strict, **options)
+    _api.configure(exporter="console", log_exporter=logs, metric_exporter=metrics, strict=strict, **options)
     try:
         yield Capture(logs, metrics)
     finally:
         _api.reset()
+
+
+class MemoryMetricExporter(MetricExporter):
+    """Keeps the last exported ``MetricsData``: the totals are cumulative, so it holds every series."""
+
+    def __init__(self) -> None:
+        super().__init__(preferred_temporality={}, preferred_aggregation={})
+        self.latest: MetricsData | None = None
+
+    def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
+        self.latest = metrics_data
+        return MetricExportResult.SUCCESS
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        return True
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        return None
 
 
 def _event(record: Record) -> CapturedEvent:

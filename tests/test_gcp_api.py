@@ -22,6 +22,13 @@ pytest_plugins = ("tests.servers.fixtures",)
 CLOUD_RUN = {"K_SERVICE": "gyrinx", "K_REVISION": "gyrinx-00042-abc", "K_CONFIGURATION": "gyrinx"}
 
 
+@pytest.fixture(autouse=True)
+def _logs_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests pin the log side; metrics on Google Cloud (which need credentials, absent here)
+    are pinned against their stand-in in test_gcp_metrics.py."""
+    monkeypatch.setenv("GYRINX_TRACKER_GCP_METRICS", "false")
+
+
 def _configure(server: CloudLoggingServer, **options: object) -> None:
     gyrinx_tracker.configure(exporter="gcp", gcp_transport="api",
                              cloud_logging_endpoint=server.endpoint, **options)  # type: ignore[arg-type]

@@ -72,9 +72,12 @@ class TestAppProviders:
         """GYRINX_TRACKER_GLOBAL_PROVIDERS=never leaves the app's providers alone and prints local JSON."""
         output = _run(APP_WITH_GLOBALS, GYRINX_TRACKER_GLOBAL_PROVIDERS="never")
         # The app's LoggingHandler on root sees our gyrinx.tracker JSON lines: that is the app's routing,
-        # and each event still appears exactly once.
-        assert output["events"] == [None, None]
-        assert [json.loads(body)["event"] for body in output["bodies"]] == ["api_call", "api_call"]  # type: ignore[union-attr]
+        # and each event still appears exactly once; then the metric line of gyrinx.tracker.metrics.
+        lines = [json.loads(body) for body in output["bodies"]]  # type: ignore[attr-defined]
+        assert output["events"] == [None] * len(lines)
+        assert [line["event"] for line in lines if "event" in line] == ["api_call", "api_call"]
+        assert [line for line in lines if "metric" in line] == [
+            {"metric": "tracker.api_call", "unit": "{event}", "attributes": {"endpoint": "/a", "status": 200}, "value": 2}]
         assert output["points"] == []
 
 

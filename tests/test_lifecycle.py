@@ -33,7 +33,8 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def _json_lines(text: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    """The event lines (the metric lines that follow them at exit have "metric" instead of "event")."""
+    return [line for line in (json.loads(text) for text in text.splitlines() if text.startswith("{")) if "event" in line]
 
 
 class TestExit:

@@ -20,14 +20,16 @@ import gyrinx_tracker
 
 
 class _Lines(logging.Handler):
-    """Keeps the formatted messages a handler received, in order."""
+    """Keeps the event lines a handler on gyrinx.tracker received, in order (the metric lines of the
+    child logger gyrinx.tracker.metrics propagate to it too; TestMetricLines pins those)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.lines: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
+        if record.name == "gyrinx.tracker":
+            self.lines.append(record.getMessage())
 
 
 @pytest.fixture
@@ -143,14 +145,15 @@ class TestOriginalContract:
 
 
 class _Records(logging.Handler):
-    """Keeps the stdlib records themselves."""
+    """Keeps the stdlib records of event lines themselves."""
 
     def __init__(self) -> None:
         super().__init__()
         self.records: list[logging.LogRecord] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
+        if record.name == "gyrinx.tracker":
+            self.records.append(record)
 
 
 @contextmanager
@@ -236,9 +239,10 @@ class TestUnconfiguredLogging:
         result = subprocess.run([sys.executable, "-c", "from gyrinx_tracker import track\ntrack('user_login')"],
                                 capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stderr
-        line = json.loads(result.stderr.strip())
-        assert (line["event"], line["n"], line["severity"]) == ("user_login", 1, "INFO")
-        assert line["time"].endswith("Z") and "labels" not in line
+        event, metric = (json.loads(line) for line in result.stderr.splitlines())
+        assert (event["event"], event["n"], event["severity"]) == ("user_login", 1, "INFO")
+        assert event["time"].endswith("Z") and "labels" not in event
+        assert metric == {"metric": "tracker.user_login", "unit": "{event}", "attributes": {}, "value": 1}
         assert result.stdout == ""
 
 
@@ -297,6 +301,12 @@ class TestSubprocessScript:
         result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stderr
         lines = [line.split(" ", 1) for line in result.stdout.splitlines()]
-        assert [name for name, _ in lines] == ["gyrinx.tracker"] * 4
-        assert [json.loads(body)["event"] for _, body in lines] == [
+        assert [name for name, _ in lines] == ["gyrinx.tracker"] * 4 + ["gyrinx.tracker.metrics"] * 5
+        assert [json.loads(body)["event"] for _, body in lines[:4]] == [
             "user_login", "api_call", "response_time", "api_call"]
+        metrics = {(m["metric"], json.dumps(m["attributes"])): m for m in (json.loads(body) for _, body in lines[4:])}
+        assert metrics[("tracker.api_call", "{}")]["value"] == 5
+        assert metrics[("tracker.api_call", '{"endpoint": "/api/v1/fighters", "method": "GET", "status": 200}')]["value"] == 1
+        assert metrics[("tracker.response_time", "{}")]["value"] == 1
+        histogram = metrics[("tracker.response_time.value", "{}")]
+        assert (histogram["count"], histogram["sum"], histogram["buckets"]) == (1, 123.45, [[250.0, 1]])

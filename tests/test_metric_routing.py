@@ -24,7 +24,7 @@ OVERFLOW = {"otel.metric.overflow": True}
 
 @pytest.fixture
 def captured() -> Iterator[Capture]:
-    """The real pipeline and metric routing, into the SDK's in-memory reader."""
+    """The real pipeline and metric routing, into the in-memory metric exporter of capture_events."""
     with capture_events(strict=False) as capture:
         yield capture
 
@@ -95,6 +95,14 @@ class TestCounter:
               long="x" * 129, short="x" * 128)
         assert series(captured, "api_call") == {attrs(status=200, ok=True, ratio=0.5, short="x" * 128): 1}
         assert captured.events[0].labels["long"] == "x" * 129
+
+    @pytest.mark.parametrize("key", ["my-key", "with space", "ünïcode", "9lives", "a/b", "k:v"])
+    def test_keys_cloud_monitoring_would_reject_stay_in_the_log_only(self, captured: Capture, key: str) -> None:
+        """Label keys outside ``[A-Za-z][A-Za-z0-9_.]*`` are not metric attributes (the Telemetry API rejects them)."""
+        labels: dict[str, Any] = {key: "x", "method": "GET", "http.route": "/a"}
+        track("api_call", **labels)
+        assert series(captured, "api_call") == {attrs(method="GET", **{"http.route": "/a"}): 1}
+        assert captured.events[0].labels[key] == "x"
 
     def test_repaired_labels_are_what_metrics_see(self, captured: Capture) -> None:
         """Metric attributes come from validated labels: a NaN is "nan", a secret is redacted."""

@@ -58,6 +58,9 @@ class Output(Protocol):
     def flush(self, timeout: float) -> bool:
         """Push out what the output buffers itself (metrics); False if ``timeout`` ran out."""
 
+    def tick(self) -> None:
+        """Periodic work (metric exports when their interval is up); called after each worker wake-up."""
+
     def shutdown(self, timeout: float) -> None:
         """Release connections and threads; called once."""
 
@@ -91,6 +94,9 @@ class NullOutput:
 
     def flush(self, timeout: float) -> bool:
         return True
+
+    def tick(self) -> None:
+        return None
 
     def shutdown(self, timeout: float) -> None:
         return None

@@ -12,12 +12,13 @@ The choice, in order:
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from typing import Any
 
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import MetricReader
+from opentelemetry.sdk.metrics.export import MetricExporter
 from opentelemetry.sdk.resources import Resource
 
 from gyrinx_tracker import _otel_logs, _self_metrics
@@ -28,8 +29,10 @@ from gyrinx_tracker._outputs import otlp
 from gyrinx_tracker._outputs.base import LogWriter, Output
 from gyrinx_tracker._outputs.gcp_env import detect, on_google_cloud
 from gyrinx_tracker._outputs.local import LocalJsonWriter
+from gyrinx_tracker._outputs.local_metrics import LocalMetricLines
+from gyrinx_tracker._outputs.meters import ExportedMeters, MeterSide, SdkInstruments, SdkMeters
 from gyrinx_tracker._outputs.sdk import SdkExporterWriter
-from gyrinx_tracker._outputs.signals import MeterSide, ProviderOutput, WriterOutput
+from gyrinx_tracker._outputs.signals import ProviderOutput, WriterOutput
 from gyrinx_tracker._outputs.tee import TeeWriter
 from gyrinx_tracker._resource import resource_from_env
 from gyrinx_tracker._stats import Stats
@@ -79,30 +82,69 @@ def _app_providers(config: TrackerConfig) -> tuple[Any | None, MeterProvider | N
 
 def _meter_side(config: TrackerConfig, stats: Stats, app_meters: MeterProvider | None,
                 environ: Mapping[str, str], resource: Resource | None = None) -> MeterSide | None:
-    """Metrics go to the app's meter provider, to our own when there is a reader, or nowhere."""
-    if app_meters is not None and config.metric_reader is None:
-        return MeterSide(_metrics(app_meters, config, stats), app_meters, owned=False)
-    reader = _metric_reader(config, environ)
-    if reader is None:
+    """Where metrics go: the app's meter provider, a ``metric_reader=``, our exporters, or nowhere."""
+    if app_meters is not None and config.metric_reader is None and config.metric_exporter is None:
+        return SdkMeters(_instruments(app_meters, config, stats), app_meters, owned=False)
+    resource = resource or resource_from_env()
+    if config.metric_reader is not None:
+        provider = MeterProvider(metric_readers=[config.metric_reader], resource=resource, shutdown_on_exit=False)
+        return SdkMeters(_instruments(provider, config, stats), provider, owned=True)
+    if resolve_exporter(config, environ) == "gcp" and config.metric_exporter is None:
+        return _gcp_meters(config, stats, environ, resource)
+    exporters = _metric_exporters(config, environ)
+    if not exporters:
         return None
-    provider = MeterProvider(metric_readers=[reader], resource=resource or resource_from_env(),
-                             shutdown_on_exit=False)
-    return MeterSide(_metrics(provider, config, stats), provider, owned=True)
+    return ExportedMeters(Metrics(config, stats), stats, exporters, metric_interval(config, environ), resource, SCOPE,
+                          config.export_timeout)
 
 
-def _metrics(provider: MeterProvider, config: TrackerConfig, stats: Stats) -> Metrics:
+def _gcp_meters(config: TrackerConfig, stats: Stats, environ: Mapping[str, str], base: Resource) -> MeterSide | None:
+    """Cloud Monitoring through the Telemetry API; without credentials or packages, one warning."""
+    if not config.gcp_metrics:
+        return None
+    try:
+        from gyrinx_tracker._outputs import cloud_monitoring as monitoring
+
+        environment = detect(environ, config.project_id, config.gcp_region, config.metadata_timeout)
+        exporter = monitoring.metric_exporter(config, environment)
+        resource = monitoring.resource(environ, environment, base, config.metadata_timeout)
+    except Exception as error:  # noqa: BLE001 - missing packages or credentials: logs still go
+        warn_limited("fallback:gcp_metrics", "gyrinx_tracker cannot export metrics to Cloud Monitoring "
+                     "(%s: %s; the gyrinx-tracker[otlp] extra and Application Default Credentials are "
+                     "needed); events are still logged", type(error).__name__, error)
+        return None
+    interval = max(metric_interval(config, environ), monitoring.MIN_INTERVAL)
+    return ExportedMeters(Metrics(config, stats), stats, [exporter], interval, resource, SCOPE,
+                          config.export_timeout, min_gap=monitoring.MIN_GAP)
+
+
+def _instruments(provider: MeterProvider, config: TrackerConfig, stats: Stats) -> SdkInstruments:
     meter = provider.get_meter(*SCOPE)
     _self_metrics.observe(meter, stats)
-    return Metrics(meter, config, stats)
+    return SdkInstruments(meter, Metrics(config, stats))
 
 
-def _metric_reader(config: TrackerConfig, environ: Mapping[str, str]) -> MetricReader | None:
-    if config.metric_reader is not None:
-        reader: MetricReader = config.metric_reader
-        return reader
-    if resolve_exporter(config, environ) != "otlp":
-        return None
-    return otlp.metric_reader(config, environ)
+def metric_interval(config: TrackerConfig, environ: Mapping[str, str]) -> float:
+    """Ours, else the standard OTEL_METRIC_EXPORT_INTERVAL (milliseconds), else 60 seconds."""
+    if config.metric_interval is not None:
+        return config.metric_interval
+    try:
+        standard = float(environ.get("OTEL_METRIC_EXPORT_INTERVAL", "") or "nan") / 1000
+    except ValueError:
+        standard = math.nan
+    return standard if standard > 0 else 60.0
+
+
+def _metric_exporters(config: TrackerConfig, environ: Mapping[str, str]) -> list[MetricExporter]:
+    if config.metric_exporter is not None:
+        return [config.metric_exporter]
+    mode = resolve_exporter(config, environ)
+    if mode == "otlp":
+        exporter = otlp.metric_exporter(config, environ)
+        return [exporter] if exporter is not None else []
+    if mode == "console" and config.local_metrics:
+        return [LocalMetricLines()]
+    return []
 
 
 def _writer(config: TrackerConfig, environ: Mapping[str, str]) -> LogWriter:

@@ -46,6 +46,13 @@ def detect(environ: Mapping[str, str], project_id: str | None, region: str | Non
     return GcpEnvironment(project_id, *_cloud_run_resource(environ, project_id, region))
 
 
+def instance_id(environ: Mapping[str, str], timeout: float) -> str | None:
+    """This instance's id from the metadata server (Cloud Run, GCE), or None off Google Cloud."""
+    if not (environ.get("K_SERVICE") or environ.get("CLOUD_RUN_JOB") or environ.get("GCE_METADATA_HOST")):
+        return None
+    return _Metadata(environ.get("GCE_METADATA_HOST") or DEFAULT_METADATA_HOST, timeout).get("instance/id")
+
+
 def _cloud_run_resource(environ: Mapping[str, str], project_id: str | None,
                         region: str | None) -> tuple[str, dict[str, str]]:
     common = {"project_id": project_id or "", "location": region or ""}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.export import MetricExporter
 
 from gyrinx_tracker._config import TrackerConfig
 from gyrinx_tracker._outputs.sdk import SdkExporterWriter
@@ -22,16 +22,17 @@ def _timeout(config: TrackerConfig, environ: Mapping[str, str], signal: str) -> 
 
 
 def log_writer(config: TrackerConfig, environ: Mapping[str, str]) -> SdkExporterWriter:
-    """The OTLP log exporter as a writer; raises ImportError without the ``otlp`` extra."""
-    from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+    """The OTLP log exporter (encoding whole batches, ``otlp_logs``) as a writer; raises ImportError
+    without the ``otlp`` extra."""
+    from gyrinx_tracker._outputs.otlp_logs import BatchEncodingLogExporter
 
-    return SdkExporterWriter(OTLPLogExporter(timeout=_timeout(config, environ, "LOGS")))
+    return SdkExporterWriter(BatchEncodingLogExporter(timeout=_timeout(config, environ, "LOGS")))
 
 
-def metric_reader(config: TrackerConfig, environ: Mapping[str, str]) -> MetricReader | None:
-    """A periodic reader exporting over OTLP, or None without the ``otlp`` extra."""
+def metric_exporter(config: TrackerConfig, environ: Mapping[str, str]) -> MetricExporter | None:
+    """The OTLP metric exporter (cumulative), or None without the ``otlp`` extra."""
     try:
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
     except ImportError:
         return None
-    return PeriodicExportingMetricReader(OTLPMetricExporter(timeout=_timeout(config, environ, "METRICS")))
+    return OTLPMetricExporter(timeout=_timeout(config, environ, "METRICS"))

@@ -9,19 +9,19 @@ Two outputs share this shape and differ in where records go:
 * ``ProviderOutput``: the application's own global logger provider. Records go through
   ``Logger.emit`` so its processors see them, and count as written once the provider took them.
 
-Metrics (``MeterSide``) are the same for both: our instruments on some meter provider, which is
-the application's or our own.
+Metrics (``MeterSide``, in ``meters``) are the same for both: every event goes to
+``metrics.record(batch)``, whose aggregates are exported on the worker's ticks, or replayed into
+the application's meter provider.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
-from gyrinx_tracker._metrics import Metrics
 from gyrinx_tracker._otel_logs import Collector, LoggerProvider, RecordBuilder, attribute_limit, make_record
 from gyrinx_tracker._outputs.base import Delivery, LogWriter
+from gyrinx_tracker._outputs.meters import MeterSide
 from gyrinx_tracker._records import attributes_of, body_of
 from gyrinx_tracker._sanitize import Event
 
@@ -32,22 +32,6 @@ class SdkProvider(Protocol):
     def force_flush(self, timeout_millis: int = ...) -> bool: ...
 
     def shutdown(self) -> Any: ...
-
-
-@dataclass
-class MeterSide:
-    """Our instruments on a meter provider; ``owned`` when the provider is ours to shut down."""
-
-    metrics: Metrics
-    provider: SdkProvider
-    owned: bool
-
-    def flush(self, timeout: float) -> bool:
-        return bool(self.provider.force_flush(timeout_millis=int(timeout * 1000)))
-
-    def shutdown(self) -> None:
-        if self.owned:
-            self.provider.shutdown()
 
 
 class WriterOutput:
@@ -81,11 +65,15 @@ class WriterOutput:
         flushed = self._writer.flush(timeout)
         return (self._meters.flush(timeout) if self._meters is not None else True) and flushed
 
+    def tick(self) -> None:
+        if self._meters is not None:
+            self._meters.tick()
+
     def shutdown(self, timeout: float) -> None:
         self._writer.shutdown(timeout)
         self._provider.shutdown()
         if self._meters is not None:
-            self._meters.shutdown()
+            self._meters.shutdown(timeout)
 
 
 class ProviderOutput:
@@ -110,6 +98,10 @@ class ProviderOutput:
         flushed = bool(self._provider.force_flush(timeout_millis=int(timeout * 1000)))
         return (self._meters.flush(timeout) if self._meters is not None else True) and flushed
 
+    def tick(self) -> None:
+        if self._meters is not None:
+            self._meters.tick()
+
     def shutdown(self, timeout: float) -> None:
         if self._meters is not None:  # the logger provider is the application's, never ours
-            self._meters.shutdown()
+            self._meters.shutdown(timeout)

@@ -1,0 +1,98 @@
+"""Metrics visible locally without a collector: JSON lines through ``gyrinx.tracker.metrics``."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import gyrinx_tracker
+
+
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[dict[str, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(json.loads(record.getMessage()))
+
+
+@pytest.fixture
+def metric_lines() -> Iterator[_Lines]:
+    """A handler on gyrinx.tracker.metrics; the event lines are silenced."""
+    handler = _Lines()
+    metrics = logging.getLogger("gyrinx.tracker.metrics")
+    metrics.addHandler(handler)
+    metrics.setLevel(logging.INFO)
+    metrics.propagate = False
+    events = logging.getLogger("gyrinx.tracker")
+    events.setLevel(logging.WARNING)
+    gyrinx_tracker.configure(exporter="console", global_providers="never", handle_sigterm=False)
+    yield handler
+    metrics.removeHandler(handler)
+    metrics.setLevel(logging.NOTSET)
+    metrics.propagate = True
+    events.setLevel(logging.NOTSET)
+
+
+def by_series(lines: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(line["metric"], json.dumps(line["attributes"], sort_keys=True)): line for line in lines}
+
+
+class TestMetricLines:
+    def test_one_line_per_series_with_exact_totals(self, metric_lines: _Lines) -> None:
+        """A flush writes each counter series and each histogram series once, with its totals."""
+        for status in (200, 200, 500):
+            gyrinx_tracker.track("api_call", 2, status=status, user_id="u1")
+        gyrinx_tracker.track("render_ms", value=3.0)
+        gyrinx_tracker.track("render_ms", value=12.5)
+        assert gyrinx_tracker.flush(10)
+        got = by_series(metric_lines.lines)
+        assert got[("tracker.api_call", '{"status": 200}')] == {
+            "metric": "tracker.api_call", "unit": "{event}", "attributes": {"status": 200}, "value": 4}
+        assert got[("tracker.api_call", '{"status": 500}')]["value"] == 2
+        assert got[("tracker.render_ms.value", "{}")] == {
+            "metric": "tracker.render_ms.value", "unit": "ms", "attributes": {}, "count": 2, "sum": 15.5,
+            "min": 3.0, "max": 12.5, "buckets": [[5.0, 1], [25.0, 1]]}
+        assert len(metric_lines.lines) == len(got) == 4  # and no gyrinx_tracker.exported line
+
+    def test_only_changed_series_are_written_again(self, metric_lines: _Lines) -> None:
+        """An idle series stays quiet; a changed one is written with its new cumulative total."""
+        gyrinx_tracker.track("a")
+        gyrinx_tracker.track("b")
+        assert gyrinx_tracker.flush(10)
+        del metric_lines.lines[:]
+        gyrinx_tracker.track("b", 4)
+        assert gyrinx_tracker.flush(10)
+        assert gyrinx_tracker.flush(10)
+        assert metric_lines.lines == [{"metric": "tracker.b", "unit": "{event}", "attributes": {}, "value": 5}]
+
+    def test_drops_show_as_a_line_by_reason(self, metric_lines: _Lines) -> None:
+        """The tracker's own books are metrics too: dropped events show with their reason."""
+        gyrinx_tracker.configure(exporter="console", max_queue=1, flush_interval=60.0, global_providers="never",
+                                 handle_sigterm=False)
+        for _ in range(3):
+            gyrinx_tracker.track("burst")
+        assert gyrinx_tracker.flush(10)
+        got = by_series(metric_lines.lines)
+        assert got[("gyrinx_tracker.dropped", '{"reason": "queue_full"}')]["value"] == 2
+
+    def test_the_apps_log_level_decides(self, metric_lines: _Lines) -> None:
+        """Setting gyrinx.tracker.metrics to WARNING silences the lines (the events are unaffected)."""
+        logging.getLogger("gyrinx.tracker.metrics").setLevel(logging.WARNING)
+        gyrinx_tracker.track("a")
+        assert gyrinx_tracker.flush(10)
+        assert metric_lines.lines == []
+        assert gyrinx_tracker.stats()["exported"] == 1
+
+    def test_local_metrics_can_be_turned_off(self, metric_lines: _Lines, monkeypatch: pytest.MonkeyPatch) -> None:
+        """GYRINX_TRACKER_LOCAL_METRICS=false: no metric lines at all."""
+        monkeypatch.setenv("GYRINX_TRACKER_LOCAL_METRICS", "false")
+        gyrinx_tracker.configure(exporter="console", global_providers="never", handle_sigterm=False)
+        gyrinx_tracker.track("a")
+        assert gyrinx_tracker.flush(10)
+        assert metric_lines.lines == []
