@@ -1,11 +1,13 @@
 # Two commands matter on a fresh machine with python3 and make: `make demo` and `make test`.
 # Both create the virtualenv and install the project with the extras the suite needs.
+# `make test-pythons` runs the fast tests and mypy on every other CPython >= 3.10 found
+# (one .venv-3.X each); the default interpreter is `make test`'s.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test typecheck unit bench collector clean
+.PHONY: install demo test test-pythons typecheck unit bench collector clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +28,11 @@ unit: $(STAMP)
 
 test: typecheck unit
 
+# Discovers the interpreters (python3.N on PATH, pyenv versions) and prints a summary table.
+# tools/pythons.py is stdlib only, like build.py.
+test-pythons:
+	$(PYTHON) tools/pythons.py test
+
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
@@ -35,4 +42,4 @@ collector:
 	@$(PYTHON) collector-config/build.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache
+	rm -rf $(VENV) .venv-3.* .mypy_cache .pytest_cache

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, TypedDict
-
-from typing_extensions import Unpack
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from gyrinx_tracker import _diagnostics, _lifecycle
 from gyrinx_tracker._config import TrackerConfig, from_env, with_overrides
@@ -19,6 +17,9 @@ from gyrinx_tracker._diagnostics import warn_once
 from gyrinx_tracker._outputs import build
 from gyrinx_tracker._pipeline import Pipeline, TrackerInputError
 from gyrinx_tracker._stats import Snapshot, Stats
+
+if TYPE_CHECKING:  # typing.Unpack is 3.11+; typing_extensions is not a dependency, type checkers ship it
+    from typing_extensions import Unpack
 
 
 class Options(TypedDict, total=False):

@@ -8,6 +8,7 @@ missing falls back to local JSON with one warning, as the seed promised.
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from collections.abc import Mapping
@@ -102,7 +103,13 @@ def _metric_readers(config: TrackerConfig, environ: Mapping[str, str]) -> list[M
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
     except ImportError:
         return []
-    return [PeriodicExportingMetricReader(OTLPMetricExporter(timeout=_otlp_timeout(config, environ, "METRICS")))]
+    exporter = OTLPMetricExporter(timeout=_otlp_timeout(config, environ, "METRICS"))
+    try:
+        return [PeriodicExportingMetricReader(exporter)]
+    except RuntimeError:
+        # Python 3.12 starts no thread once the interpreter is exiting (CPython gh-113964), and a
+        # short script's outputs may first be built then: the metrics go out once, at the final flush.
+        return [PeriodicExportingMetricReader(exporter, export_interval_millis=math.inf)]
 
 
 def _otlp_timeout(config: TrackerConfig, environ: Mapping[str, str], signal: str) -> float | None:
