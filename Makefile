@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-pythons typecheck unit bench collector clean
+.PHONY: install demo test test-pythons typecheck unit bench collector dist clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,10 +36,15 @@ test-pythons:
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
+# The sdist and wheel a release would upload, in dist/ (README: Installing).
+dist: $(STAMP)
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+
 # Builds (or finds in the cache) the project's collector distribution and prints the binary's path.
 # build.py is stdlib only: no virtualenv needed.
 collector:
 	@$(PYTHON) collector-config/build.py
 
 clean:
-	rm -rf $(VENV) .venv-3.* .mypy_cache .pytest_cache
+	rm -rf $(VENV) .venv-3.* .mypy_cache .pytest_cache build dist
