@@ -37,9 +37,10 @@ ROOT = Path(__file__).resolve().parent.parent
 MINIMUM = (3, 10)
 FAST_TESTS = "not slow and not collector"
 _PROBE = (
-    "import json, sys, sysconfig\n"
+    "import importlib.util, json, sys, sysconfig\n"
     "print(json.dumps({'impl': sys.implementation.name, 'version': list(sys.version_info[:3]),"
     " 'free_threaded': bool(sysconfig.get_config_var('Py_GIL_DISABLED')),"
+    " 'ensurepip': importlib.util.find_spec('ensurepip') is not None,"
     " 'executable': sys.executable}))"
 )
 
@@ -51,6 +52,7 @@ class Interpreter:
     executable: Path
     version: tuple[int, int, int]
     free_threaded: bool
+    can_make_venv: bool = True
 
     @property
     def key(self) -> str:
@@ -110,7 +112,7 @@ def probe(command: str) -> Interpreter | None:
     if info["impl"] != "cpython":
         return None
     major, minor, micro = info["version"]
-    return Interpreter(Path(info["executable"]), (major, minor, micro), info["free_threaded"])
+    return Interpreter(Path(info["executable"]), (major, minor, micro), info["free_threaded"], info["ensurepip"])
 
 
 def discover(environ: dict[str, str]) -> list[Interpreter]:
@@ -174,6 +176,9 @@ def pytest_counts(lines: Iterable[str]) -> dict[str, int]:
 def run_one(interpreter: Interpreter) -> Result:
     """Install, type-check against this version, run the fast tests; time each step."""
     result = Result(interpreter)
+    if not interpreter.can_make_venv:  # e.g. Debian's python3.X without python3.X-venv
+        result.ok, result.failure = True, "skipped: no ensurepip, so no virtualenv can be made"
+        return result
     started = time.monotonic()
     try:
         python = ensure_venv(interpreter)
@@ -201,7 +206,7 @@ def summary(default: Interpreter, results: list[Result]) -> str:
     for result in results:
         counts = ", ".join(f"{n} {word}" for word, n in result.counts.items()) or "no tests ran"
         times = ", ".join(f"{step} {seconds:.0f}s" for step, seconds in result.seconds.items())
-        state = "ok" if result.ok else f"FAILED ({result.failure})"
+        state = (result.failure or "ok") if result.ok else f"FAILED ({result.failure})"
         rows.append(f"  {result.interpreter.full_version:<9} {result.interpreter.executable}: "
                     f"{state}; {counts}; {times}")
     return "\n".join(rows)
