@@ -321,7 +321,7 @@ class Pipeline:
         delivery = self._export(events)
         if failed:
             delivery = delivery.plus(Delivery.failed(failed, _stats.INTERNAL_ERROR))
-        self.stats.settle(delivery.written, delivery.rejected)
+        self.stats.settle(delivery.written, delivery.rejected, delivery.sampled_out)
 
     def _export(self, events: list[Event]) -> Delivery:
         output = self._output

@@ -14,13 +14,23 @@ from gyrinx_tracker._sanitize import Event
 
 EVENT_ATTRIBUTE = "gyrinx.event"
 LABEL_ATTRIBUTE_PREFIX = "gyrinx.label."
+SAMPLE_RATE = "sample_rate"
 
 
-def body_of(event: Event) -> dict[str, Any]:
-    """``{"event", "n", "value"?, "labels"}``: ``value`` only when given."""
+def body_of(event: Event, sample_rate: float = 1.0) -> dict[str, Any]:
+    """``{"event", "n", "value"?, "labels", "sample_rate"?}``: ``value`` only when given.
+
+    ``sample_rate`` only below 1 (see ``_sampling``): an entry kept at rate 1 keeps the original
+    payload's shape, and a sampled one says by how much to scale a count of entries.
+    """
+    body: dict[str, Any]
     if event.value is None:
-        return {"event": event.name, "n": event.n, "labels": event.labels}
-    return {"event": event.name, "n": event.n, "value": event.value, "labels": event.labels}
+        body = {"event": event.name, "n": event.n, "labels": event.labels}
+    else:
+        body = {"event": event.name, "n": event.n, "value": event.value, "labels": event.labels}
+    if sample_rate < 1.0:
+        body[SAMPLE_RATE] = sample_rate
+    return body
 
 
 def attributes_of(event: Event, limit: int = 128) -> dict[str, Any]:

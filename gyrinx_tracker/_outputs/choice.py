@@ -31,6 +31,7 @@ from gyrinx_tracker._outputs.local import LocalJsonWriter
 from gyrinx_tracker._outputs.sdk import SdkExporterWriter
 from gyrinx_tracker._outputs.signals import MeterSide, ProviderOutput, WriterOutput
 from gyrinx_tracker._resource import resource_from_env
+from gyrinx_tracker._sampling import sampler_for
 from gyrinx_tracker._stats import Stats
 from gyrinx_tracker._version import VERSION
 
@@ -48,14 +49,15 @@ def open_output(config: TrackerConfig, stats: Stats, environ: Mapping[str, str] 
     """Everything the worker needs to turn events into records, exports and metrics."""
     environ = os.environ if environ is None else environ
     app_logs, app_meters = _app_providers(config)
+    sampler = sampler_for(config.sample_rates)
     if app_logs is not None and config.log_exporter is None:
-        return ProviderOutput(app_logs, _meter_side(config, stats, app_meters, environ), SCOPE)
+        return ProviderOutput(app_logs, _meter_side(config, stats, app_meters, environ), SCOPE, sampler)
     resource = resource_from_env()
     writer = _writer(config, environ)
     collector = _otel_logs.Collector()
     provider = _otel_logs.private_logger_provider(resource, collector)
     meters = _meter_side(config, stats, app_meters, environ, resource)
-    return WriterOutput(provider, collector, writer, meters, SCOPE)
+    return WriterOutput(provider, collector, writer, meters, SCOPE, sampler)
 
 
 def _app_providers(config: TrackerConfig) -> tuple[Any | None, MeterProvider | None]:

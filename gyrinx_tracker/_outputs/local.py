@@ -22,6 +22,7 @@ from gyrinx_tracker._outputs.fast_json import encode_json
 from gyrinx_tracker._outputs.limits import ENTRY_LIMIT, fit
 from gyrinx_tracker._outputs.stdlib_records import MakeRecord, dispatcher, record_maker
 from gyrinx_tracker._outputs.text import rfc3339, span_hex, trace_hex
+from gyrinx_tracker._records import SAMPLE_RATE
 
 EVENTS_LOGGER = "gyrinx.tracker"
 _SIZE_CHECK = ENTRY_LIMIT // 4  # a line this short cannot exceed the limit even in 4-byte UTF-8
@@ -43,7 +44,11 @@ def local_line(record: Record) -> str:
     else:  # float.__repr__ is what the JSON encoder writes for a finite float
         shown = ',"value":' + (repr(value) if type(value) is float else encode_json(value))
     time = rfc3339(log.timestamp or log.observed_timestamp)
-    line = f'{head}{body["n"]}{shown},"labels":{encode_json(body["labels"])},"time":"{time}","severity":"INFO"'
+    line = f'{head}{body["n"]}{shown},"labels":{encode_json(body["labels"])}'
+    rate = body.get(SAMPLE_RATE)  # only on entries kept by a sample rate below 1 (see _sampling)
+    if rate is not None:
+        line += f',"sample_rate":{rate!r}'
+    line += f',"time":"{time}","severity":"INFO"'
     if log.trace_id:
         line += f',"trace_id":"{trace_hex(log.trace_id)}","span_id":"{span_hex(log.span_id or 0)}"}}'
     else:

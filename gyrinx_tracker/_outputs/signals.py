@@ -10,7 +10,8 @@ Two outputs share this shape and differ in where records go:
   ``Logger.emit`` so its processors see them, and count as written once the provider took them.
 
 Metrics (``MeterSide``) are the same for both: our instruments on some meter provider, which is
-the application's or our own.
+the application's or our own. Both record the metrics of the whole batch first, then build log
+records only for the events the ``Sampler`` keeps: sampling never touches the metrics.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from typing import Any, Protocol
 from gyrinx_tracker._metrics import Metrics
 from gyrinx_tracker._otel_logs import Collector, LoggerProvider, RecordBuilder, attribute_limit, make_record
 from gyrinx_tracker._outputs.base import Delivery, LogWriter
-from gyrinx_tracker._records import attributes_of, body_of
+from gyrinx_tracker._records import attributes_of
+from gyrinx_tracker._sampling import Sampler, kept_bodies
 from gyrinx_tracker._sanitize import Event
 
 
@@ -54,8 +56,9 @@ class WriterOutput:
     """Records into our private provider, then one ``LogWriter`` call per batch."""
 
     def __init__(self, provider: LoggerProvider, collector: Collector, writer: LogWriter,
-                 meters: MeterSide | None, scope: tuple[str, str]) -> None:
+                 meters: MeterSide | None, scope: tuple[str, str], sampler: Sampler | None = None) -> None:
         self._provider = provider
+        self._sampler = sampler
         self._collector = collector
         self._writer = writer
         self._meters = meters
@@ -64,18 +67,18 @@ class WriterOutput:
         self._attribute_limit = attribute_limit()
 
     def write(self, batch: Sequence[Event]) -> Delivery:
+        if self._meters is not None:
+            self._meters.metrics.record(batch)  # every event, sampled out or not
+        kept, sampled_out = kept_bodies(self._sampler, batch)
         if self._builder is not None:
             build = self._builder.emit
-            for event in batch:
-                build(event.time_ns, event.context, body_of(event), event.name)
+            for event, body in kept:
+                build(event.time_ns, event.context, body, event.name)
         else:
             emit, limit = self._logger.emit, self._attribute_limit
-            for event in batch:
-                emit(make_record(event.time_ns, event.context, body_of(event), attributes_of(event, limit),
-                                 event.name))
-        if self._meters is not None:
-            self._meters.metrics.record(batch)
-        return self._writer.write(self._collector.take())
+            for event, body in kept:
+                emit(make_record(event.time_ns, event.context, body, attributes_of(event, limit), event.name))
+        return self._writer.write(self._collector.take()).with_sampled_out(sampled_out)
 
     def flush(self, timeout: float) -> bool:
         flushed = self._writer.flush(timeout)
@@ -91,20 +94,22 @@ class WriterOutput:
 class ProviderOutput:
     """Records into the application's own logger provider, through ``Logger.emit``."""
 
-    def __init__(self, provider: Any, meters: MeterSide | None, scope: tuple[str, str]) -> None:
+    def __init__(self, provider: Any, meters: MeterSide | None, scope: tuple[str, str],
+                 sampler: Sampler | None = None) -> None:
         self._provider: SdkProvider = provider
+        self._sampler = sampler
         self._logger = provider.get_logger(*scope)
         self._meters = meters
         self._attribute_limit = attribute_limit()
 
     def write(self, batch: Sequence[Event]) -> Delivery:
-        emit, limit = self._logger.emit, self._attribute_limit
-        for event in batch:
-            emit(make_record(event.time_ns, event.context, body_of(event), attributes_of(event, limit),
-                             event.name))
         if self._meters is not None:
-            self._meters.metrics.record(batch)
-        return Delivery(len(batch))
+            self._meters.metrics.record(batch)  # every event, sampled out or not
+        kept, sampled_out = kept_bodies(self._sampler, batch)
+        emit, limit = self._logger.emit, self._attribute_limit
+        for event, body in kept:
+            emit(make_record(event.time_ns, event.context, body, attributes_of(event, limit), event.name))
+        return Delivery(len(kept), sampled_out=sampled_out)
 
     def flush(self, timeout: float) -> bool:
         flushed = bool(self._provider.force_flush(timeout_millis=int(timeout * 1000)))
