@@ -54,6 +54,7 @@ class TrackerConfig:
     max_labels: int = 128
     max_string: int = 8_192
     sample_rates: Mapping[str, float] = field(default_factory=dict)
+    sample_caps: Mapping[str, float] = field(default_factory=dict)
     # Set only in code (``configure``), never from the environment: objects, not strings.
     log_exporter: Any = field(default=None, compare=False)
     metric_reader: Any = field(default=None, compare=False)
@@ -156,47 +157,50 @@ def _metric_labels(raw: object) -> dict[str, tuple[str, ...]]:
     return rules
 
 
-def _sample_rates(raw: object) -> dict[str, float]:
-    """``page_view=0.1,api_call=0.01,*=1`` from the environment, or ``{event: rate}`` from code.
+def _per_event(what: str, low: float, high: float) -> Parser:
+    """A parser of ``event=number,*=number`` text, or ``{event: number}`` from code.
 
-    A bad entry (no ``=``, no name, a rate that is not a number from 0 to 1) warns, rate-limited,
-    and is left out: the other entries still apply, because one typo must not turn sampling off
-    for every event. Anything that is neither text nor a mapping is refused as a whole.
+    A bad entry (no ``=``, no name, a number outside [low, high]) warns, rate-limited, and is left
+    out: the other entries still apply, because one typo must not turn sampling off for every
+    event. Anything that is neither text nor a mapping is refused as a whole.
     """
-    if isinstance(raw, Mapping):
-        pairs = [(str(name), rate) for name, rate in raw.items()]
-    elif isinstance(raw, str):
-        pairs = [_rate_pair(entry) for entry in raw.split(",") if entry.strip()]
-    else:
-        raise ValueError("expected event=rate pairs separated by commas, or a mapping of event to rate")
-    rates: dict[str, float] = {}
-    bad: list[str] = []
-    for name, rate in pairs:
-        parsed = _sample_rate(rate)
-        if not name.strip() or parsed is None:
-            bad.append(f"{name}={rate}" if name else str(rate))
+    def parse(raw: object) -> dict[str, float]:
+        if isinstance(raw, Mapping):
+            pairs = [(str(name), number) for name, number in raw.items()]
+        elif isinstance(raw, str):
+            pairs = [_number_pair(entry) for entry in raw.split(",") if entry.strip()]
         else:
-            rates[name.strip()] = parsed
-    if bad:
-        warn_limited("config:sample_rates", "gyrinx_tracker: ignoring sample rate entries %s (expected "
-                     "event=rate with a rate from 0 to 1); the others apply", ", ".join(map(repr, bad)))
-    return rates
+            raise ValueError(f"expected event={what} pairs separated by commas, or a mapping of event to {what}")
+        numbers: dict[str, float] = {}
+        bad: list[str] = []
+        for name, number in pairs:
+            parsed = _number_within(number, low, high)
+            if not name.strip() or parsed is None:
+                bad.append(f"{name}={number}" if name else str(number))
+            else:
+                numbers[name.strip()] = parsed
+        if bad:
+            warn_limited(f"config:{what}", "gyrinx_tracker: ignoring %s entries %s (each must be event=number, "
+                         "the number from %g to %g); the others apply", what, ", ".join(map(repr, bad)), low, high)
+        return numbers
+
+    return parse
 
 
-def _rate_pair(entry: str) -> tuple[str, object]:
-    name, sep, rate = entry.partition("=")
-    return (name, rate) if sep else ("", entry)
+def _number_pair(entry: str) -> tuple[str, object]:
+    name, sep, number = entry.partition("=")
+    return (name, number) if sep else ("", entry)
 
 
-def _sample_rate(raw: object) -> float | None:
-    """A rate from 0 to 1, or None when ``raw`` is not one."""
+def _number_within(raw: object, low: float, high: float) -> float | None:
+    """A number from ``low`` to ``high``, or None when ``raw`` is not one."""
     if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
         return None
     try:
-        rate = float(raw)
+        number = float(raw)
     except ValueError:
         return None
-    return rate if 0.0 <= rate <= 1.0 else None
+    return number if low <= number <= high else None
 
 
 def _any_object(raw: object) -> object:
@@ -257,10 +261,13 @@ VARIABLES: tuple[Variable, ...] = (
              "Labels kept per event; the rest are dropped and counted in `_dropped_labels`."),
     Variable("GYRINX_TRACKER_MAX_STRING", "max_string", _positive_int,
              "Characters kept of any one string label value or event field."),
-    Variable("GYRINX_TRACKER_SAMPLE_RATES", "sample_rates", _sample_rates,
+    Variable("GYRINX_TRACKER_SAMPLE_RATES", "sample_rates", _per_event("sample rate", 0.0, 1.0),
              "Share of log records written per event, `page_view=0.1,api_call=0.01,*=1` (`*`: events "
              "not named); metrics always count every event. A bad entry warns and is ignored. "
              "See Sampling."),
+    Variable("GYRINX_TRACKER_SAMPLE_CAPS", "sample_caps", _per_event("sample cap", 1.0, 1e9),
+             "Log records written per second at most, per event and process, `page_view=100,*=1000`; "
+             "the rest of a spike is sampled out (metrics still count it). See Sampling."),
 )
 
 

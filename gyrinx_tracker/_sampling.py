@@ -30,8 +30,8 @@ from gyrinx_tracker._sanitize import Event
 
 # The low 64 bits of a trace id, as OpenTelemetry's TraceIdRatioBased reads them.
 TRACE_ID_LIMIT = (1 << 64) - 1
-ANY_EVENT = "*"  # the rate for events not named (parsed by _config.sample_rates)
-_RATE_CACHE_LIMIT = 10_000
+ANY_EVENT = "*"  # the rate or cap for events not named (see _config._per_event)
+_CACHE_LIMIT = 10_000
 
 Kept = list[tuple[Event, dict[str, Any]]]
 
@@ -45,16 +45,22 @@ class Sampler:
     """The sampling decision for one configuration; used only on the worker thread.
 
     ``default_for`` supplies a rate for events the configured rates do not name (the catalogue's
-    ``sample_rate``); the ``*`` entry applies after it.
+    ``sample_rate``); the ``*`` entry applies after it. A cap (records per second per event) is
+    applied to what the rate keeps, in windows of one second of call time (``Event.time_ns``),
+    so a spike is cut the same way however late the worker runs.
     """
 
-    def __init__(self, rates: Mapping[str, float], default_for: Callable[[str], float | None] | None = None,
+    def __init__(self, rates: Mapping[str, float], caps: Mapping[str, float] | None = None,
+                 default_for: Callable[[str], float | None] | None = None,
                  chance: Callable[[], float] = random.random) -> None:
         self._rates = dict(rates)
         self._any = self._rates.pop(ANY_EVENT, None)
+        self._caps = dict(caps or {})
+        self._any_cap = self._caps.pop(ANY_EVENT, None)
         self._default_for = default_for
         self._chance = chance
-        self._cache: dict[str, tuple[float, int]] = {}
+        self._rules: dict[str, tuple[float, int, float | None]] = {}
+        self._windows: dict[str, list[int]] = {}  # event -> [second of call time, records kept in it]
 
     def rate_for(self, name: str) -> float:
         """The rate that applies to events called ``name``: named, else the catalogue's, else ``*``, else 1."""
@@ -70,22 +76,20 @@ class Sampler:
         kept: Kept = []
         sampled_out = 0
         for event in batch:
-            rate, bound = self._rule(event.name)
-            if rate >= 1.0:
-                kept.append((event, body_of(event)))
-            elif self._keeps(event, rate, bound):
-                kept.append((event, body_of(event, rate)))
-            else:
+            rate, bound, cap = self._rule(event.name)
+            if (rate < 1.0 and not self._keeps(event, rate, bound)) or (cap is not None and self._over(event, cap)):
                 sampled_out += 1
+            else:
+                kept.append((event, body_of(event, rate)))
         return kept, sampled_out
 
-    def _rule(self, name: str) -> tuple[float, int]:
-        rule = self._cache.get(name)
+    def _rule(self, name: str) -> tuple[float, int, float | None]:
+        rule = self._rules.get(name)
         if rule is None:
             rate = self.rate_for(name)
-            rule = (rate, bound_for(rate))
-            if len(self._cache) < _RATE_CACHE_LIMIT:
-                self._cache[name] = rule
+            rule = (rate, bound_for(rate), self._caps.get(name, self._any_cap))
+            if len(self._rules) < _CACHE_LIMIT:
+                self._rules[name] = rule
         return rule
 
     def _keeps(self, event: Event, rate: float, bound: int) -> bool:
@@ -95,6 +99,19 @@ class Sampler:
                 return span_context.trace_id & TRACE_ID_LIMIT < bound
         return self._chance() < rate
 
+    def _over(self, event: Event, cap: float) -> bool:
+        """True when ``cap`` records of this event were already kept in the second of its call."""
+        second = event.time_ns // 1_000_000_000
+        window = self._windows.get(event.name)
+        if window is None or window[0] != second:
+            if len(self._windows) >= _CACHE_LIMIT:
+                self._windows.clear()  # bounded memory; at worst one second's cap starts afresh
+            window = self._windows[event.name] = [second, 0]
+        if window[1] >= cap:
+            return True
+        window[1] += 1
+        return False
+
 
 def kept_bodies(sampler: Sampler | None, batch: Sequence[Event]) -> tuple[Kept, int]:
     """Every event with its payload when nothing is sampled; else the sampler's split."""
@@ -103,8 +120,9 @@ def kept_bodies(sampler: Sampler | None, batch: Sequence[Event]) -> tuple[Kept, 
     return sampler.split(batch)
 
 
-def sampler_for(rates: Mapping[str, float], default_for: Callable[[str], float | None] | None = None) -> Sampler | None:
-    """A sampler when some rate can be below 1; None (every record written, no cost) otherwise."""
-    if default_for is None and all(rate >= 1.0 for rate in rates.values()):
+def sampler_for(rates: Mapping[str, float], caps: Mapping[str, float] | None = None,
+                default_for: Callable[[str], float | None] | None = None) -> Sampler | None:
+    """A sampler when some event can be sampled; None (every record written, no cost) otherwise."""
+    if default_for is None and not caps and all(rate >= 1.0 for rate in rates.values()):
         return None
-    return Sampler(rates, default_for)
+    return Sampler(rates, caps, default_for)

@@ -11,7 +11,12 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
+import subprocess
+import sys
+import textwrap
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -151,6 +156,27 @@ class TestTraceConsistency:
         assert set(per_trace) == expected
         assert stats["sampled_out"] == 12 * (len(trace_ids) - len(expected))
 
+    def test_two_processes_agree_on_every_trace(self) -> None:
+        """Separate interpreters (different hash seeds) keep exactly the same traces' events."""
+        script = textwrap.dedent("""
+            import json
+            from opentelemetry import context, trace
+            from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+            from gyrinx_tracker import track
+            from gyrinx_tracker.testing import capture_events
+            with capture_events(sample_rates={"api_call": 0.2}) as captured:
+                for i in range(1, 301):
+                    span = NonRecordingSpan(SpanContext(i * 0x9E3779B97F4A7C15B7, 7, is_remote=True))
+                    token = context.attach(trace.set_span_in_context(span))
+                    track("api_call")
+                    context.detach(token)
+                print(json.dumps(sorted(event.trace_id for event in captured.events)))
+        """)
+        runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True,
+                               env={**os.environ, "PYTHONHASHSEED": seed}) for seed in ("1", "2")]
+        first, second = (json.loads(run.stdout.strip().splitlines()[-1]) for run in runs)
+        assert first == second and 0 < len(first) < 300
+
     def test_the_decision_ignores_the_traces_sampled_flag(self) -> None:
         """The trace id decides, not the upstream flag: an unsampled parent does not silence logs."""
         trace_id = next(t for t in range(1, 10_000)
@@ -195,6 +221,37 @@ class TestRateCarried:
         lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "gyrinx.tracker"]
         assert [line.get("sample_rate") for line in lines] == [0.5, None]
         assert list(lines[0])[:5] == ["event", "n", "labels", "sample_rate", "time"]
+
+
+class TestRateCap:
+    def test_a_spike_is_cut_to_the_cap_per_second_and_counted(self) -> None:
+        """At most ``cap`` records per second of call time are written; the rest are sampled out, metrics exact."""
+        cap = 50
+        with capture_events(sample_caps={"page_view": cap}) as captured:
+            first = time.time_ns() // 10**9
+            for _ in range(600):
+                track("page_view")
+            seconds = time.time_ns() // 10**9 - first + 1
+            per_second: dict[int, int] = {}
+            for event in captured.events:
+                per_second[event.timestamp_ns // 10**9] = per_second.get(event.timestamp_ns // 10**9, 0) + 1
+            stats = gyrinx_tracker.stats()
+            assert captured.count("page_view") == 600
+        assert max(per_second.values()) == cap
+        assert sum(per_second.values()) <= cap * seconds < 600
+        assert stats["sampled_out"] == 600 - sum(per_second.values()) and books_balance(stats)
+
+    def test_the_cap_applies_after_the_rate_and_only_to_events_it_names(self) -> None:
+        """A ``*`` cap covers unnamed events; an event with its own cap uses that one."""
+        with capture_events(sample_caps="*=5,user_login=1000") as captured:
+            first = time.time_ns() // 10**9
+            for _ in range(100):
+                track("api_call")
+                track("user_login")
+            seconds = time.time_ns() // 10**9 - first + 1
+            names = [event.event for event in captured.events]
+        assert names.count("user_login") == 100
+        assert 5 <= names.count("api_call") <= 5 * seconds
 
 
 class TestConfiguration:

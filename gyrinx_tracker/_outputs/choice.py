@@ -49,7 +49,7 @@ def open_output(config: TrackerConfig, stats: Stats, environ: Mapping[str, str] 
     """Everything the worker needs to turn events into records, exports and metrics."""
     environ = os.environ if environ is None else environ
     app_logs, app_meters = _app_providers(config)
-    sampler = sampler_for(config.sample_rates)
+    sampler = sampler_for(config.sample_rates, config.sample_caps)
     if app_logs is not None and config.log_exporter is None:
         return ProviderOutput(app_logs, _meter_side(config, stats, app_meters, environ), SCOPE, sampler)
     resource = resource_from_env()
