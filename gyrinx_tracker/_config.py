@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
@@ -55,6 +56,7 @@ class TrackerConfig:
     max_string: int = 8_192
     sample_rates: Mapping[str, float] = field(default_factory=dict)
     sample_caps: Mapping[str, float] = field(default_factory=dict)
+    catalogue: str | None = None
     # Set only in code (``configure``), never from the environment: objects, not strings.
     log_exporter: Any = field(default=None, compare=False)
     metric_reader: Any = field(default=None, compare=False)
@@ -125,6 +127,11 @@ def _boolean(raw: object) -> bool:
 
 def _optional_text(raw: object) -> str | None:
     return None if raw is None else _text_of(raw) or None
+
+
+def _optional_path(raw: object) -> str | None:
+    """A file path as text, or a ``pathlib.Path`` from code."""
+    return _optional_text(os.fspath(raw) if isinstance(raw, os.PathLike) else raw)
 
 
 def _name(raw: object) -> str:
@@ -268,6 +275,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("GYRINX_TRACKER_SAMPLE_CAPS", "sample_caps", _per_event("sample cap", 1.0, 1e9),
              "Log records written per second at most, per event and process, `page_view=100,*=1000`; "
              "the rest of a spike is sampled out (metrics still count it). See Sampling."),
+    Variable("GYRINX_TRACKER_CATALOGUE", "catalogue", _optional_path,
+             "Path of the event catalogue (JSON): events are checked against it on the exporter thread "
+             "(strict mode: at the call site). See Event catalogue."),
 )
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from opentelemetry.metrics import Counter, Histogram, Meter
 
+from gyrinx_tracker import _catalogue as catalogue
 from gyrinx_tracker._config import TrackerConfig
 from gyrinx_tracker._diagnostics import warn_limited
 from gyrinx_tracker._sanitize import Event
@@ -62,8 +63,10 @@ class _EventMetrics:
     """One event's instruments and the memory of which attribute values it has seen."""
 
     def __init__(self, meter: Meter, name: str, allow: Iterable[str] | None, config: TrackerConfig) -> None:
-        self.counter: Counter = meter.create_counter(PREFIX + name, unit="{event}",
-                                                     description=f"Count of '{name}' events (sum of n)")
+        self.counter: Counter = meter.create_counter(
+            PREFIX + name, unit="{event}",
+            description=catalogue.description_for(config, name) or f"Count of '{name}' events (sum of n)")
+        self._unit = catalogue.unit_for(config, name) or unit_for(name)
         self._meter = meter
         self._name = name
         self.histogram: Histogram | None = None
@@ -80,7 +83,7 @@ class _EventMetrics:
     def value_histogram(self) -> Histogram:
         if self.histogram is None:
             self.histogram = self._meter.create_histogram(
-                PREFIX + self._name + ".value", unit=unit_for(self._name),
+                PREFIX + self._name + ".value", unit=self._unit,
                 description=f"Distribution of the value of '{self._name}' events")
         return self.histogram
 

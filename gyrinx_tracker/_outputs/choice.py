@@ -21,6 +21,7 @@ from opentelemetry.sdk.metrics.export import MetricReader
 from opentelemetry.sdk.resources import Resource
 
 from gyrinx_tracker import _otel_logs, _self_metrics
+from gyrinx_tracker._catalogue import catalogue_for
 from gyrinx_tracker._config import TrackerConfig
 from gyrinx_tracker._diagnostics import warn_limited
 from gyrinx_tracker._metrics import Metrics
@@ -49,7 +50,9 @@ def open_output(config: TrackerConfig, stats: Stats, environ: Mapping[str, str] 
     """Everything the worker needs to turn events into records, exports and metrics."""
     environ = os.environ if environ is None else environ
     app_logs, app_meters = _app_providers(config)
-    sampler = sampler_for(config.sample_rates, config.sample_caps)
+    catalogue = catalogue_for(config)
+    rates_from = catalogue.sample_rate_for if catalogue is not None and catalogue.has_rates else None
+    sampler = sampler_for(config.sample_rates, config.sample_caps, rates_from)
     if app_logs is not None and config.log_exporter is None:
         return ProviderOutput(app_logs, _meter_side(config, stats, app_meters, environ), SCOPE, sampler)
     resource = resource_from_env()
