@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test typecheck lint unit bench collector clean
+.PHONY: install demo test typecheck lint unit bench bench-catalogue collector clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test: typecheck lint unit
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+
+# CPU per event with a 100-event catalogue vs without (and instructions, when valgrind is installed).
+bench-catalogue: $(STAMP)
+	$(PY) benchmarks/catalogue_cost.py
 
 # Builds (or finds in the cache) the project's collector distribution and prints the binary's path.
 # build.py is stdlib only: no virtualenv needed.

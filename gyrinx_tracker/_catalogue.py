@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from gyrinx_tracker import _guard
 from gyrinx_tracker._diagnostics import warn_limited
 from gyrinx_tracker._problems import Problems
 from gyrinx_tracker._schema import ObjectSchema, SchemaError, object_schema
@@ -90,34 +91,48 @@ class Catalogue:
             self._resolved[name] = spec
         return spec
 
+    def described(self, name: str) -> EventSpec | None:
+        """``spec_for`` for the sampler and the metrics, which must go on if it fails (counted)."""
+        try:
+            return self.spec_for(name)
+        except Exception as error:  # noqa: BLE001 - the catalogue is advice: never fail an export
+            _guard.caught("catalogue", error)
+            return None
+
     def sample_rate_for(self, name: str) -> float | None:
-        spec = self.spec_for(name)
+        spec = self.described(name)
         return None if spec is None else spec.sample_rate
 
     def review(self, event: Event) -> Problems:
         """What is wrong with ``event`` by the catalogue, as ``(cause, detail)`` for ``_problems``.
 
         Runs for every event on the worker thread: the common case (a known event whose labels
-        pass) is a dict lookup and one generated function call.
+        pass) is a dict lookup and one generated function call. A bug here must not lose the
+        event, so it is counted by the guard (``stats()["internal_errors"]["catalogue"]``) and
+        the event is reported as fine.
         """
-        name = event.name
-        spec = self._exact.get(name) or self.spec_for(name)
-        if spec is None:
-            return [("catalogue_unknown_event", f"event {name!r} is not in the catalogue {self.path}")]
-        if spec.deprecated:
-            warn_limited("catalogue_deprecated", "gyrinx_tracker: event %r is deprecated in the catalogue %s "
-                         "(%s)", name, self.path, spec.description or "no description")
-        value = event.value
-        if spec.labels.passes(event.labels) and (spec.value_used if value is not None else not spec.value_required):
+        try:
+            name = event.name
+            spec = self._exact.get(name) or self.spec_for(name)
+            if spec is None:
+                return [("catalogue_unknown_event", f"event {name!r} is not in the catalogue {self.path}")]
+            if spec.deprecated:
+                warn_limited("catalogue_deprecated", "gyrinx_tracker: event %r is deprecated in the catalogue %s "
+                             "(%s)", name, self.path, spec.description or "no description")
+            value = event.value
+            if spec.labels.passes(event.labels) and (spec.value_used if value is not None else not spec.value_required):
+                return []
+            problems: Problems = [("catalogue_label", f"label {key!r} of event {name!r}: {reason}")
+                                  for key, reason in spec.labels.problems(event.labels)]
+            if value is None:
+                if spec.value_required:
+                    problems.append(("catalogue_missing_value", f"event {name!r} requires a value by the catalogue"))
+            elif not spec.value_used:
+                problems.append(("catalogue_value", f"event {name!r} takes no value by the catalogue"))
+            return problems
+        except Exception as error:  # noqa: BLE001 - validation is advice; the event goes out regardless
+            _guard.caught("catalogue", error)
             return []
-        problems: Problems = [("catalogue_label", f"label {key!r} of event {name!r}: {reason}")
-                              for key, reason in spec.labels.problems(event.labels)]
-        if value is None:
-            if spec.value_required:
-                problems.append(("catalogue_missing_value", f"event {name!r} requires a value by the catalogue"))
-        elif not spec.value_used:
-            problems.append(("catalogue_value", f"event {name!r} takes no value by the catalogue"))
-        return problems
 
 
 def load(path: str) -> Catalogue:
@@ -206,7 +221,7 @@ def install(config: TrackerConfig) -> Catalogue | None:
         return None
     try:
         catalogue: Catalogue | None = load(path)
-    except CatalogueError as error:
+    except Exception as error:  # noqa: BLE001 - CatalogueError, or a bug of ours: tracking goes on regardless
         warn_limited(f"catalogue:{path}", "gyrinx_tracker: the event catalogue %s cannot be used (%s); "
                      "events are tracked without it", path, error)
         catalogue = None
@@ -225,12 +240,12 @@ def catalogue_for(config: TrackerConfig) -> Catalogue | None:
 def unit_for(config: TrackerConfig, event: str) -> str | None:
     """The catalogue's unit for ``event``'s value, for its histogram; None when it gives none."""
     catalogue = catalogue_for(config)
-    spec = None if catalogue is None else catalogue.spec_for(event)
+    spec = None if catalogue is None else catalogue.described(event)
     return None if spec is None else spec.unit
 
 
 def description_for(config: TrackerConfig, event: str) -> str | None:
     """The catalogue's description of ``event``, for its instruments; None when it gives none."""
     catalogue = catalogue_for(config)
-    spec = None if catalogue is None else catalogue.spec_for(event)
+    spec = None if catalogue is None else catalogue.described(event)
     return None if spec is None else spec.description

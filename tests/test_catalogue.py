@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import gyrinx_tracker
-from gyrinx_tracker import TrackerInputError, track
+from gyrinx_tracker import TrackerInputError, _catalogue, track
 from gyrinx_tracker._schema import SchemaError, object_schema, value_check
 from gyrinx_tracker.testing import capture_events
 
@@ -184,6 +184,19 @@ class TestBadCatalogue:
             assert [event.event for event in captured.events] == ["anything_at_all"]
             assert gyrinx_tracker.stats()["dropped"] == 0
         assert len(warnings_about(caplog, "cannot be used")) == 1
+
+
+    def test_a_bug_in_the_check_is_counted_and_the_event_still_goes_out(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Validation is advice: if it raises, the guard counts it and the event is exported."""
+        def broken(self: _catalogue.Catalogue, name: str) -> None:
+            raise RuntimeError("bug in the catalogue lookup")
+
+        monkeypatch.setattr(_catalogue.Catalogue, "spec_for", broken)
+        with capture_events(strict=False, catalogue=EXAMPLE) as captured:
+            track("event_create_list", user_id="1")
+            assert [event.event for event in captured.events] == ["event_create_list"]
+            stats = gyrinx_tracker.stats()
+        assert stats["internal_errors"].get("catalogue", 0) >= 1 and stats["dropped"] == 0
 
 
 class TestCatalogueInMetricsAndSampling:
