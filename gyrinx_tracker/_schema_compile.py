@@ -20,7 +20,7 @@ from gyrinx_tracker._schema import UNHASHABLE, Rules
 
 _NUMBERS = (int, float)
 _MISSING = object()
-MATCHED_LIMIT = 10_000  # strings remembered per pattern as matching
+MATCHED_LIMIT = 1_000  # strings remembered per pattern as matching (label values repeat, or never)
 _OPERATORS = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
 
 
