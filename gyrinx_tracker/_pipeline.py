@@ -34,7 +34,7 @@ from typing import Any
 
 from opentelemetry.context import Context, get_current
 
-from gyrinx_tracker import _guard, _problems, _stats
+from gyrinx_tracker import _catalogue, _guard, _problems, _stats
 from gyrinx_tracker._config import TrackerConfig
 from gyrinx_tracker._diagnostics import warn_limited
 from gyrinx_tracker._outputs.base import Delivery, NullOutput, Output
@@ -86,6 +86,7 @@ class Pipeline:
         self._output: Output | None = None
         self._sanitizer = Sanitizer(config)
         self._per_thread = threading.local()
+        self._catalogue = _catalogue.install(config)  # read at start-up: a bad file warns now, once
 
     # -- the application's thread ------------------------------------------------------------
 
@@ -153,7 +154,8 @@ class Pipeline:
     def _validate_now(self, event: object, n: object, value: object, labels: dict[str, Any]) -> Event:
         sanitizer = self._caller_sanitizer()
         cleaned = sanitizer.event(event, n, value, labels)
-        _problems.enforce(cleaned.name, sanitizer.take_problems())
+        catalogue = self._catalogue
+        _problems.enforce(cleaned.name, sanitizer.take_problems() + (catalogue.review(cleaned) if catalogue else []))
         return cleaned
 
     @_guard.guarded("start worker", None)
@@ -323,6 +325,7 @@ class Pipeline:
         events: list[Event] = []
         failed = 0
         sanitizer = self._sanitizer
+        catalogue = None if self._strict else self._catalogue  # strict mode checked on the caller
         for stamp, context, thread, site, name, n, value, labels, cleaned in items:
             try:
                 event = cleaned
@@ -332,6 +335,10 @@ class Pipeline:
                     if problems:
                         _problems.warn(event.name, problems)
                 event.time_ns, event.context, event.thread, event.site = stamp, context, thread, site
+                if catalogue is not None:
+                    problems = catalogue.review(event)
+                    if problems:
+                        _problems.warn(event.name, problems)
                 events.append(event)
             except Exception as error:  # noqa: BLE001 - one event's bug must not lose the batch
                 failed += 1
@@ -339,7 +346,7 @@ class Pipeline:
         delivery = self._export(events)
         if failed:
             delivery = delivery.plus(Delivery.failed(failed, _stats.INTERNAL_ERROR))
-        self.stats.settle(delivery.written, delivery.rejected)
+        self.stats.settle(delivery.written, delivery.rejected, delivery.sampled_out)
 
     def _export(self, events: list[Event]) -> Delivery:
         output = self._output
