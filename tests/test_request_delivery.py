@@ -190,6 +190,18 @@ class TestMetricsKeepTheirSchedule:
         gyrinx_tracker.flush()  # an explicit flush still pushes metrics out
         assert metrics.exports == 1
 
+    def test_worker_aggregated_metrics_are_not_exported_per_request_either(self) -> None:
+        """The default metric path (aggregates exported by the worker on its interval) is left alone by requests too."""
+        metrics = CountingMetricExporter()
+        gyrinx_tracker.configure(exporter="console", log_exporter=memory_exporter(), metric_exporter=metrics,
+                                 metric_interval=3600.0, flush_interval=60.0, global_providers="never")
+        app = wsgi.TrackerMiddleware(wsgi_app, flush_when="before")
+        for _ in range(3):
+            run_wsgi(app)
+        assert (exported(), metrics.exports) == (9, 0)
+        gyrinx_tracker.flush()
+        assert metrics.exports == 1
+
 
 class ThreadRecordingExporter(InMemoryLogRecordExporter):
     """The SDK's in-memory exporter, noting which thread made each export call."""
