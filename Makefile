@@ -1,11 +1,13 @@
 # Two commands matter on a fresh machine with python3 and make: `make demo` and `make test`.
 # Both create the virtualenv and install the project with the extras the suite needs.
+# `make test-pythons` runs the fast tests and mypy on every other CPython >= 3.10 found
+# (one .venv-3.X each); the default interpreter is `make test`'s.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test typecheck lint unit bench bench-cli collector clean
+.PHONY: install demo test test-pythons typecheck lint unit bench bench-cli collector dist clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +32,11 @@ unit: $(STAMP)
 
 test: typecheck lint unit
 
+# Discovers the interpreters (python3.N on PATH, pyenv versions) and prints a summary table.
+# tools/pythons.py is stdlib only, like build.py.
+test-pythons:
+	$(PYTHON) tools/pythons.py test
+
 bench: $(STAMP)
 	$(PY) -m benchmarks
 	$(PY) benchmarks/request_latency.py
@@ -38,10 +45,15 @@ bench: $(STAMP)
 bench-cli: $(STAMP)
 	$(PY) benchmarks/cli_summary.py
 
+# The sdist and wheel a release would upload, in dist/ (README: Installing).
+dist: $(STAMP)
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+
 # Builds (or finds in the cache) the project's collector distribution and prints the binary's path.
 # build.py is stdlib only: no virtualenv needed.
 collector:
 	@$(PYTHON) collector-config/build.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache
+	rm -rf $(VENV) .venv-3.* .mypy_cache .pytest_cache build dist

@@ -1,9 +1,12 @@
 """A realistic local run: a small "web app" handles a few requests and tracks what happens.
 
 Run with ``make demo``. Nothing is configured for the tracker: it detects that it is not on Google
-Cloud and prints one JSON line per event through the ``gyrinx.tracker`` logger, which this app
-sends to stdout like a Django app's LOGGING setting would. The app's own OpenTelemetry tracer
-stands in for its request instrumentation, so events carry the request's trace id.
+Cloud and logs one record per event through the ``gyrinx.tracker`` logger (its message is the
+original tracker's JSON payload), which this app sends to stdout like a Django app's LOGGING setting
+would. The format shows what the record carries besides the message: the time, the calling
+function and the request's trace id (``%(otelTraceID)s``). The app's own OpenTelemetry tracer
+stands in for its request instrumentation. The counters and histograms follow, one line per series
+through ``gyrinx.tracker.metrics``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,13 @@ from opentelemetry.sdk.trace import TracerProvider
 from gyrinx_tracker import flush, stats, track
 
 logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(levelname)-7s %(name)s: %(message)s")
+events = logging.StreamHandler(sys.stdout)
+events.setFormatter(logging.Formatter(
+    "%(asctime)s %(levelname)s %(name)s %(funcName)s trace_id=%(otelTraceID)s %(message)s"))
+logging.getLogger("gyrinx.tracker").addHandler(events)
+logging.getLogger("gyrinx.tracker").propagate = False  # its metric lines go through this handler's
+logging.getLogger("gyrinx.tracker.metrics").propagate = False  # parent, so give them the plain one
+logging.getLogger("gyrinx.tracker.metrics").addHandler(logging.getLogger().handlers[0])
 tracer = TracerProvider().get_tracer("demo-app")
 
 
@@ -50,7 +60,7 @@ def handle_bulk_import(fighter_list: FighterList) -> None:
 
 
 def main() -> None:
-    print("--- a few requests (each line: the event, its labels, time, and the request's trace) ---")
+    print("--- a few requests (each line: time, level, logger, caller, the request's trace, the event) ---")
     handle_login("player1")
     handle_api("/api/v1/fighters", 200)
     handle_api("/api/v1/lists", 404)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import base64
 import re
+import sys
+import warnings
 from collections.abc import Iterable
 
 from gyrinx_tracker._diagnostics import warn_limited
@@ -77,10 +79,10 @@ class Redactor:
 def _compile(pattern: str) -> re.Pattern[str]:
     """An extra key pattern, case-insensitive; one that is not a regular expression is matched literally."""
     try:
-        return re.compile(pattern, re.IGNORECASE)
-    except (re.error, TypeError, ValueError) as error:
+        return _compile_strictly(pattern)
+    except (re.error, TypeError, ValueError, DeprecationWarning) as error:
         warn_limited(f"config:redact_extra:{pattern!r}", "gyrinx_tracker: redact_extra pattern %r is not a "
-                  "regular expression (%s); it is matched literally", pattern, error)
+                     "regular expression (%s); it is matched literally", pattern, error)
         return re.compile(re.escape(str(pattern)), re.IGNORECASE)
 
 
@@ -125,3 +127,13 @@ def _forms(key: str) -> tuple[str, str]:
     for the plain lower-case form (``customerpin``) keeps matching.
     """
     return normalise(key), normalise(_CAMEL.sub("_", key))
+
+
+def _compile_strictly(pattern: str) -> re.Pattern[str]:
+    """``re.compile``, failing on 3.10 where 3.11+ fail: a global flag such as ``(?i)`` mid-pattern
+    only warns there, and would then apply to the whole pattern instead of being matched literally."""
+    if sys.version_info >= (3, 11):
+        return re.compile(pattern, re.IGNORECASE)
+    with warnings.catch_warnings():  # not thread-safe, but only at configuration, and only on 3.10
+        warnings.simplefilter("error", DeprecationWarning)
+        return re.compile(pattern, re.IGNORECASE)

@@ -14,11 +14,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from google.protobuf.duration_pb2 import Duration
 from google.rpc.error_details_pb2 import RetryInfo
+
+if TYPE_CHECKING:  # typing.Self is 3.11+; annotations are strings here, so only mypy needs it
+    from typing_extensions import Self
 
 #: Trailing-metadata key under which gRPC servers send a google.rpc.RetryInfo; the OTLP gRPC
 #: exporter honours it as the backoff before its next attempt.

@@ -21,8 +21,11 @@ import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
+
+if TYPE_CHECKING:  # typing.Self is 3.11+; annotations are strings here, so only mypy needs it
+    from typing_extensions import Self
 
 ROOT = "/computeMetadata/v1/"
 FLAVOR_HEADER = "Metadata-Flavor"
