@@ -13,17 +13,21 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 SCRIPT = textwrap.dedent("""
     import os, sys, time
     sys.path.insert(0, sys.argv[1])
     import gyrinx_tracker
-    from gyrinx_tracker import _api, _outputs
+    from gyrinx_tracker import _api
 
-    def slow_build(config, stats):
+    open_output = _api._open_output
+
+    def slow_open_output(config, stats):
         import slow_module  # what importing google.cloud.logging is, in miniature
-        return _outputs.build(config, stats)
+        return open_output(config, stats)
 
-    _api.build = slow_build
+    _api._open_output = slow_open_output  # what the worker calls to build its output
     gyrinx_tracker.configure(exporter="console")
     gyrinx_tracker.track("before_fork")   # starts the exporter thread, which starts importing
     time.sleep(0.05)
@@ -36,6 +40,7 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 class TestForkDuringImport:
     def test_a_child_forked_while_the_exporter_imports_can_import_the_same_module(self, tmp_path: Path) -> None:
         """The fork waits for the exporter thread's import, so the child's import finds the module ready."""
