@@ -16,9 +16,10 @@ import sys
 from typing import Any
 
 import gyrinx_tracker
-from benchmarks.impls import Env, Sink, memory_reader, ours_local
+from benchmarks.impls import Env, Sink, ours_local
 from benchmarks.load import peak_rss_mb
 from benchmarks.workload import EVENT, low_cardinality, unique_calls
+from gyrinx_tracker.testing import MemoryMetricExporter
 
 PACE, WARM_UP = 10_000, 20_000
 SERIES_CAP = 500  # metric_series_per_event, set explicitly so the check knows it
@@ -41,8 +42,8 @@ def feed(start: int, stop: int) -> float:
 
 
 def main(events: int) -> dict[str, Any]:
-    sink, reader = Sink(), memory_reader()
-    ours_local(Env(sink, ours={"metric_series_per_event": SERIES_CAP}), reader)
+    sink, exporter = Sink(), MemoryMetricExporter()  # our own aggregation, read back as MetricsData
+    ours_local(Env(sink, ours={"metric_series_per_event": SERIES_CAP, "metric_exporter": exporter}), metrics=False)
     feed(events, events + WARM_UP)  # ids that never recur: caches and instruments exist before the baseline
     gc.collect()
     baseline = rss_mb()
@@ -53,7 +54,7 @@ def main(events: int) -> dict[str, Any]:
     return {"events": events, "growth_mb": growth, "baseline_mb": baseline, "peak_rss_mb": peak_rss_mb(),
             "dropped": stats["dropped"], "folded_labels": stats["folded_metric_labels"],
             "folded_series": stats["folded_metric_series"], "combinations": len(expected),
-            **_check(reader.get_metrics_data(), expected)}
+            **_check(exporter.latest, expected)}
 
 
 def _check(data: Any, expected: collections.Counter[tuple[str, str, int]]) -> dict[str, Any]:

@@ -36,9 +36,24 @@ class Sink:
         self.file = open(handle, "w")  # noqa: SIM115 - closed by close()
 
     def lines(self) -> int:
+        """Event lines: the local metric lines (``{"metric": ...}``) share the file and are not counted."""
         self.file.flush()
         with open(self.path, "rb") as written:
-            return written.read().count(b"\n")
+            text = written.read()
+        return text.count(b"\n") - text.count(b'{"metric":')
+
+    def metric_totals(self) -> tuple[float, float]:
+        """The counter total and histogram count of the local metric lines (the latest line per series)."""
+        self.file.flush()
+        latest: dict[tuple[str, str], dict[str, Any]] = {}
+        with open(self.path, encoding="utf-8") as written:
+            for line in written:
+                if line.startswith('{"metric":'):
+                    point = json.loads(line)
+                    latest[(point["metric"], json.dumps(point["attributes"], sort_keys=True))] = point
+        counter = sum(p["value"] for (name, _), p in latest.items() if name == COUNTER)
+        histogram = sum(p["count"] for (name, _), p in latest.items() if name == HISTOGRAM)
+        return float(counter), float(histogram)
 
     def reset(self) -> None:
         self.file.flush()
@@ -114,10 +129,17 @@ def _received(env: Env, where: str, reader: Any = None) -> Callable[[], Delivery
     def delivered() -> Delivery:
         if where == "lines":
             return (env.sink.lines(), *_read_back(reader))
+        if where == "lines+metric lines":
+            return (env.sink.lines(), *env.sink.metric_totals())
         got = counts(env.receiver())
+        metrics = got["metrics"].get(COUNTER, 0.0), got["metrics"].get(HISTOGRAM, 0.0)
+        if where == "lines+otlp metrics":
+            return (env.sink.lines(), *metrics)
         if where == "entries":
-            return (got["entries"], *_read_back(reader))
-        return got["logs"], got["metrics"].get(COUNTER, 0.0), got["metrics"].get(HISTOGRAM, 0.0)
+            return (got["entries"], *(_read_back(reader) if reader is not None else (None, None)))
+        if where == "entries+otlp metrics":
+            return (got["entries"], *metrics)
+        return (got["logs"], *metrics)
     return delivered
 
 
@@ -215,15 +237,22 @@ def memory_reader() -> Any:
     return InMemoryMetricReader()
 
 
-def ours_local(env: Env, reader: Any = None) -> Runner:
+def ours_local(env: Env, metrics: bool = True) -> Runner:
+    """The default: event lines and, every interval and at each flush, one metric line per series
+    through ``gyrinx.tracker.metrics`` (a child of ``gyrinx.tracker``: the same handler)."""
     _to_sink(logging.getLogger("gyrinx.tracker"), logging.StreamHandler(env.sink.file))  # as an app's config would
-    return _ours(env, _received(env, "lines", reader), exporter="console", metric_reader=reader)
+    return _ours(env, _received(env, "lines+metric lines" if metrics else "lines"), exporter="console",
+                 local_metrics=metrics)
 
 
-def ours_gcp(env: Env, transport: str, reader: Any = None) -> Runner:
+def ours_gcp(env: Env, transport: str, metrics: bool = True) -> Runner:
+    """Metrics on: exported as to Cloud Monitoring, to the OTLP receiver standing in for the Telemetry API."""
     endpoint = env.receiver()["api"] if transport == "api" else None
-    return _ours(env, _received(env, "lines" if endpoint is None else "entries", reader), exporter="gcp",
-                 gcp_transport=transport, project_id=PROJECT, cloud_logging_endpoint=endpoint, metric_reader=reader)
+    where = ("lines" if endpoint is None else "entries") + ("+otlp metrics" if metrics else "")
+    otlp = env.receiver()["otlp"].removeprefix("http://")  # host:port, as the variable takes it
+    monitoring = {"cloud_monitoring_endpoint": otlp} if metrics else {}
+    return _ours(env, _received(env, where), exporter="gcp", gcp_transport=transport, project_id=PROJECT,
+                 cloud_logging_endpoint=endpoint, gcp_metrics=metrics, **monitoring)
 
 
 def ours_otlp(env: Env) -> Runner:
@@ -260,18 +289,18 @@ IMPLS: tuple[Impl, ...] = (
          "`StructuredLogHandler`"),
     Impl("sdk_otlp", sdk_otlp, "hand-written SDK set-up: per call `Logger.emit`, `Counter.add`, `Histogram.record` "
          "(labels as attributes); `BatchLogRecordProcessor`, `PeriodicExportingMetricReader`, OTLP gRPC", "seed_local"),
-    Impl("ours_local", ours_local, "`exporter=\"console\"`, lines through the `gyrinx.tracker` logger; no metrics "
-         "(today's default)", "seed_local"),
-    Impl("ours_local_metrics", lambda env: ours_local(env, memory_reader()), "local with metrics on: "
-         "`metric_reader=InMemoryMetricReader()`, collected at every flush", "seed_local"),
-    Impl("ours_stdout", lambda env: ours_gcp(env, "stdout"), "`exporter=\"gcp\", gcp_transport=\"stdout\"`; no metrics",
-         "seed_gcp", stdout=True),
-    Impl("ours_stdout_metrics", lambda env: ours_gcp(env, "stdout", memory_reader()), "stdout with metrics on (in-memory "
-         "reader: the package has no Cloud Monitoring output yet)", "seed_gcp", stdout=True),
-    Impl("ours_api", lambda env: ours_gcp(env, "api"), "`gcp_transport=\"api\"`, `WriteLogEntries` to the loopback "
-         "server; no metrics", "seed_gcp"),
-    Impl("ours_api_metrics", lambda env: ours_gcp(env, "api", memory_reader()), "api with metrics on (in-memory reader)",
-         "seed_gcp"),
+    Impl("ours_local", lambda env: ours_local(env, metrics=False), "`exporter=\"console\"`, lines through the "
+         "`gyrinx.tracker` logger; `local_metrics=False` (logs only, as the previous release)", "seed_local"),
+    Impl("ours_local_metrics", ours_local, "local as shipped: event lines plus the local metric lines "
+         "(`gyrinx.tracker.metrics`), counters read back from those lines", "seed_local"),
+    Impl("ours_stdout", lambda env: ours_gcp(env, "stdout", metrics=False), "`exporter=\"gcp\", "
+         "gcp_transport=\"stdout\"`; `gcp_metrics=False`", "seed_gcp", stdout=True),
+    Impl("ours_stdout_metrics", lambda env: ours_gcp(env, "stdout"), "stdout as shipped: metrics to Cloud Monitoring "
+         "(the OTLP receiver stands in for the Telemetry API)", "seed_gcp", stdout=True),
+    Impl("ours_api", lambda env: ours_gcp(env, "api", metrics=False), "`gcp_transport=\"api\"`, `WriteLogEntries` to "
+         "the loopback server; `gcp_metrics=False`", "seed_gcp"),
+    Impl("ours_api_metrics", lambda env: ours_gcp(env, "api"), "api as shipped: metrics to Cloud Monitoring (the OTLP "
+         "receiver stands in)", "seed_gcp"),
     Impl("ours_otlp", ours_otlp, "`exporter=\"otlp\"`: logs, counter and histogram over OTLP gRPC", "seed_local"),
     Impl("ours_app", ours_app, "`exporter=\"auto\"` into the app's global SDK providers (set up as `sdk_otlp`'s)",
          "seed_local"),

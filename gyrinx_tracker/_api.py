@@ -111,7 +111,7 @@ def shutdown(timeout: float | None = None) -> bool:
 
 @_guard.guarded("stats", Stats().snapshot(0), _strict)
 def stats() -> Snapshot:
-    """Counts for the current configuration: emitted = exported + dropped + queued + in_flight."""
+    """Counts for the current configuration: emitted = exported + dropped + sampled_out + queued + in_flight."""
     pipeline = _pipeline
     return Stats().snapshot(0, _guard.counts()) if pipeline is None else pipeline.snapshot()
 

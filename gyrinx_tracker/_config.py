@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
@@ -64,6 +65,9 @@ class TrackerConfig:
     local_metrics: bool = True
     max_labels: int = 128
     max_string: int = 8_192
+    sample_rates: Mapping[str, float] = field(default_factory=dict)
+    sample_caps: Mapping[str, float] = field(default_factory=dict)
+    catalogue: str | None = None
     # Set only in code (``configure``), never from the environment: objects, not strings.
     log_exporter: Any = field(default=None, compare=False)
     metric_reader: Any = field(default=None, compare=False)
@@ -140,6 +144,11 @@ def _optional_text(raw: object) -> str | None:
     return None if raw is None else _text_of(raw) or None
 
 
+def _optional_path(raw: object) -> str | None:
+    """A file path as text, or a ``pathlib.Path`` from code."""
+    return _optional_text(os.fspath(raw) if isinstance(raw, os.PathLike) else raw)
+
+
 def _name(raw: object) -> str:
     value = _text_of(raw)
     if not value:
@@ -168,6 +177,52 @@ def _metric_labels(raw: object) -> dict[str, tuple[str, ...]]:
             raise ValueError(f"rule {rule!r} is not event=key,key")
         rules[event.strip()] = _words(keys)
     return rules
+
+
+def _per_event(what: str, low: float, high: float) -> Parser:
+    """A parser of ``event=number,*=number`` text, or ``{event: number}`` from code.
+
+    A bad entry (no ``=``, no name, a number outside [low, high]) warns, rate-limited, and is left
+    out: the other entries still apply, because one typo must not turn sampling off for every
+    event. Anything that is neither text nor a mapping is refused as a whole.
+    """
+    def parse(raw: object) -> dict[str, float]:
+        if isinstance(raw, Mapping):
+            pairs = [(str(name), number) for name, number in raw.items()]
+        elif isinstance(raw, str):
+            pairs = [_number_pair(entry) for entry in raw.split(",") if entry.strip()]
+        else:
+            raise ValueError(f"expected event={what} pairs separated by commas, or a mapping of event to {what}")
+        numbers: dict[str, float] = {}
+        bad: list[str] = []
+        for name, number in pairs:
+            parsed = _number_within(number, low, high)
+            if not name.strip() or parsed is None:
+                bad.append(f"{name}={number}" if name else str(number))
+            else:
+                numbers[name.strip()] = parsed
+        if bad:
+            warn_limited(f"config:{what}", "gyrinx_tracker: ignoring %s entries %s (each must be event=number, "
+                         "the number from %g to %g); the others apply", what, ", ".join(map(repr, bad)), low, high)
+        return numbers
+
+    return parse
+
+
+def _number_pair(entry: str) -> tuple[str, object]:
+    name, sep, number = entry.partition("=")
+    return (name, number) if sep else ("", entry)
+
+
+def _number_within(raw: object, low: float, high: float) -> float | None:
+    """A number from ``low`` to ``high``, or None when ``raw`` is not one."""
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+        return None
+    try:
+        number = float(raw)
+    except ValueError:
+        return None
+    return number if low <= number <= high else None
 
 
 def _any_object(raw: object) -> object:
@@ -249,6 +304,16 @@ VARIABLES: tuple[Variable, ...] = (
              "Labels kept per event; the rest are dropped and counted in `_dropped_labels`."),
     Variable("GYRINX_TRACKER_MAX_STRING", "max_string", _positive_int,
              "Characters kept of any one string label value or event field."),
+    Variable("GYRINX_TRACKER_SAMPLE_RATES", "sample_rates", _per_event("sample rate", 0.0, 1.0),
+             "Share of log records written per event, `page_view=0.1,api_call=0.01,*=1` (`*`: events "
+             "not named); metrics always count every event. A bad entry warns and is ignored. "
+             "See Sampling."),
+    Variable("GYRINX_TRACKER_SAMPLE_CAPS", "sample_caps", _per_event("sample cap", 1.0, 1e9),
+             "Log records written per second at most, per event and process, `page_view=100,*=1000`; "
+             "the rest of a spike is sampled out (metrics still count it). See Sampling."),
+    Variable("GYRINX_TRACKER_CATALOGUE", "catalogue", _optional_path,
+             "Path of the event catalogue (JSON): events are checked against it on the exporter thread "
+             "(strict mode: at the call site). See Event catalogue."),
 )
 
 

@@ -25,7 +25,7 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-from gyrinx_tracker._metrics import BOUNDARIES, PREFIX, EventMetrics, Key, Metrics, unit_for
+from gyrinx_tracker._metrics import BOUNDARIES, PREFIX, EventMetrics, Key, Metrics
 from gyrinx_tracker._stats import Stats
 
 CUMULATIVE = AggregationTemporality.CUMULATIVE
@@ -44,22 +44,26 @@ def event_metrics(event: EventMetrics, start_ns: int, now_ns: int) -> Iterator[M
     name = PREFIX + event.name.lower()
     sums = [NumberDataPoint(dict(s.key), start_ns, now_ns, s.total) for s in event.series.values() if s.total]
     if sums:
-        yield Metric(name, f"Count of '{event.name}' events (sum of n)", "{event}", _sum(sums))
+        yield Metric(name, event.description, "{event}", _sum(sums))
     histograms = [_histogram_point(s.key, s.histogram, start_ns, now_ns)
                   for s in event.series.values() if s.histogram is not None]
     if histograms:
         yield Metric(name + ".value", f"Distribution of the value of '{event.name}' events",
-                     unit_for(event.name), Histogram(histograms, CUMULATIVE))
+                     event.unit, Histogram(histograms, CUMULATIVE))
 
 
 def book_metrics(metrics: Metrics, stats: Stats, start_ns: int, now_ns: int) -> Iterator[Metric]:
-    """``gyrinx_tracker.dropped`` by reason, ``.exported``, and ``.unmetered``/``.folded`` once non-zero."""
+    """``gyrinx_tracker.dropped`` by reason, ``.exported``, and ``.sampled_out``/``.unmetered``/``.folded``
+    once non-zero."""
     with stats.lock:
-        dropped, exported = dict(stats.dropped), stats.exported
+        dropped, exported, sampled_out = dict(stats.dropped), stats.exported, stats.sampled_out
     yield Metric("gyrinx_tracker.dropped", "Events lost, by reason (queue_full, export_failed, ...)", "{event}",
                  _sum([NumberDataPoint({"reason": r}, start_ns, now_ns, n) for r, n in dropped.items()]))
     yield Metric("gyrinx_tracker.exported", "Events handed to the output successfully", "{event}",
                  _sum([NumberDataPoint({}, start_ns, now_ns, exported)]))
+    if sampled_out:
+        yield Metric("gyrinx_tracker.sampled_out", "Events left out of the logs by a sample rate (their "
+                     "metrics count them)", "{event}", _sum([NumberDataPoint({}, start_ns, now_ns, sampled_out)]))
     if metrics.unmetered:
         yield Metric("gyrinx_tracker.unmetered", "Events beyond the metric_events cap: logged, but without "
                      "instruments of their own", "{event}",

@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterable
 from operator import itemgetter
 from typing import Any
 
+from gyrinx_tracker import _catalogue as catalogue
 from gyrinx_tracker._config import TrackerConfig
 from gyrinx_tracker._diagnostics import warn_limited
 from gyrinx_tracker._sanitize import Event
@@ -134,6 +135,9 @@ class EventMetrics:
 
     def __init__(self, name: str, allow: Iterable[str] | None, config: TrackerConfig, folds: Folds) -> None:
         self.name = name  # as first seen; exported lower-cased, as the SDK does
+        # The event catalogue's words when it has them, else what the name implies.
+        self.unit = catalogue.unit_for(config, name) or unit_for(name)
+        self.description = catalogue.description_for(config, name) or f"Count of '{name}' events (sum of n)"
         self.series: dict[Key, Series] = {OVERFLOW: Series(OVERFLOW)}
         self.plans: dict[tuple[str, ...], Plan] = {}  # label names, in the caller's order → plan
         self._allow = frozenset(allow) if allow is not None else None

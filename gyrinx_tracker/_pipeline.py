@@ -37,7 +37,7 @@ from typing import Any
 
 from opentelemetry.context import Context, get_current
 
-from gyrinx_tracker import _forksafe, _guard, _problems, _stats
+from gyrinx_tracker import _catalogue, _forksafe, _guard, _problems, _stats
 from gyrinx_tracker._config import TrackerConfig
 from gyrinx_tracker._diagnostics import warn_limited
 from gyrinx_tracker._outputs.base import Delivery, NullOutput, Output
@@ -91,6 +91,7 @@ class Pipeline:
         self._output: Output | None = None
         self._sanitizer = Sanitizer(config)
         self._per_thread = threading.local()
+        self._catalogue = _catalogue.install(config)  # read at start-up: a bad file warns now, once
 
     # -- the application's thread ------------------------------------------------------------
 
@@ -158,7 +159,8 @@ class Pipeline:
     def _validate_now(self, event: object, n: object, value: object, labels: dict[str, Any]) -> Event:
         sanitizer = self._caller_sanitizer()
         cleaned = sanitizer.event(event, n, value, labels)
-        _problems.enforce(cleaned.name, sanitizer.take_problems())
+        catalogue = self._catalogue
+        _problems.enforce(cleaned.name, sanitizer.take_problems() + (catalogue.review(cleaned) if catalogue else []))
         return cleaned
 
     @_guard.guarded("start worker", None)
@@ -376,6 +378,7 @@ class Pipeline:
         events: list[Event] = []
         failed = 0
         sanitizer = self._sanitizer
+        catalogue = None if self._strict else self._catalogue  # strict mode checked on the caller
         for stamp, context, thread, site, name, n, value, labels, cleaned in items:
             try:
                 event = cleaned
@@ -385,6 +388,10 @@ class Pipeline:
                     if problems:
                         _problems.warn(event.name, problems)
                 event.time_ns, event.context, event.thread, event.site = stamp, context, thread, site
+                if catalogue is not None:
+                    problems = catalogue.review(event)
+                    if problems:
+                        _problems.warn(event.name, problems)
                 events.append(event)
             except Exception as error:  # noqa: BLE001 - one event's bug must not lose the batch
                 failed += 1
@@ -392,7 +399,7 @@ class Pipeline:
         delivery = self._export(events)
         if failed:
             delivery = delivery.plus(Delivery.failed(failed, _stats.INTERNAL_ERROR))
-        self.stats.settle(delivery.written, delivery.rejected)
+        self.stats.settle(delivery.written, delivery.rejected, delivery.sampled_out)
 
     def _export(self, events: list[Event]) -> Delivery:
         output = self._output
@@ -413,4 +420,3 @@ class Pipeline:
             self.stats.settle(0, {_stats.SHUTDOWN: len(rest)})
             warn_limited("dropped:shutdown", "gyrinx_tracker dropped %d events still queued at shutdown",
                          len(rest))
-

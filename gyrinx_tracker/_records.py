@@ -14,19 +14,24 @@ from gyrinx_tracker._sanitize import Event
 
 EVENT_ATTRIBUTE = "gyrinx.event"
 LABEL_ATTRIBUTE_PREFIX = "gyrinx.label."
+SAMPLE_RATE = "sample_rate"
 
 
-def body_of(event: Event) -> dict[str, Any]:
-    """``{"event", "n", "value"?, "labels"?}``: ``value`` only when given, ``labels`` only when any.
+def body_of(event: Event, sample_rate: float = 1.0) -> dict[str, Any]:
+    """``{"event", "n", "value"?, "labels"?, "sample_rate"?}``: ``value`` only when given, ``labels``
+    only when any, ``sample_rate`` only below 1.
 
     Exactly the original tracker's payload, so tests that compare it with ``==`` keep passing, and
-    the same in every output: an entry without labels has no ``labels`` key to query.
+    the same in every output: an entry without labels has no ``labels`` key to query. An entry
+    kept by a sample rate below 1 (see ``_sampling``) says by how much to scale a count of entries.
     """
     body: dict[str, Any] = {"event": event.name, "n": event.n}
     if event.value is not None:
         body["value"] = event.value
     if event.labels:
         body["labels"] = event.labels
+    if sample_rate < 1.0:
+        body[SAMPLE_RATE] = sample_rate
     return body
 
 

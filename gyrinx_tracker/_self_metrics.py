@@ -15,7 +15,7 @@ from gyrinx_tracker._stats import Stats
 
 
 def observe(meter: Meter, stats: Stats) -> None:
-    """Register ``gyrinx_tracker.dropped`` (by ``reason``) and ``gyrinx_tracker.exported``."""
+    """Register ``gyrinx_tracker.dropped`` (by ``reason``), ``.exported`` and ``.sampled_out``."""
 
     def dropped(options: CallbackOptions) -> Iterable[Observation]:
         with stats.lock:
@@ -25,7 +25,13 @@ def observe(meter: Meter, stats: Stats) -> None:
     def exported(options: CallbackOptions) -> Iterable[Observation]:
         return [Observation(stats.exported)]
 
+    def sampled_out(options: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(stats.sampled_out)]
+
     meter.create_observable_counter("gyrinx_tracker.dropped", callbacks=[dropped], unit="{event}",
                                     description="Events lost, by reason (queue_full, export_failed, ...)")
     meter.create_observable_counter("gyrinx_tracker.exported", callbacks=[exported], unit="{event}",
                                     description="Events handed to the output successfully")
+    meter.create_observable_counter("gyrinx_tracker.sampled_out", callbacks=[sampled_out], unit="{event}",
+                                    description="Events left out of the logs by a sample rate (their metrics "
+                                                "are recorded; not a drop)")

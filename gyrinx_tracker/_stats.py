@@ -1,4 +1,4 @@
-"""Exact accounting of every event: emitted = exported + dropped + queued + in flight.
+"""Exact accounting of every event: emitted = exported + dropped + sampled_out + queued + in flight.
 
 "Nothing is silently lost" is only checkable if the books balance, so every transition of an
 event (accepted from the queue, exported, dropped for a reason) is recorded under one lock. The
@@ -20,6 +20,7 @@ class Snapshot(TypedDict):
     emitted: int
     exported: int
     dropped: int
+    sampled_out: int
     queued: int
     in_flight: int
     dropped_by_reason: dict[str, int]
@@ -37,6 +38,7 @@ class Stats:
         self.taken = 0
         self.in_flight = 0
         self.exported = 0
+        self.sampled_out = 0  # left out of the logs by a sample rate: not lost, their metrics count
         self.dropped: Counter[str] = Counter()
         self.folded_labels = 0
         self.folded_series = 0
@@ -47,12 +49,13 @@ class Stats:
         with self.lock:
             self.dropped[reason] += count
 
-    def settle(self, exported: int, dropped: Mapping[str, int]) -> None:
-        """Move a finished batch from in flight to exported and dropped."""
+    def settle(self, exported: int, dropped: Mapping[str, int], sampled_out: int = 0) -> None:
+        """Move a finished batch from in flight to exported, dropped and sampled out."""
         with self.lock:
             self.exported += exported
+            self.sampled_out += sampled_out
             self.dropped.update(dropped)
-            self.in_flight -= exported + sum(dropped.values())
+            self.in_flight -= exported + sampled_out + sum(dropped.values())
 
     def fold(self, labels: int, series: int) -> None:
         """Count metric attributes left out to bound cardinality (the events themselves are kept)."""
@@ -77,6 +80,7 @@ class Stats:
             emitted=self.taken + queued + sum(n for r, n in dropped.items() if r in PRE_QUEUE),
             exported=self.exported,
             dropped=lost,
+            sampled_out=self.sampled_out,
             queued=queued,
             in_flight=self.in_flight,
             dropped_by_reason=dropped,

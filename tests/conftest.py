@@ -1,4 +1,4 @@
-"""Shared fixtures: every test starts with no tracker pipeline and a fresh warning history."""
+"""Shared fixtures: every test starts with no tracker pipeline, a fresh warning history and no guard counts."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from gyrinx_tracker import _api, _diagnostics
+from gyrinx_tracker import _api, _diagnostics, _guard
 
 # A project of its own, run in a subprocess by test_pytest_plugin.py (where the plugin is on).
 collect_ignore = ["original_project"]
@@ -22,7 +22,9 @@ def _fresh_tracker(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("GYRINX_TRACKER_HANDLE_SIGTERM", "false")
     _api.reset()
     _diagnostics.reset()
+    _guard.reset()
     yield
     _api.reset()
     _diagnostics.reset()
+    _guard.reset()  # the guard's counts are process-wide: one test's caught errors must not leak
     logging.getLogger("gyrinx.tracker").handlers.clear()

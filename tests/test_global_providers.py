@@ -81,6 +81,13 @@ class TestAppProviders:
         assert output["points"] == []
 
 
+    def test_sampling_leaves_the_apps_metrics_exact(self) -> None:
+        """With a rate of 0, no record reaches the app's logger provider, but its meter counts both calls."""
+        output = _run(APP_WITH_GLOBALS, GYRINX_TRACKER_SAMPLE_RATES="api_call=0")
+        assert output["events"] == []
+        assert output["points"] == [["tracker.api_call", {"endpoint": "/a", "status": 200}, 2]]
+
+
 class TestNoTakeover:
     def test_tracking_never_installs_global_providers(self) -> None:
         """An app without OpenTelemetry set-up still has the API's proxy providers after tracking."""

@@ -22,6 +22,7 @@ from opentelemetry.sdk.metrics.export import MetricExporter
 from opentelemetry.sdk.resources import Resource
 
 from gyrinx_tracker import _otel_logs, _self_metrics
+from gyrinx_tracker._catalogue import catalogue_for
 from gyrinx_tracker._config import TrackerConfig
 from gyrinx_tracker._diagnostics import warn_limited
 from gyrinx_tracker._metrics import Metrics
@@ -35,6 +36,7 @@ from gyrinx_tracker._outputs.sdk import SdkExporterWriter
 from gyrinx_tracker._outputs.signals import ProviderOutput, WriterOutput
 from gyrinx_tracker._outputs.tee import TeeWriter
 from gyrinx_tracker._resource import resource_from_env
+from gyrinx_tracker._sampling import sampler_for
 from gyrinx_tracker._stats import Stats
 from gyrinx_tracker._version import VERSION
 
@@ -60,14 +62,17 @@ def open_output(config: TrackerConfig, stats: Stats, environ: Mapping[str, str] 
     """Everything the worker needs to turn events into records, exports and metrics."""
     environ = os.environ if environ is None else environ
     app_logs, app_meters = _app_providers(config)
+    catalogue = catalogue_for(config)
+    rates_from = catalogue.sample_rate_for if catalogue is not None and catalogue.has_rates else None
+    sampler = sampler_for(config.sample_rates, config.sample_caps, rates_from)
     if app_logs is not None and config.log_exporter is None:
-        return ProviderOutput(app_logs, _meter_side(config, stats, app_meters, environ), SCOPE)
+        return ProviderOutput(app_logs, _meter_side(config, stats, app_meters, environ), SCOPE, sampler)
     resource = resource_from_env()
     writer = _writer(config, environ)
     collector = _otel_logs.Collector()
     provider = _otel_logs.private_logger_provider(resource, collector)
     meters = _meter_side(config, stats, app_meters, environ, resource)
-    return WriterOutput(provider, collector, writer, meters, SCOPE)
+    return WriterOutput(provider, collector, writer, meters, SCOPE, sampler)
 
 
 def _app_providers(config: TrackerConfig) -> tuple[Any | None, MeterProvider | None]:

@@ -36,6 +36,7 @@ from gyrinx_tracker._outputs.limits import ENTRY_LIMIT, fit
 from gyrinx_tracker._outputs.linewriter import deliver_lines
 from gyrinx_tracker._outputs.stdlib_records import SOURCE, MakeRecord, dispatcher, record_maker
 from gyrinx_tracker._outputs.text import rfc3339, span_hex, trace_hex
+from gyrinx_tracker._records import SAMPLE_RATE
 from gyrinx_tracker._sanitize import Event
 
 EVENTS_LOGGER = "gyrinx.tracker"
@@ -70,7 +71,11 @@ def console_line(record: Record) -> str:
     if labels:
         shown += ',"labels":' + encode_json(labels)
     time = rfc3339(log.timestamp or log.observed_timestamp)
-    line = f'{head}{body["n"]}{shown},"time":"{time}","severity":"INFO"'
+    line = f'{head}{body["n"]}{shown}'
+    rate = body.get(SAMPLE_RATE)  # only on entries kept by a sample rate below 1 (see _sampling)
+    if rate is not None:
+        line += f',"sample_rate":{rate!r}'
+    line += f',"time":"{time}","severity":"INFO"'
     if log.trace_id:
         line += f',"trace_id":"{trace_hex(log.trace_id)}","span_id":"{span_hex(log.span_id or 0)}"}}'
     else:

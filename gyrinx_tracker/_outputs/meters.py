@@ -26,7 +26,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from gyrinx_tracker import _guard
 from gyrinx_tracker._diagnostics import warn_limited
 from gyrinx_tracker._metric_data import metrics_data
-from gyrinx_tracker._metrics import PREFIX, EventMetrics, Key, Metrics, unit_for
+from gyrinx_tracker._metrics import PREFIX, EventMetrics, Key, Metrics
 from gyrinx_tracker._sanitize import Event
 from gyrinx_tracker._stats import Stats
 
@@ -167,14 +167,14 @@ class SdkInstruments:
         counter = self._counters.get(event)
         if counter is None:
             counter = self._counters[event] = self._meter.create_counter(
-                PREFIX + event.name, unit="{event}", description=f"Count of '{event.name}' events (sum of n)")
+                PREFIX + event.name, unit="{event}", description=event.description)
         return counter
 
     def _histogram(self, event: EventMetrics) -> Histogram:
         histogram = self._histograms.get(event)
         if histogram is None:
             histogram = self._histograms[event] = self._meter.create_histogram(
-                PREFIX + event.name + ".value", unit=unit_for(event.name),
+                PREFIX + event.name + ".value", unit=event.unit,
                 description=f"Distribution of the value of '{event.name}' events")
         return histogram
 

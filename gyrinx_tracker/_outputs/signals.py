@@ -11,7 +11,8 @@ Two outputs share this shape and differ in where records go:
 
 Metrics (``MeterSide``, in ``meters``) are the same for both: every event goes to
 ``metrics.record(batch)``, whose aggregates are exported on the worker's ticks, or replayed into
-the application's meter provider.
+the application's meter provider. Both record the metrics of the whole batch first, then build
+log records only for the events the ``Sampler`` keeps: sampling never touches the metrics.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from typing import Any, Protocol
 from gyrinx_tracker._otel_logs import Collector, LoggerProvider, RecordBuilder, attribute_limit, make_record
 from gyrinx_tracker._outputs.base import Delivery, LogWriter
 from gyrinx_tracker._outputs.meters import MeterSide
-from gyrinx_tracker._records import attributes_of, body_of
+from gyrinx_tracker._records import attributes_of
+from gyrinx_tracker._sampling import Sampler, kept_bodies
 from gyrinx_tracker._sanitize import Event
 
 
@@ -38,8 +40,9 @@ class WriterOutput:
     """Records into our private provider, then one ``LogWriter`` call per batch."""
 
     def __init__(self, provider: LoggerProvider, collector: Collector, writer: LogWriter,
-                 meters: MeterSide | None, scope: tuple[str, str]) -> None:
+                 meters: MeterSide | None, scope: tuple[str, str], sampler: Sampler | None = None) -> None:
         self._provider = provider
+        self._sampler = sampler
         self._collector = collector
         self._writer = writer
         self._meters = meters
@@ -48,18 +51,19 @@ class WriterOutput:
         self._attribute_limit = attribute_limit()
 
     def write(self, batch: Sequence[Event]) -> Delivery:
+        if self._meters is not None:
+            self._meters.metrics.record(batch)  # every event, sampled out or not
+        kept, sampled_out = kept_bodies(self._sampler, batch)
         if self._builder is not None:
             build = self._builder.emit
-            for event in batch:
-                build(event.time_ns, event.context, body_of(event), event.name)
+            for event, body in kept:
+                build(event.time_ns, event.context, body, event.name)
         else:
             emit, limit = self._logger.emit, self._attribute_limit
-            for event in batch:
-                emit(make_record(event.time_ns, event.context, body_of(event), attributes_of(event, limit),
-                                 event.name))
-        if self._meters is not None:
-            self._meters.metrics.record(batch)
-        return self._writer.write(self._collector.take(), batch)
+            for event, body in kept:
+                emit(make_record(event.time_ns, event.context, body, attributes_of(event, limit), event.name))
+        records = self._collector.take()
+        return self._writer.write(records, [event for event, _ in kept]).with_sampled_out(sampled_out)
 
     def flush(self, timeout: float) -> bool:
         flushed = self._writer.flush(timeout)
@@ -82,20 +86,22 @@ class WriterOutput:
 class ProviderOutput:
     """Records into the application's own logger provider, through ``Logger.emit``."""
 
-    def __init__(self, provider: Any, meters: MeterSide | None, scope: tuple[str, str]) -> None:
+    def __init__(self, provider: Any, meters: MeterSide | None, scope: tuple[str, str],
+                 sampler: Sampler | None = None) -> None:
         self._provider: SdkProvider = provider
+        self._sampler = sampler
         self._logger = provider.get_logger(*scope)
         self._meters = meters
         self._attribute_limit = attribute_limit()
 
     def write(self, batch: Sequence[Event]) -> Delivery:
-        emit, limit = self._logger.emit, self._attribute_limit
-        for event in batch:
-            emit(make_record(event.time_ns, event.context, body_of(event), attributes_of(event, limit),
-                             event.name))
         if self._meters is not None:
-            self._meters.metrics.record(batch)
-        return Delivery(len(batch))
+            self._meters.metrics.record(batch)  # every event, sampled out or not
+        kept, sampled_out = kept_bodies(self._sampler, batch)
+        emit, limit = self._logger.emit, self._attribute_limit
+        for event, body in kept:
+            emit(make_record(event.time_ns, event.context, body, attributes_of(event, limit), event.name))
+        return Delivery(len(kept), sampled_out=sampled_out)
 
     def flush(self, timeout: float) -> bool:
         flushed = self.flush_logs(timeout)

@@ -1,0 +1,186 @@
+"""What validating against an event catalogue costs: process CPU per event, with and without one.
+
+Public API only (``configure``, ``track``, ``flush``), so the number is what an application pays:
+the caller's thread plus the exporter thread, measured with ``time.process_time`` (all threads of
+the process). The catalogue has 100 events, each with three or four labels under typical rules
+(an enum, a pattern, an integer range); the calls are spread over all of them and every call is
+valid, which is the steady state (an invalid call costs a rate-limited warning on top).
+
+Two workloads, because the validator remembers label sets that passed:
+
+* ``repeating``: each event's labels cycle through 12 combinations (3 endpoints x 2 methods x 2
+  statuses), as an ``api_call`` does: after the first calls, a label set is one set lookup.
+* ``unique id``: the same, plus a ``request_id`` label unique to every call: every call is
+  checked label by label (the worst case for the validator).
+
+Rounds alternate the arms so drift in the machine affects both; the result is the median of the
+per-round ratios. Because CPU time on a shared two-core machine moves by tens of percent between
+rounds, the same arms are also counted in instructions under callgrind (when valgrind is
+installed): each arm runs twice, with 1,000 and 4,000 calls after the same warm-up, and the
+difference over 3,000 is the cost of one call. Target (issue 12): at most +10% total CPU per event.
+Run: ``.venv/bin/python benchmarks/catalogue_cost.py`` (``--no-instructions`` to skip callgrind).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from gyrinx_tracker import configure, flush, shutdown, track
+
+EVENTS = 100
+CALLS = 20_000
+ROUNDS = 11
+TARGET = 1.10
+
+
+def write_catalogue(directory: Path) -> Path:
+    """100 entries in the shape of examples/events.json."""
+    events = {
+        f"event_{i:03d}": {
+            "description": f"Synthetic event {i}.",
+            "owner": "bench",
+            "status": "active",
+            "value": {"unit": "ms"},
+            "labels": {
+                "type": "object",
+                "properties": {
+                    "method": {"type": "string", "enum": ["GET", "POST", "PUT", "DELETE"]},
+                    "endpoint": {"type": "string", "pattern": "^/api/", "maxLength": 200},
+                    "status": {"type": "integer", "minimum": 100, "maximum": 599},
+                    "request_id": {"type": "string", "pattern": "^r[0-9]+$"},
+                },
+                "required": ["method", "endpoint"],
+                "additionalProperties": False,
+            },
+        }
+        for i in range(EVENTS)
+    }
+    path = directory / "events.json"
+    path.write_text(json.dumps({"events": events}), encoding="utf-8")
+    return path
+
+
+def calls(unique: bool) -> list[tuple[str, dict[str, object]]]:
+    """The CALLS (event, labels) pairs of one workload."""
+    combos = [{"endpoint": f"/api/v1/{resource}", "method": method, "status": status}
+              for resource in ("fighters", "lists", "campaigns") for method in ("GET", "POST") for status in (200, 404)]
+    made = []
+    for i in range(CALLS):
+        labels: dict[str, object] = dict(combos[(i // EVENTS) % len(combos)])
+        if unique:
+            labels["request_id"] = f"r{i}"
+        made.append((f"event_{i % EVENTS:03d}", labels))
+    return made
+
+
+def cpu_per_event(catalogue: Path | None, workload: list[tuple[str, dict[str, object]]]) -> float:
+    """Process CPU seconds per event for the workload's valid calls, through the console output."""
+    options: dict[str, object] = {"exporter": "console", "global_providers": "never", "handle_sigterm": False}
+    if catalogue is not None:
+        options["catalogue"] = catalogue
+    configure(**options)
+    for name, labels in workload[:2_000]:  # warm the caches and start the worker outside the measurement
+        track(name, value=1.0, **labels)
+    flush(30)
+    start = time.process_time()
+    for name, labels in workload:
+        track(name, value=1.0, **labels)
+    flush(30)
+    spent = time.process_time() - start
+    shutdown(30)
+    return spent / len(workload)
+
+
+def compare(catalogue: Path, workload: list[tuple[str, dict[str, object]]]) -> tuple[float, float, float, list[float]]:
+    """Median CPU per event without and with the catalogue, the median ratio, and every round's ratio."""
+    ratios, plain, checked = [], [], []
+    for round_ in range(ROUNDS):
+        first_plain = round_ % 2 == 0
+        a = cpu_per_event(None if first_plain else catalogue, workload)
+        b = cpu_per_event(catalogue if first_plain else None, workload)
+        without, with_ = (a, b) if first_plain else (b, a)
+        plain.append(without)
+        checked.append(with_)
+        ratios.append(with_ / without)
+    return statistics.median(plain), statistics.median(checked), statistics.median(ratios), ratios
+
+
+def quiet_events_logger() -> None:
+    events_logger = logging.getLogger("gyrinx.tracker")
+    events_logger.addHandler(logging.NullHandler())  # lines are built and dispatched, then discarded
+    events_logger.setLevel(logging.INFO)
+    events_logger.propagate = False
+
+
+SMALL, LARGE = 1_000, 4_000
+_COLLECTED = re.compile(r"Collected : (\d+)")
+
+
+def instructions_per_event(catalogue: Path | None, unique: bool) -> float:
+    """Instructions of one call (caller and exporter thread) under callgrind, start-up cancelled."""
+    counts = []
+    for calls_ in (SMALL, LARGE):
+        done = subprocess.run(
+            ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__, "child",
+             str(catalogue or ""), "unique" if unique else "repeating", str(calls_)],
+            env={**os.environ, "PYTHONHASHSEED": "0"}, capture_output=True, text=True, timeout=900)
+        match = _COLLECTED.search(done.stderr)
+        if done.returncode != 0 or match is None:
+            raise RuntimeError(f"callgrind run failed: {done.stderr.strip()[-300:]}")
+        counts.append(int(match.group(1)))
+    return (counts[1] - counts[0]) / (LARGE - SMALL)
+
+
+def child(catalogue: str, workload: str, count: int) -> None:
+    """One callgrind run: warm-up, then ``count`` calls, flushed."""
+    quiet_events_logger()
+    made = calls(workload == "unique")
+    options: dict[str, object] = {"exporter": "console", "global_providers": "never", "handle_sigterm": False}
+    if catalogue:
+        options["catalogue"] = catalogue
+    configure(**options)
+    for name, labels in made[:2_000] + made[2_000:2_000 + count]:
+        track(name, value=1.0, **labels)
+    flush(60)
+    shutdown(60)
+
+
+def main() -> int:
+    if sys.argv[1:2] == ["child"]:
+        child(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        return 0
+    quiet_events_logger()
+    print(f"catalogue of {EVENTS} events, {CALLS} calls x {ROUNDS} interleaved rounds, process CPU per event")
+    missed = False
+    with tempfile.TemporaryDirectory() as directory:
+        catalogue = write_catalogue(Path(directory))
+        for title, unique in (("repeating labels", False), ("unique id label", True)):
+            plain, checked, ratio, ratios = compare(catalogue, calls(unique))
+            verdict = "met" if ratio <= TARGET else "MISSED"
+            missed = missed or ratio > TARGET
+            print(f"  {title:17s} without {plain * 1e6:6.2f} us, with {checked * 1e6:6.2f} us: ratio {ratio:.3f} "
+                  f"(rounds {min(ratios):.3f}-{max(ratios):.3f}); target <= {TARGET:.2f}: {verdict}")
+        if shutil.which("valgrind") and "--no-instructions" not in sys.argv:
+            jobs = [(arm, unique) for unique in (False, True) for arm in (None, catalogue)]
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                counts = list(pool.map(lambda job: instructions_per_event(*job), jobs))
+            for index, title in enumerate(("repeating labels", "unique id label")):
+                without, with_ = counts[2 * index], counts[2 * index + 1]
+                print(f"  {title:17s} instructions/event without {without:,.0f}, with {with_:,.0f}: "
+                      f"ratio {with_ / without:.3f}")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
