@@ -61,15 +61,17 @@ class Unreadable:
 
 
 def sources(paths: Iterable[str]) -> Iterator[Path]:
-    """The ``.py`` files under ``paths`` (a file named on the command line is read whatever its suffix), sorted."""
+    """The ``.py`` files under ``paths``, each once (a file named on the command line is read whatever its suffix)."""
+    seen: set[Path] = set()
     for given in paths:
         root = Path(given)
-        if not root.is_dir():
-            if not root.exists():
-                raise FileNotFoundError(f"no such file or directory: {given}")
-            yield root
-            continue
-        yield from sorted(path for path in root.rglob("*.py") if _wanted(path.relative_to(root)))
+        if not root.exists():
+            raise FileNotFoundError(f"no such file or directory: {given}")
+        found = sorted(path for path in root.rglob("*.py") if _wanted(path.relative_to(root))) if root.is_dir() else [root]
+        for path in found:
+            if path.resolve() not in seen:
+                seen.add(path.resolve())
+                yield path
 
 
 def _wanted(relative: Path) -> bool:
