@@ -80,10 +80,10 @@ def _judge(catalogue: Catalogue, call: TrackCall, resolved: _events_names.Resolv
     if spec is None:
         if resolved.unknown:
             return [*found, finding("error", "unknown-event", f"event {resolved.shown} is not in the catalogue")]
-        return [*found, finding("note", "dynamic-name", f"dynamic name `{resolved.shown}`, not checked")]
+        return [*found, finding("note", "dynamic-name", f"dynamic name {resolved.shown}, not checked")]
     if spec.deprecated:
         found.append(finding("warning", "deprecated-event",
-                             f"event {spec.name!r} is deprecated in the catalogue ({spec.description or 'no description'})"))
+                             f"event {spec.name!r} is deprecated in the catalogue: {spec.description or 'no description'}"))
     found += [finding("error", code, message) for code, message in problems(spec, call)]
     return found
 

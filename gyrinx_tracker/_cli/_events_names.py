@@ -34,8 +34,9 @@ def resolve(catalogue: Catalogue, name: Template | None, written: str = "") -> R
     """The entry ``name`` means, if the source says enough to know (``written``: the source text)."""
     if name is None:
         return Resolved(None, shown=written or "(no event argument)")
-    shown = show(name)
-    if all(part is not None for part in name):
+    literal = all(part is not None for part in name)
+    shown = show(name) if literal or not written else written
+    if literal:
         text = "".join(part for part in name if part is not None)
         spec = catalogue.spec_for(text)
         return Resolved(spec, unknown=spec is None, shown=shown)

@@ -166,7 +166,7 @@ class TestApp:
         assert code == 0
         lines = text.splitlines()
         assert lines[:-1] == [f"{app / 'myapp' / 'models.py'}:7:5: warning [deprecated-event] event 'user_event' is deprecated "
-                              "in the catalogue (Superseded by event_{verb}_{noun}.)"]
+                              "in the catalogue: Superseded by event_{verb}_{noun}."]
         assert lines[-1] == "0 errors, 1 warning, 0 notes; 6 track() calls in 4 files; 6 of 6 catalogue events tracked"
 
     def test_a_catalogued_event_nothing_tracks_is_an_error_at_its_catalogue_line(self, cli: Run, app: Path) -> None:
