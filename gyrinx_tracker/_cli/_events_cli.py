@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import textwrap
 
 from gyrinx_tracker._catalogue import Catalogue, CatalogueError, load
 from gyrinx_tracker._cli import _events_check, _events_docs
@@ -30,9 +31,10 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     actions = events.add_subparsers(title="commands", required=True, metavar="COMMAND")
     check = actions.add_parser(
         "check", help="report track() calls that break the catalogue, and events nothing tracks",
-        description="Read Python sources (files, and directories recursively; nothing is imported) for "
-                    "track() calls (track imported from gyrinx_tracker under any name, gyrinx_tracker.track, "
-                    "or the module under an alias) and report, with file:line:col, what breaks the catalogue.",
+        description=textwrap.fill(
+            "Read Python sources (files, and directories recursively; nothing is imported) for track() calls "
+            "(track imported from gyrinx_tracker under any name, gyrinx_tracker.track, or the module under an "
+            "alias) and report, with file:line:col, what breaks the catalogue.", 78),
         epilog=_CHECK_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     _catalogue_option(check)
     check.add_argument("paths", nargs="+", metavar="PATH", help="a Python file or a directory to scan")

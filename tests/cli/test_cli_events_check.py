@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Run, clean_env
+from conftest import Run, clean_env, run_cli
 from gyrinx_tracker._catalogue import CatalogueError, load
 
 CATALOGUE = {
@@ -100,8 +100,6 @@ def check(cli: Run, catalogue: Path, *paths: Path | str, fmt: str = "json") -> t
 @pytest.fixture(scope="module")
 def shapes_run(tmp_path_factory: pytest.TempPathFactory) -> dict[int, set[str]]:
     """One run over a module holding every shape, one per line: line -> the finding codes there."""
-    from conftest import run_cli
-
     folder = tmp_path_factory.mktemp("shapes")
     source = HEADER + "".join(f"    {call}\n" for call, _ in SHAPES)
     (folder / "shapes.py").write_text(source, encoding="utf-8")

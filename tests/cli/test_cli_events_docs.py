@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from conftest import ROOT, Run
+from conftest import ROOT, Run, run_cli
 
 EXAMPLE = ROOT / "examples" / "events.json"
 EVENTS: dict[str, Any] = json.loads(EXAMPLE.read_text(encoding="utf-8"))["events"]
@@ -17,8 +17,6 @@ EVENTS: dict[str, Any] = json.loads(EXAMPLE.read_text(encoding="utf-8"))["events
 
 @pytest.fixture(scope="module")
 def markdown() -> str:
-    from conftest import run_cli
-
     result = run_cli("events", "docs", "--catalogue", str(EXAMPLE))
     assert result.returncode == 0, result.stderr
     return result.stdout
