@@ -39,6 +39,7 @@ test-pythons:
 
 bench: $(STAMP)
 	$(PY) -m benchmarks
+	$(PY) benchmarks/request_latency.py
 
 # `gyrinx-tracker summary` over 100k and 1M lines: peak RSS of the child process and time.
 bench-cli: $(STAMP)

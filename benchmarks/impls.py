@@ -249,8 +249,8 @@ def ours_gcp(env: Env, transport: str, metrics: bool = True) -> Runner:
     """Metrics on: exported as to Cloud Monitoring, to the OTLP receiver standing in for the Telemetry API."""
     endpoint = env.receiver()["api"] if transport == "api" else None
     where = ("lines" if endpoint is None else "entries") + ("+otlp metrics" if metrics else "")
-    otlp = env.receiver()["otlp"].removeprefix("http://")  # host:port, as the variable takes it
-    monitoring = {"cloud_monitoring_endpoint": otlp} if metrics else {}
+    # host:port of the OTLP receiver, as the variable takes it
+    monitoring = {"cloud_monitoring_endpoint": env.receiver()["otlp"].removeprefix("http://")} if metrics else {}
     return _ours(env, _received(env, where), exporter="gcp", gcp_transport=transport, project_id=PROJECT,
                  cloud_logging_endpoint=endpoint, gcp_metrics=metrics, **monitoring)
 

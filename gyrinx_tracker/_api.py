@@ -16,8 +16,9 @@ from typing import Any
 
 from gyrinx_tracker import _diagnostics, _guard, _lifecycle, _stats
 from gyrinx_tracker._config import VARIABLE_OF, TrackerConfig, from_env, with_overrides
+from gyrinx_tracker._disabled import Disabled
 from gyrinx_tracker._outputs.base import Output
-from gyrinx_tracker._pipeline import Disabled, Pipeline
+from gyrinx_tracker._pipeline import Pipeline
 from gyrinx_tracker._problems import TrackerInputError
 from gyrinx_tracker._stats import Snapshot, Stats
 
@@ -74,6 +75,29 @@ def flush(timeout: float = 5.0) -> bool:
     """Export everything tracked so far; False if ``timeout`` seconds were not enough."""
     pipeline = _pipeline
     return True if pipeline is None else pipeline.flush(timeout)
+
+
+@_guard.guarded("flush_request", False, _strict)
+def flush_request(stage: str, timeout: float | None = None, when: str | None = None) -> bool:
+    """Request-scoped delivery, for the web integrations: flush within the request's deadline.
+
+    ``stage`` is ``"response"`` (the response is about to complete) or ``"end"`` (it was handed
+    to the server); the configured ``request_flush`` (or ``when``) says at which stage to flush,
+    and ``request_flush_timeout`` (or ``timeout``) for how long. With nothing queued or in
+    flight there is nothing to wait for, and the call costs one look at the books. Only the log
+    side is flushed: metrics are exported on their own interval, not once per request.
+    """
+    pipeline = _pipeline
+    if pipeline is None:
+        return True
+    config = pipeline.config
+    when = when or config.request_flush
+    if when == "off" or (when == "after" and stage == "response"):
+        return True
+    books = pipeline.snapshot()
+    if not books["queued"] and not books["in_flight"]:
+        return True
+    return pipeline.drain_here(config.request_flush_timeout if timeout is None else timeout)
 
 
 @_guard.guarded("shutdown", False, _strict)

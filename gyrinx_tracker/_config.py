@@ -22,11 +22,13 @@ Exporter = Literal["auto", "console", "gcp", "otlp", "none"]
 Delivery = Literal["background", "sync"]
 GcpTransport = Literal["api", "stdout"]
 GlobalProviders = Literal["auto", "never"]
+RequestFlush = Literal["before", "after", "off"]
 
 EXPORTERS: tuple[str, ...] = get_args(Exporter)
 GCP_TRANSPORTS: tuple[str, ...] = get_args(GcpTransport)
 GLOBAL_PROVIDER_MODES: tuple[str, ...] = get_args(GlobalProviders)
 DELIVERIES: tuple[str, ...] = get_args(Delivery)
+REQUEST_FLUSH_MODES: tuple[str, ...] = get_args(RequestFlush)
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class TrackerConfig:
     flush_interval: float = 0.2
     shutdown_timeout: float = 5.0
     export_timeout: float = 5.0
+    request_flush: RequestFlush = "before"
+    request_flush_timeout: float = 1.0
     metadata_timeout: float = 0.5
     handle_sigterm: bool = True
     strict: bool = False
@@ -264,6 +268,13 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("GYRINX_TRACKER_EXPORT_TIMEOUT", "export_timeout", _positive_float,
              "Seconds one export (Cloud Logging or OTLP, retries included) may take before its batch "
              "counts as dropped; the standard `OTEL_EXPORTER_OTLP_TIMEOUT` wins for OTLP."),
+    Variable("GYRINX_TRACKER_REQUEST_FLUSH", "request_flush", _choice(REQUEST_FLUSH_MODES),
+             "When the web integrations send a request's events out of the process: `before` the "
+             "response completes (safe when the CPU is throttled between requests), `after` it was "
+             "handed to the server (no added latency), or `off` (see Deploying on Cloud Run)."),
+    Variable("GYRINX_TRACKER_REQUEST_FLUSH_TIMEOUT", "request_flush_timeout", _positive_float,
+             "Seconds a request may wait for its events to leave the process; past it the request "
+             "goes on and the events follow from the background thread."),
     Variable("GYRINX_TRACKER_METADATA_TIMEOUT", "metadata_timeout", _positive_float,
              "Seconds to wait for the metadata server when the project or region is missing."),
     Variable("GYRINX_TRACKER_HANDLE_SIGTERM", "handle_sigterm", _boolean,

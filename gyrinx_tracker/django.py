@@ -1,89 +1,94 @@
-"""Django integration: correlate ``track()`` calls with the request's trace, optionally time requests.
+"""Django integration: trace correlation, the optional request event, request-scoped delivery.
 
-Add ``"gyrinx_tracker.django.TrackerMiddleware"`` near the top of ``MIDDLEWARE``.
+Add ``"gyrinx_tracker.django.TrackerMiddleware"`` near the top of ``MIDDLEWARE``. It is sync and
+async capable (Django runs it without a thread switch under WSGI and ASGI alike).
 
-* Trace correlation. On Cloud Run every request arrives with a ``traceparent`` (W3C) and an
-  ``X-Cloud-Trace-Context`` header. When no span is current (the app has no OpenTelemetry
-  instrumentation of its own), the middleware makes that remote context current for the request,
-  so events tracked in views carry the request's trace and Cloud Logging shows them under the
-  request. When the app's own instrumentation already started a span, it is left alone.
+* Trace correlation. When no span is current (the app has no OpenTelemetry instrumentation of
+  its own), the request's ``traceparent`` or ``X-Cloud-Trace-Context`` is made current while the
+  view runs, so events tracked in views carry the request's trace. An app span already current
+  is left alone.
 * Request events. With ``GYRINX_TRACKER_REQUEST_EVENT = "http_request"`` in Django settings, each
   request is tracked once with ``value`` = duration in ms and labels ``route`` (the URL pattern,
   not the path, so metrics stay low-cardinality), ``method`` and ``status``. Off by default: an
   event per request is a cost decision, not a default.
+* Request-scoped delivery. With ``before`` (the default of ``GYRINX_TRACKER_REQUEST_FLUSH``, a
+  Django setting or the environment variable) the request's events are flushed when the view
+  chain has returned, before Django hands the response to the server; with ``after``, on
+  ``request_finished``, which Django sends when the server closes the response after its last
+  chunk (WSGI and ASGI alike; a streamed body's events go out there in both). The wait is at
+  most ``GYRINX_TRACKER_REQUEST_FLUSH_TIMEOUT`` seconds (setting or variable). Under ASGI, Django
+  runs ``request_finished`` receivers on its thread for sync code: with ``after`` and the ``api``
+  transport that wait holds sync views back; ``gyrinx_tracker.asgi.TrackerMiddleware`` around
+  the ASGI application flushes on its own thread instead.
 """
 
 from __future__ import annotations
 
-import re
-import time
 from collections.abc import Callable
-from contextvars import Token
 from typing import Any
 
-from opentelemetry import context as otel_context
-from opentelemetry import trace
-from opentelemetry.propagate import extract
-from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 
-from gyrinx_tracker._api import track
+from gyrinx_tracker._request import RequestScope, deliver
+from gyrinx_tracker.propagation import context_from_headers
 
 Handler = Callable[[Any], Any]
 
-_CLOUD_TRACE = re.compile(r"^([0-9a-fA-F]{32})/(\d+)(?:;o=([01]))?")
-
-
-def context_from_headers(headers: dict[str, str]) -> otel_context.Context | None:
-    """The caller's trace context from W3C ``traceparent`` or Cloud's ``X-Cloud-Trace-Context``."""
-    carrier = {key.lower(): value for key, value in headers.items()}
-    extracted = extract(carrier)
-    if trace.get_current_span(extracted).get_span_context().is_valid:
-        return extracted
-    match = _CLOUD_TRACE.match(carrier.get("x-cloud-trace-context", ""))
-    if match is None:
-        return None
-    trace_id, span_id, sampled = int(match.group(1), 16), int(match.group(2)), match.group(3) == "1"
-    if trace_id == 0 or not 0 < span_id < 2**64:
-        return None
-    span_context = SpanContext(trace_id, span_id, is_remote=True,
-                               trace_flags=TraceFlags(TraceFlags.SAMPLED if sampled else 0))
-    return trace.set_span_in_context(NonRecordingSpan(span_context))
+_flush_timeout: float | None = None
+_flush_when: str | None = None
 
 
 class TrackerMiddleware:
-    """New-style Django middleware; see the module docstring."""
+    """New-style Django middleware, sync and async; see the module docstring."""
+
+    sync_capable = True
+    async_capable = True
 
     def __init__(self, get_response: Handler) -> None:
         from django.conf import settings
+        from django.core.signals import request_finished
 
+        global _flush_timeout, _flush_when
         self.get_response = get_response
         self.request_event: str | None = getattr(settings, "GYRINX_TRACKER_REQUEST_EVENT", None)
+        _flush_timeout = getattr(settings, "GYRINX_TRACKER_REQUEST_FLUSH_TIMEOUT", None)
+        _flush_when = getattr(settings, "GYRINX_TRACKER_REQUEST_FLUSH", None)
+        request_finished.connect(_deliver, dispatch_uid="gyrinx_tracker.request_finished")
+        self._async = iscoroutinefunction(get_response)
+        if self._async:
+            markcoroutinefunction(self)
 
     def __call__(self, request: Any) -> Any:
-        token = self._attach(request)
-        started = time.perf_counter()
-        try:
-            response = self.get_response(request)
-        finally:
-            if token is not None:
-                otel_context.detach(token)
-        if self.request_event:
-            self._track_request(request, response, started)
+        if self._async:
+            return self._acall(request)
+        scope = self._scope(request)
+        response = scope.run(lambda: self.get_response(request))
+        scope.record(_route(request), request.method, response.status_code)
+        scope.deliver("response")
         return response
 
-    def _attach(self, request: Any) -> Token[otel_context.Context] | None:
-        if trace.get_current_span().get_span_context().is_valid:
-            return None
-        remote = context_from_headers(dict(request.headers))
-        return None if remote is None else otel_context.attach(remote)
-
-    def _track_request(self, request: Any, response: Any, started: float) -> None:
-        match = getattr(request, "resolver_match", None)
-        route = getattr(match, "route", None) or "(unmatched)"
-        token = self._attach(request)
+    async def _acall(self, request: Any) -> Any:
+        scope = self._scope(request)
+        token = scope.attach()
         try:
-            track(self.request_event or "http_request", value=(time.perf_counter() - started) * 1000,
-                  route=route, method=request.method, status=response.status_code)
+            response = await self.get_response(request)
         finally:
-            if token is not None:
-                otel_context.detach(token)
+            scope.detach(token)
+        scope.record(_route(request), request.method, response.status_code)
+        await sync_to_async(scope.deliver, thread_sensitive=False)("response")
+        return response
+
+    def _scope(self, request: Any) -> RequestScope:
+        return RequestScope(dict(request.headers), self.request_event, _flush_timeout, _flush_when)
+
+
+def _route(request: Any) -> str | None:
+    return getattr(getattr(request, "resolver_match", None), "route", None) or None
+
+
+def _deliver(sender: Any, **kwargs: Any) -> None:
+    """``request_finished`` receiver: never raises (the server is closing the response)."""
+    deliver("end", _flush_timeout, _flush_when)
+
+
+__all__ = ["TrackerMiddleware", "context_from_headers"]

@@ -96,3 +96,28 @@ class TestMetricLines:
         gyrinx_tracker.track("a")
         assert gyrinx_tracker.flush(10)
         assert metric_lines.lines == []
+
+
+class TestStderrFallback:
+    def test_a_metric_line_that_could_not_be_written_is_written_at_the_next_export(
+            self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """On a broken stderr the export fails and counts; once stderr works the unchanged series still goes out."""
+        import io
+        import os
+
+        read_end, write_end = os.pipe()
+        os.close(read_end)
+        broken = os.fdopen(write_end, "w")
+        monkeypatch.setattr(logging.getLogger("gyrinx.tracker"), "propagate", False)  # no handler anywhere
+        monkeypatch.setattr("sys.stderr", broken)
+        gyrinx_tracker.configure(exporter="console", global_providers="never", handle_sigterm=False)
+        gyrinx_tracker.track("api_call", status=200)
+        gyrinx_tracker.flush(10)
+        assert gyrinx_tracker.stats()["metric_exports_failed"] == 1
+        working = io.StringIO()
+        monkeypatch.setattr("sys.stderr", working)
+        gyrinx_tracker.flush(10)  # nothing new was tracked: the series is still owed
+        metric_lines = [json.loads(line) for line in working.getvalue().splitlines() if line.startswith('{"metric"')]
+        api_calls = [line["value"] for line in metric_lines if line["metric"] == "tracker.api_call"]
+        assert api_calls == [1]
+        broken.close()

@@ -67,6 +67,10 @@ class Output(Protocol):
     def flush(self, timeout: float) -> bool:
         """Push out what the output buffers itself (metrics); False if ``timeout`` ran out."""
 
+    def flush_logs(self, timeout: float) -> bool:
+        """Push out buffered log records only (request-scoped delivery): a metrics export per
+        request would cost a collection and a network call each time; metrics keep their interval."""
+
     def tick(self) -> None:
         """Periodic work (metric exports when their interval is up); called after each worker wake-up."""
 
@@ -102,6 +106,9 @@ class NullOutput:
         return Delivery.failed(len(batch))
 
     def flush(self, timeout: float) -> bool:
+        return True
+
+    def flush_logs(self, timeout: float) -> bool:
         return True
 
     def tick(self) -> None:

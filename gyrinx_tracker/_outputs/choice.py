@@ -114,9 +114,8 @@ def _gcp_meters(config: TrackerConfig, stats: Stats, environ: Mapping[str, str],
         exporter = monitoring.metric_exporter(config, environment)
         resource = monitoring.resource(environ, environment, base, config.metadata_timeout)
     except Exception as error:  # noqa: BLE001 - missing packages or credentials: logs still go
-        warn_limited("fallback:gcp_metrics", "gyrinx_tracker cannot export metrics to Cloud Monitoring "
-                     "(%s: %s; the gyrinx-tracker[otlp] extra and Application Default Credentials are "
-                     "needed); events are still logged", type(error).__name__, error)
+        warn_limited("fallback:gcp_metrics", "gyrinx_tracker cannot export metrics to Cloud Monitoring: "
+                     "%s; events are still logged", why_unavailable("gcp", error))
         return None
     interval = max(metric_interval(config, environ), monitoring.MIN_INTERVAL)
     return ExportedMeters(Metrics(config, stats), stats, [exporter], interval, resource, SCOPE,
@@ -165,10 +164,30 @@ def _writer(config: TrackerConfig, environ: Mapping[str, str]) -> LogWriter:
         if mode == "otlp":
             return otlp.log_writer(config, environ)
     except Exception as error:  # noqa: BLE001 - missing packages, credentials or project: fall back
-        warn_limited(f"fallback:{mode}", "gyrinx_tracker cannot use the %s output (%s: %s; the "
-                     "gyrinx-tracker[%s] extra provides its packages); writing JSON through the "
-                     "gyrinx.tracker logger instead", mode, type(error).__name__, error, mode)
+        warn_limited(f"fallback:{mode}", "gyrinx_tracker cannot use the %s output: %s; writing JSON "
+                     "through the gyrinx.tracker logger instead", mode, why_unavailable(mode, error))
     return LocalJsonWriter(config.project_id)
+
+
+def why_unavailable(mode: str, error: Exception) -> str:
+    """What failed, in terms a deployer can act on: a missing package, credentials, or project.
+
+    One message naming the extra for every failure sent people installing a package they had
+    when the real problem was credentials (``google.auth`` raises ``DefaultCredentialsError``).
+    """
+    if isinstance(error, ImportError):
+        return f"a package is missing ({error}); the gyrinx-tracker[{mode}] extra provides it"
+    if any(kind.__name__ == "DefaultCredentialsError" for kind in type(error).__mro__):
+        return (f"no Google credentials were found ({error}); on Google Cloud the service account "
+                "provides them, elsewhere set GOOGLE_APPLICATION_CREDENTIALS or run "
+                "`gcloud auth application-default login`")
+    if isinstance(error, NoProject):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+class NoProject(LookupError):
+    """Neither the configuration, the environment nor the metadata server named a project."""
 
 
 def _gcp_writer(config: TrackerConfig, environ: Mapping[str, str]) -> LogWriter:
@@ -178,7 +197,7 @@ def _gcp_writer(config: TrackerConfig, environ: Mapping[str, str]) -> LogWriter:
 
         return CloudRunStdoutWriter(environment.project_id)
     if not environment.project_id:
-        raise LookupError("no Google Cloud project: set GOOGLE_CLOUD_PROJECT")
+        raise NoProject("no Google Cloud project was found (set GOOGLE_CLOUD_PROJECT)")
     from gyrinx_tracker._outputs import cloud_logging
 
     client = cloud_logging.make_client(config.cloud_logging_endpoint)

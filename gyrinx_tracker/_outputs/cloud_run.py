@@ -17,6 +17,7 @@ from gyrinx_tracker._otel_logs import Record
 from gyrinx_tracker._outputs.base import Delivery
 from gyrinx_tracker._outputs.fast_json import encode_json
 from gyrinx_tracker._outputs.limits import fit
+from gyrinx_tracker._outputs.linewriter import deliver_lines
 from gyrinx_tracker._outputs.text import rfc3339, span_hex, trace_hex
 from gyrinx_tracker._sanitize import Event
 
@@ -26,7 +27,7 @@ SAMPLED = "logging.googleapis.com/trace_sampled"
 
 
 class CloudRunStdoutWriter:
-    """Writes Cloud Run structured JSON lines, one write and one flush per batch."""
+    """Writes Cloud Run structured JSON lines, each whole even when other processes share stdout."""
 
     reads_attributes = False  # the body carries everything this output writes
 
@@ -47,10 +48,8 @@ class CloudRunStdoutWriter:
         return text
 
     def write(self, records: Sequence[Record], events: Sequence[Event]) -> Delivery:
-        stream = self._stream or sys.stdout
-        stream.write("".join(self.line(record) + "\n" for record in records))
-        stream.flush()
-        return Delivery(len(records))
+        lines = [self.line(record) + "\n" for record in records]
+        return deliver_lines(self._stream or sys.stdout, lines, "stdout")
 
     def flush(self, timeout: float) -> bool:
         return True

@@ -15,7 +15,8 @@ travels the way the logging ecosystem already reads it:
 
 When the application configured no logging at all, Python would print nothing at INFO, so a
 richer compact line (payload, time, severity, trace ids) goes to stderr instead: a developer
-running a script sees their events.
+running a script sees their events. Those lines go through the line writer, so they stay whole
+when forked workers share stderr.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from gyrinx_tracker._otel_logs import Record
 from gyrinx_tracker._outputs.base import Delivery
 from gyrinx_tracker._outputs.fast_json import encode_json, encode_like_dumps
 from gyrinx_tracker._outputs.limits import ENTRY_LIMIT, fit
+from gyrinx_tracker._outputs.linewriter import deliver_lines
 from gyrinx_tracker._outputs.stdlib_records import SOURCE, MakeRecord, dispatcher, record_maker
 from gyrinx_tracker._outputs.text import rfc3339, span_hex, trace_hex
 from gyrinx_tracker._records import SAMPLE_RATE
@@ -126,9 +128,8 @@ class LocalJsonWriter:
         if not logger.hasHandlers():
             if not self._stderr_fallback:
                 return Delivery(len(records))
-            stream = self._fallback or sys.stderr
-            stream.write("".join(console_line(record) + "\n" for record in records))
-            stream.flush()
+            lines = [console_line(record) + "\n" for record in records]
+            return deliver_lines(self._fallback or sys.stderr, lines, "stderr")
         elif logger.isEnabledFor(logging.INFO):
             make = self._record_maker()
             handle = dispatcher(logger)

@@ -28,6 +28,7 @@ from opentelemetry.sdk.metrics.export import (
 )
 
 from gyrinx_tracker._outputs.fast_json import encode_json
+from gyrinx_tracker._outputs.linewriter import write_whole
 
 METRICS_LOGGER = "gyrinx.tracker.metrics"
 _QUIET = frozenset({"gyrinx_tracker.exported"})
@@ -43,20 +44,22 @@ class LocalMetricLines(MetricExporter):
         self._last: dict[tuple[str, str], object] = {}  # (metric, attributes) → what was last written
 
     def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
-        lines = list(self._changed_lines(metrics_data))
-        if not lines:
+        changed = list(self._changed_lines(metrics_data))
+        if not changed:
             return MetricExportResult.SUCCESS
+        lines = [line for _, line in changed]
         logger = self._logger
-        if not logger.hasHandlers():
-            stream = self._fallback or sys.stderr
-            stream.write("".join(line + "\n" for line in lines))
-            stream.flush()
+        written = len(lines)
+        if not logger.hasHandlers():  # whole lines even when forked workers share stderr
+            written, _error = write_whole(self._fallback or sys.stderr, [line + "\n" for line in lines])
         elif logger.isEnabledFor(logging.INFO):
             for line in lines:
                 logger.info(line)
-        return MetricExportResult.SUCCESS
+        for key, line in changed[:written]:  # a line not written is still "changed" at the next export
+            self._last[key] = line
+        return MetricExportResult.SUCCESS if written == len(lines) else MetricExportResult.FAILURE
 
-    def _changed_lines(self, data: MetricsData) -> Iterator[str]:
+    def _changed_lines(self, data: MetricsData) -> Iterator[tuple[tuple[str, str], str]]:
         for resource in data.resource_metrics:
             for scope in resource.scope_metrics:
                 for metric in scope.metrics:
@@ -66,10 +69,9 @@ class LocalMetricLines(MetricExporter):
                         line = series_line(metric.name, metric.unit or "", point)
                         if line is None:
                             continue
-                        attributes = encode_json(dict(point.attributes or {}))
-                        if self._last.get((metric.name, attributes)) != line:
-                            self._last[(metric.name, attributes)] = line
-                            yield line
+                        key = (metric.name, encode_json(dict(point.attributes or {})))
+                        if self._last.get(key) != line:
+                            yield key, line
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:
         return True

@@ -69,6 +69,9 @@ class WriterOutput:
         flushed = self._writer.flush(timeout)
         return (self._meters.flush(timeout) if self._meters is not None else True) and flushed
 
+    def flush_logs(self, timeout: float) -> bool:
+        return self._writer.flush(timeout)
+
     def tick(self) -> None:
         if self._meters is not None:
             self._meters.tick()
@@ -101,8 +104,11 @@ class ProviderOutput:
         return Delivery(len(kept), sampled_out=sampled_out)
 
     def flush(self, timeout: float) -> bool:
-        flushed = bool(self._provider.force_flush(timeout_millis=int(timeout * 1000)))
+        flushed = self.flush_logs(timeout)
         return (self._meters.flush(timeout) if self._meters is not None else True) and flushed
+
+    def flush_logs(self, timeout: float) -> bool:
+        return bool(self._provider.force_flush(timeout_millis=int(timeout * 1000)))
 
     def tick(self) -> None:
         if self._meters is not None:

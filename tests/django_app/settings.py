@@ -2,7 +2,7 @@
 
 SECRET_KEY = "tests-only-not-a-secret"
 DEBUG = False
-ALLOWED_HOSTS = ["testserver", "localhost"]
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 ROOT_URLCONF = "tests.django_app.urls"
 INSTALLED_APPS: list[str] = []
 MIDDLEWARE = ["gyrinx_tracker.django.TrackerMiddleware"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from gyrinx_tracker import track
@@ -20,9 +22,19 @@ class Fighter:
 def fighter(request: HttpRequest, fighter_id: int) -> HttpResponse:
     track("api_call", endpoint="/api/v1/fighters", method=request.method, status=200,
           fighter=Fighter(fighter_id), password=request.GET.get("password", ""))
-    return JsonResponse({"id": fighter_id})
+    return JsonResponse({"id": fighter_id, "pid": os.getpid()})
 
 
 def broken(request: HttpRequest) -> HttpResponse:
     track("about_to_fail", n="not a number")  # bad input must not turn into a 500
     return HttpResponse("still fine")
+
+
+async def fighter_async(request: HttpRequest, fighter_id: int) -> HttpResponse:
+    track("api_call", endpoint="/async/fighters", fighter=fighter_id, view="async")
+    return JsonResponse({"id": fighter_id, "pid": os.getpid()})
+
+
+def fighter_sync(request: HttpRequest, fighter_id: int) -> HttpResponse:
+    track("api_call", endpoint="/sync/fighters", fighter=fighter_id, view="sync")
+    return JsonResponse({"id": fighter_id, "pid": os.getpid()})

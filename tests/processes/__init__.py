@@ -1,0 +1,1 @@
+"""Scripts the tests run as real child processes (writers sharing one stream, web apps, workers)."""
