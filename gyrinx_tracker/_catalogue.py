@@ -79,6 +79,10 @@ class Catalogue:
     def __len__(self) -> int:
         return len(self._exact) + len(self._patterns)
 
+    def entries(self) -> list[EventSpec]:
+        """Every entry: exact names, then patterns (for ``gyrinx-tracker events``)."""
+        return [*self._exact.values(), *(spec for _, spec in self._patterns)]
+
     def spec_for(self, name: str) -> EventSpec | None:
         """The entry describing ``name``, or None when the catalogue does not know it."""
         spec = self._exact.get(name)
@@ -196,6 +200,17 @@ def _text(entry: Mapping[str, Any], key: str, where: str) -> str | None:
     if text is not None and not isinstance(text, str):
         raise SchemaError(f"{where}.{key}: expected text")
     return text
+
+
+def name_parts(name: str) -> list[str | None]:
+    """A name as its literal text and None for each placeholder: ``["event_", None, "_", None]``."""
+    parts: list[str | None] = []
+    end = 0
+    for match in _PLACEHOLDER.finditer(name):
+        parts += [name[end:match.start()], None]
+        end = match.end()
+    parts.append(name[end:])
+    return [part for part in parts if part != ""]
 
 
 def _name_pattern(name: str) -> re.Pattern[str]:

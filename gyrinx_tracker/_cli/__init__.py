@@ -1,9 +1,10 @@
-"""``gyrinx-tracker``: doctor, tail, query and summary, for the people who run the tracker.
+"""``gyrinx-tracker``: doctor, tail, query, summary and events, for the people who run the tracker.
 
 Standard library only (``argparse``): the command must work in a slim Cloud Run image and on a
 laptop without anything beyond the package. Never imported by ``gyrinx_tracker`` itself, so
 applications do not pay for it. Exit codes: 0 success, 1 a check failed (doctor), 2 bad usage
-(a filter that does not parse, a missing file), 130 interrupted.
+(a filter that does not parse, a missing file, an unusable catalogue), 130 interrupted; ``events check``
+exits 1 when it finds a problem.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from gyrinx_tracker._cli import _doctor, _filter, _inputs, _summary, _tail
+from gyrinx_tracker._cli import _doctor, _events_cli, _filter, _inputs, _summary, _tail
 from gyrinx_tracker._cli._output import Painter, colour_enabled
 from gyrinx_tracker._version import VERSION
 
@@ -27,6 +28,7 @@ _EXAMPLES = """examples:
   gyrinx-tracker tail --follow app.log
   gyrinx-tracker query 'jsonPayload.event="api_call" jsonPayload.labels.status>=500' app.log
   gcloud logging read 'logName:"logs/tracker"' --format=json | gyrinx-tracker summary --by endpoint
+  gyrinx-tracker events check --catalogue events.json myapp/
 """
 
 
@@ -59,11 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     _tail_parser(commands)
     _query_parser(commands)
     _summary_parser(commands)
-    events = commands.add_parser("events", help="check code against the event catalogue (not available yet)",
-                                 description="`events check` and `events docs` need the event catalogue, "
-                                             "which does not exist yet.")
-    events.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
-    events.set_defaults(handler=_events)
+    _events_cli.add_parser(commands)
     return parser
 
 
@@ -227,9 +225,3 @@ class _opened:
     def __exit__(self, *exc: object) -> None:
         if self._stream is not sys.stdin:
             self._stream.close()
-
-
-def _events(args: argparse.Namespace) -> int:
-    sys.stderr.write("gyrinx-tracker events: the event catalogue (issue 12) does not exist yet, so "
-                     "`events check` and `events docs` are not available.\n")
-    return 2

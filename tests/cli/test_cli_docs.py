@@ -25,3 +25,18 @@ class TestReadmeCommandLine:
         assert example is not None
         result = cli("query", example.group(1), str(inputs["local"]))
         assert result.returncode == 2 and result.stderr == example.group(2)
+
+
+class TestReadmeEvents:
+    def test_the_events_check_example_is_what_the_command_prints(self, cli: Run) -> None:
+        """The README's `events check` run on examples/tracked_app is exactly the command's output and exit code."""
+        example = re.search(r"\$ gyrinx-tracker events check ([^\n]*)\n(.*?)\$ echo \$\?\n(\d+)\n```", README, re.DOTALL)
+        assert example is not None
+        result = cli("events", "check", *example.group(1).split())
+        assert result.stdout == example.group(2) and result.returncode == int(example.group(3)), result.stderr
+
+    def test_the_events_docs_excerpt_is_a_section_of_the_real_output(self, cli: Run) -> None:
+        """The README's Markdown excerpt is the api_call section `events docs` writes for examples/events.json."""
+        excerpt = README.split("```markdown\n", 1)[1].split("```", 1)[0]
+        result = cli("events", "docs", "--catalogue", "examples/events.json")
+        assert result.returncode == 0 and excerpt.startswith("## `api_call`\n") and excerpt in result.stdout

@@ -169,11 +169,6 @@ class TestCommandLine:
         assert result.returncode == 0
         assert result.stdout.startswith(f"usage: gyrinx-tracker {command or ''}".rstrip())
 
-    def test_events_says_the_catalogue_does_not_exist_yet(self, cli: Run) -> None:
-        """`events` is reserved for the catalogue (issue 12): a clear message and exit 2."""
-        result = cli("events", "check", "app/")
-        assert result.returncode == 2 and "catalogue" in result.stderr and "not available" in result.stderr
-
     def test_the_installed_script_is_the_same_command(self) -> None:
         """The gyrinx-tracker script installed with the package runs main()."""
         script = Path(sys.executable).parent / "gyrinx-tracker"
