@@ -112,23 +112,13 @@ def running(impl: Impl, env: Env, warm_up: int = 1_000) -> Iterator[Runner]:
             runner.close()
 
 
-def _read_back(reader: Any) -> tuple[float | None, float | None]:
-    if reader is None:
-        return None, None
-    totals = {COUNTER: 0.0, HISTOGRAM: 0.0}
-    data = reader.get_metrics_data()
-    for metric in (m for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics):
-        if metric.name in totals:
-            totals[metric.name] += sum(p.value if metric.name == COUNTER else p.count for p in metric.data.data_points)
-    return totals[COUNTER], totals[HISTOGRAM]
-
-
-def _received(env: Env, where: str, reader: Any = None) -> Callable[[], Delivery]:
+def _received(env: Env, where: str) -> Callable[[], Delivery]:
     """Delivery counted in the sink file (``lines``) or at a receiver (``entries``, ``logs``); metrics
-    read back from ``reader``, or at the OTLP receiver for the modes that send them there."""
+    from the local metric lines, or at the OTLP receiver for the modes that send them there (None:
+    the mode records no metrics)."""
     def delivered() -> Delivery:
         if where == "lines":
-            return (env.sink.lines(), *_read_back(reader))
+            return env.sink.lines(), None, None
         if where == "lines+metric lines":
             return (env.sink.lines(), *env.sink.metric_totals())
         got = counts(env.receiver())
@@ -136,7 +126,7 @@ def _received(env: Env, where: str, reader: Any = None) -> Callable[[], Delivery
         if where == "lines+otlp metrics":
             return (env.sink.lines(), *metrics)
         if where == "entries":
-            return (got["entries"], *(_read_back(reader) if reader is not None else (None, None)))
+            return got["entries"], None, None
         if where == "entries+otlp metrics":
             return (got["entries"], *metrics)
         return (got["logs"], *metrics)
@@ -229,12 +219,6 @@ def _ours(env: Env, delivered: Callable[[], Delivery], **options: Any) -> Runner
 
     # No shutdown on close: the next configure() flushes and shuts this pipeline down.
     return Runner(gyrinx_tracker.track, flush, delivered, books)
-
-
-def memory_reader() -> Any:
-    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-
-    return InMemoryMetricReader()
 
 
 def ours_local(env: Env, metrics: bool = True) -> Runner:

@@ -59,7 +59,6 @@ class Summary:
         self.by = by
         self.rows: dict[tuple[str, str | None], Row] = {}
         self._groups: dict[str, int] = {}
-        self.skipped_values = 0
 
     def add(self, entry: Entry) -> None:
         event = event_of(entry)
@@ -73,8 +72,6 @@ class Summary:
         value = body.get("value")
         if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
             row.values.add(float(value))
-        elif value is not None:
-            self.skipped_values += 1
 
     def _group(self, body: dict[str, Any]) -> str | None:
         if self.by is None:
