@@ -16,9 +16,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import Token
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from opentelemetry import context as otel_context
 from opentelemetry.context import Context
@@ -29,6 +29,14 @@ from gyrinx_tracker.propagation import Headers, remote_context
 
 T = TypeVar("T")
 UNMATCHED = "(unmatched)"
+# Where an app names the route of a request itself, in the WSGI environ or the ASGI scope.
+ROUTE_KEY = "gyrinx_tracker.route"
+
+
+def route_set_by_app(mapping: Mapping[str, Any]) -> str | None:
+    """The route the app put under ``ROUTE_KEY``, if it put a string there."""
+    route = mapping.get(ROUTE_KEY)
+    return route if isinstance(route, str) else None
 
 
 class RequestScope:

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 from gyrinx_tracker import _guard
-from gyrinx_tracker._request import RequestScope
+from gyrinx_tracker._request import ROUTE_KEY, RequestScope, route_set_by_app
 from gyrinx_tracker.propagation import asgi_headers
 
 Scope = MutableMapping[str, Any]
@@ -31,13 +31,10 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 RouteOf = Callable[[Mapping[str, Any]], str | None]
 
-ROUTE_KEY = "gyrinx_tracker.route"
-
-
 def default_route(scope: Mapping[str, Any]) -> str | None:
     """The URL pattern: the app's own ``scope["gyrinx_tracker.route"]``, else the router's template."""
-    route = scope.get(ROUTE_KEY)
-    if isinstance(route, str):
+    route = route_set_by_app(scope)
+    if route is not None:
         return route
     template = getattr(scope.get("route"), "path", None)
     return template if isinstance(template, str) else None
@@ -91,4 +88,4 @@ async def _off_loop(request: RequestScope, stage: str) -> None:
         _guard.caught("request end", error)
 
 
-__all__ = ["TrackerMiddleware", "default_route"]
+__all__ = ["ROUTE_KEY", "TrackerMiddleware", "default_route"]

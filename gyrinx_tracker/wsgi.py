@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any
 
-from gyrinx_tracker._request import RequestScope
+from gyrinx_tracker._request import ROUTE_KEY, RequestScope, route_set_by_app
 from gyrinx_tracker.propagation import wsgi_headers
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
@@ -27,13 +27,10 @@ StartResponse = Callable[..., Callable[[bytes], object]]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 RouteOf = Callable[[Mapping[str, Any]], str | None]
 
-ROUTE_KEY = "gyrinx_tracker.route"
-
-
 def default_route(environ: Mapping[str, Any]) -> str | None:
     """The URL pattern: the app's own ``environ["gyrinx_tracker.route"]``, else Flask/Werkzeug's rule."""
-    route = environ.get(ROUTE_KEY)
-    if isinstance(route, str):
+    route = route_set_by_app(environ)
+    if route is not None:
         return route
     rule = getattr(environ.get("werkzeug.request"), "url_rule", None)
     return getattr(rule, "rule", None)
@@ -107,4 +104,4 @@ def _status_code(status_line: str) -> int:
     except ValueError:
         return 0
 
-__all__ = ["TrackerMiddleware", "default_route"]
+__all__ = ["ROUTE_KEY", "TrackerMiddleware", "default_route"]
