@@ -50,6 +50,7 @@ class TrackerConfig:
     flush_interval: float = 0.2
     shutdown_timeout: float = 5.0
     export_timeout: float = 5.0
+    export_concurrency: int = 4
     request_flush: RequestFlush = "before"
     request_flush_timeout: float = 1.0
     metadata_timeout: float = 0.5
@@ -268,6 +269,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("GYRINX_TRACKER_EXPORT_TIMEOUT", "export_timeout", _positive_float,
              "Seconds one export (Cloud Logging or OTLP, retries included) may take before its batch "
              "counts as dropped; the standard `OTEL_EXPORTER_OTLP_TIMEOUT` wins for OTLP."),
+    Variable("GYRINX_TRACKER_EXPORT_CONCURRENCY", "export_concurrency", _positive_int,
+             "Cloud Logging API requests in flight at once; the exporter thread waits only when this "
+             "many await an answer (throughput at a slow API scales with it)."),
     Variable("GYRINX_TRACKER_REQUEST_FLUSH", "request_flush", _choice(REQUEST_FLUSH_MODES),
              "When the web integrations send a request's events out of the process: `before` the "
              "response completes (safe when the CPU is throttled between requests), `after` it was "

@@ -31,15 +31,19 @@ TOO_LARGE = "too_large"
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """The outcome of writing one batch: ``written`` + sum of ``rejected`` + ``sampled_out`` = its size.
+    """The outcome of writing one batch: ``written`` + sum of ``rejected`` + ``sampled_out`` +
+    ``pending`` = its size.
 
     ``sampled_out`` events were left out of the logs on purpose (``_sampling``): their metrics were
-    recorded, and they are neither written nor lost.
+    recorded, and they are neither written nor lost. ``pending`` events were handed to a sender
+    that settles them itself in ``Stats`` once the receiver answered (``senders``): until then they
+    stay in flight.
     """
 
     written: int
     rejected: Mapping[str, int] = field(default_factory=dict)
     sampled_out: int = 0
+    pending: int = 0
 
     @classmethod
     def failed(cls, count: int, reason: str = EXPORT_FAILED) -> Delivery:
@@ -51,11 +55,12 @@ class Delivery:
         rejected = dict(self.rejected)
         for reason, count in other.rejected.items():
             rejected[reason] = rejected.get(reason, 0) + count
-        return Delivery(self.written + other.written, rejected, self.sampled_out + other.sampled_out)
+        return Delivery(self.written + other.written, rejected, self.sampled_out + other.sampled_out,
+                        self.pending + other.pending)
 
     def with_sampled_out(self, count: int) -> Delivery:
         """This outcome for the written records, plus ``count`` events the sampler left out."""
-        return Delivery(self.written, self.rejected, self.sampled_out + count) if count else self
+        return Delivery(self.written, self.rejected, self.sampled_out + count, self.pending) if count else self
 
 
 class Output(Protocol):

@@ -68,7 +68,7 @@ def open_output(config: TrackerConfig, stats: Stats, environ: Mapping[str, str] 
     if app_logs is not None and config.log_exporter is None:
         return ProviderOutput(app_logs, _meter_side(config, stats, app_meters, environ), SCOPE, sampler)
     resource = resource_from_env()
-    writer = _writer(config, environ)
+    writer = _writer(config, environ, stats)
     collector = _otel_logs.Collector()
     provider = _otel_logs.private_logger_provider(resource, collector)
     meters = _meter_side(config, stats, app_meters, environ, resource)
@@ -151,7 +151,7 @@ def _metric_exporters(config: TrackerConfig, environ: Mapping[str, str]) -> list
     return []
 
 
-def _writer(config: TrackerConfig, environ: Mapping[str, str]) -> LogWriter:
+def _writer(config: TrackerConfig, environ: Mapping[str, str], stats: Stats) -> LogWriter:
     if config.log_exporter is not None:
         writer = SdkExporterWriter(config.log_exporter)
         if config.mirror_to_logger:
@@ -160,7 +160,7 @@ def _writer(config: TrackerConfig, environ: Mapping[str, str]) -> LogWriter:
     mode = resolve_exporter(config, environ)
     try:
         if mode == "gcp":
-            return _gcp_writer(config, environ)
+            return _gcp_writer(config, environ, stats)
         if mode == "otlp":
             return otlp.log_writer(config, environ)
     except Exception as error:  # noqa: BLE001 - missing packages, credentials or project: fall back
@@ -190,7 +190,7 @@ class NoProject(LookupError):
     """Neither the configuration, the environment nor the metadata server named a project."""
 
 
-def _gcp_writer(config: TrackerConfig, environ: Mapping[str, str]) -> LogWriter:
+def _gcp_writer(config: TrackerConfig, environ: Mapping[str, str], stats: Stats) -> LogWriter:
     environment = detect(environ, config.project_id, config.gcp_region, config.metadata_timeout)
     if config.gcp_transport == "stdout":
         from gyrinx_tracker._outputs.cloud_run import CloudRunStdoutWriter
@@ -201,4 +201,5 @@ def _gcp_writer(config: TrackerConfig, environ: Mapping[str, str]) -> LogWriter:
     from gyrinx_tracker._outputs import cloud_logging
 
     client = cloud_logging.make_client(config.cloud_logging_endpoint)
-    return cloud_logging.CloudLoggingWriter(environment, config.log_name, client, config.export_timeout)
+    return cloud_logging.CloudLoggingWriter(environment, config.log_name, client, config.export_timeout, stats,
+                                            config.export_concurrency)

@@ -8,18 +8,29 @@ of OTLP ingestion) built proto-plus objects and copied every attribute into entr
 170 µs a record here, and reported failed writes as success; it is not used.
 
 Failures are reported, never hidden: a write the API refused counts its entries as not written,
-and a partial failure counts only the entries it names. The monitored resource is ours too:
-``cloud_run_revision`` (or ``cloud_run_job``), as Cloud Logging's own entries for the service.
+and a partial failure counts only the entries it names; retries resend only what was not stored
+(``cloud_logging_send``). The monitored resource is ours too: ``cloud_run_revision`` (or
+``cloud_run_job``), as Cloud Logging's own entries for the service.
+
+Concurrency: the worker builds the requests of a batch and hands each to ``Senders`` (at most
+``GYRINX_TRACKER_EXPORT_CONCURRENCY`` in flight, 4 by default), then goes back to its queue; it
+blocks only when that many requests await an answer. At 2 s per call one request at a time capped
+the output at 512 events per 2 s; with N in flight the cap is N times that. Each sender settles
+its request's entries in the pipeline's ``Stats`` when the API answered, so ``stats()`` shows them
+in flight until then, and ``flush()``/``shutdown()`` wait for them within their timeout (on
+shutdown, requests still unanswered are cancelled with the channel and counted as failed).
+Requests may complete out of order; each entry carries its own timestamp, which is what Cloud
+Logging orders by, and the entries of one request keep their order.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from typing import Any
 
 import grpc
-from google.api_core import exceptions, retry
 from google.cloud.logging_v2.services.logging_service_v2 import LoggingServiceV2Client
 from google.cloud.logging_v2.services.logging_service_v2.transports.grpc import (
     LoggingServiceV2GrpcTransport,
@@ -27,9 +38,9 @@ from google.cloud.logging_v2.services.logging_service_v2.transports.grpc import 
 from google.cloud.logging_v2.types import LogEntry, WriteLogEntriesRequest
 from google.logging.type.log_severity_pb2 import INFO as CLOUD_INFO
 
-from gyrinx_tracker._diagnostics import warn_limited
 from gyrinx_tracker._otel_logs import Record
-from gyrinx_tracker._outputs.base import EXPORT_FAILED, TOO_LARGE, Delivery
+from gyrinx_tracker._outputs import cloud_logging_send
+from gyrinx_tracker._outputs.base import TOO_LARGE, Delivery
 from gyrinx_tracker._outputs.fast_json import encode_json
 from gyrinx_tracker._outputs.gcp_env import GcpEnvironment
 from gyrinx_tracker._outputs.limits import (
@@ -39,14 +50,13 @@ from gyrinx_tracker._outputs.limits import (
     ENTRY_LIMIT,
     fit,
 )
+from gyrinx_tracker._outputs.senders import Senders
 from gyrinx_tracker._outputs.text import span_hex, trace_hex
 from gyrinx_tracker._sanitize import Event
+from gyrinx_tracker._stats import Stats
 
 _ENTRY = LogEntry.pb()
 _REQUEST = WriteLogEntriesRequest.pb()
-_TRANSIENT = retry.if_exception_type(
-    exceptions.ServiceUnavailable, exceptions.DeadlineExceeded, exceptions.InternalServerError,
-    exceptions.TooManyRequests)
 
 
 def make_client(endpoint: str | None) -> LoggingServiceV2Client:
@@ -63,15 +73,15 @@ class CloudLoggingWriter:
     reads_attributes = False  # the body carries everything this output writes
 
     def __init__(self, environment: GcpEnvironment, log_name: str, client: LoggingServiceV2Client,
-                 timeout: float) -> None:
+                 timeout: float, stats: Stats, concurrency: int = 4) -> None:
         project = environment.project_id or ""
         self._client = client
         self._log_name = f"projects/{project}/logs/{log_id(log_name)}"
         self._trace_prefix = f"projects/{project}/traces/"
         self._resource = (environment.resource_type, environment.resource_labels)
         self._timeout = timeout
-        self._retry = retry.Retry(predicate=_TRANSIENT, initial=0.1, maximum=1.0, multiplier=2.0,
-                                  timeout=timeout)
+        self._closing = threading.Event()
+        self._senders = Senders(concurrency, stats)
 
     def write(self, records: Sequence[Record], events: Sequence[Event]) -> Delivery:
         """Write ``records`` in as few requests as the API's limits allow."""
@@ -121,23 +131,21 @@ class CloudLoggingWriter:
         return size
 
     def _send(self, request: Any) -> Delivery:
+        """Hand ``request`` to a sender (its entries then settle there); blocks only at the bound."""
         count = len(request.entries)
-        try:
-            self._client.write_log_entries(request=WriteLogEntriesRequest.wrap(request),
-                                           retry=self._retry, timeout=self._timeout)
-        except exceptions.InvalidArgument as error:
-            rejected = _partial_failures(error, count)
-            return Delivery(count - rejected, {EXPORT_FAILED: rejected})
-        except exceptions.GoogleAPIError as error:
-            warn_limited(f"cloud_logging:{type(error).__name__}",
-                         "gyrinx_tracker could not write %d entries to Cloud Logging: %s", count, error)
-            return Delivery.failed(count)
-        return Delivery(count)
+        client, timeout, closing = self._client, self._timeout, self._closing
+        if self._senders.submit(lambda: cloud_logging_send.send(client, request, timeout, closing), count):
+            return Delivery(0, pending=count)
+        return Delivery.failed(count)
 
     def flush(self, timeout: float) -> bool:
-        return True
+        """Wait for the requests in flight (their entries are settled when the API answers)."""
+        return self._senders.wait(timeout)
 
     def shutdown(self, timeout: float) -> None:
+        """Wait up to ``timeout`` for the requests in flight, then cancel the rest with the channel."""
+        self._senders.close(timeout)
+        self._closing.set()  # no more retries: what is unanswered now fails and is counted
         transport = getattr(self._client, "transport", None)
         if transport is not None:
             transport.close()
@@ -153,16 +161,3 @@ def _fitted(body: dict[str, Any]) -> dict[str, Any]:
     text, _ = fit(body, encode_json)
     fitted: dict[str, Any] = json.loads(text)
     return fitted
-
-
-def _partial_failures(error: exceptions.InvalidArgument, count: int) -> int:
-    """How many entries a partial-success write rejected (all of them if the server did not say)."""
-    for detail in getattr(error, "details", None) or ():
-        entry_errors = getattr(detail, "log_entry_errors", None)
-        if entry_errors is not None:
-            rejected = len(entry_errors)
-            warn_limited("cloud_logging:partial", "Cloud Logging rejected %d of %d entries: %s",
-                      rejected, count, error)
-            return rejected
-    warn_limited("cloud_logging:invalid", "Cloud Logging rejected %d entries: %s", count, error)
-    return count
