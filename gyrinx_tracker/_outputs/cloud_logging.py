@@ -55,6 +55,7 @@ from gyrinx_tracker._outputs.text import span_hex, trace_hex
 from gyrinx_tracker._sanitize import Event
 from gyrinx_tracker._stats import Stats
 
+CANCEL_WAIT = 0.5  # seconds for cancelled calls to be settled by their senders after shutdown
 _ENTRY = LogEntry.pb()
 _REQUEST = WriteLogEntriesRequest.pb()
 
@@ -148,7 +149,8 @@ class CloudLoggingWriter:
         self._closing.set()  # no more retries: what is unanswered now fails and is counted
         transport = getattr(self._client, "transport", None)
         if transport is not None:
-            transport.close()
+            transport.close()  # cancels the calls in flight: their senders count them at once
+        self._senders.wait(CANCEL_WAIT)
 
 
 def log_id(name: str) -> str:

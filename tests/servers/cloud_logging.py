@@ -157,6 +157,7 @@ class CloudLoggingServer(LoopbackGrpcServer):
         with self._changed:
             self.in_server += 1
             self.peak_in_server = max(self.peak_in_server, self.in_server)
+            self._changed.notify_all()
         try:
             self._handle(request, context, record)
         finally:
