@@ -26,7 +26,7 @@ from gyrinx_tracker._catalogue import catalogue_for
 from gyrinx_tracker._config import TrackerConfig
 from gyrinx_tracker._diagnostics import warn_limited
 from gyrinx_tracker._metrics import Metrics
-from gyrinx_tracker._outputs import otlp
+from gyrinx_tracker._outputs import exporter_logs, otlp
 from gyrinx_tracker._outputs.base import LogWriter, Output
 from gyrinx_tracker._outputs.gcp_env import detect, on_google_cloud
 from gyrinx_tracker._outputs.local import LocalJsonWriter
@@ -112,6 +112,7 @@ def _gcp_meters(config: TrackerConfig, stats: Stats, environ: Mapping[str, str],
 
         environment = detect(environ, config.project_id, config.gcp_region, config.metadata_timeout)
         exporter = monitoring.metric_exporter(config, environment)
+        exporter_logs.install()  # the Telemetry API exporter is the OTLP one
         resource = monitoring.resource(environ, environment, base, config.metadata_timeout)
     except Exception as error:  # noqa: BLE001 - missing packages or credentials: logs still go
         warn_limited("fallback:gcp_metrics", "gyrinx_tracker cannot export metrics to Cloud Monitoring: "
@@ -144,6 +145,7 @@ def _metric_exporters(config: TrackerConfig, environ: Mapping[str, str]) -> list
         return [config.metric_exporter]
     mode = resolve_exporter(config, environ)
     if mode == "otlp":
+        exporter_logs.install()
         exporter = otlp.metric_exporter(config, environ)
         return [exporter] if exporter is not None else []
     if mode == "console" and config.local_metrics:
@@ -162,6 +164,7 @@ def _writer(config: TrackerConfig, environ: Mapping[str, str], stats: Stats) -> 
         if mode == "gcp":
             return _gcp_writer(config, environ, stats)
         if mode == "otlp":
+            exporter_logs.install()
             return otlp.log_writer(config, environ)
     except Exception as error:  # noqa: BLE001 - missing packages, credentials or project: fall back
         warn_limited(f"fallback:{mode}", "gyrinx_tracker cannot use the %s output: %s; writing JSON "

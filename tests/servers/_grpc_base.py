@@ -9,6 +9,7 @@ that tests can wait on without sleeping. That lives here once.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -67,6 +68,7 @@ class LoopbackGrpcServer:
         self._changed = threading.Condition()
         self._faults: deque[Fault] = deque()
         self._delay = 0.0
+        self._outage: tuple[float, Fault] | None = None  # (monotonic end, the fault until then)
         self.attempts = 0
         self.failures = 0
         self.abandoned = 0
@@ -137,6 +139,11 @@ class LoopbackGrpcServer:
         with self._changed:
             self._faults.extend(Fault(code, details, retry_delay) for _ in range(n))
 
+    def fail_for(self, seconds: float, code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE) -> None:
+        """Answer every call with `code` for the next `seconds` (an outage), then recover."""
+        with self._changed:
+            self._outage = (time.monotonic() + seconds, Fault(code, "injected outage"))
+
     def set_delay(self, seconds: float) -> None:
         """Stall every following call this long before answering (0 turns it off)."""
         with self._changed:
@@ -147,6 +154,7 @@ class LoopbackGrpcServer:
         with self._changed:
             self._faults.clear()
             self._delay = 0.0
+            self._outage = None
 
     @property
     def pending_faults(self) -> int:
@@ -161,6 +169,7 @@ class LoopbackGrpcServer:
         with self._changed:
             self._faults.clear()
             self._delay = 0.0
+            self._outage = None
             self.attempts = self.failures = self.abandoned = 0
             self._clear_records()
 
@@ -177,7 +186,7 @@ class LoopbackGrpcServer:
         if delay and self._stopping.wait(delay):
             context.abort(grpc.StatusCode.UNAVAILABLE, "server shutting down")
         with self._changed:
-            fault = self._faults.popleft() if self._faults else None
+            fault = self._faults.popleft() if self._faults else self._current_outage()
             if fault is not None:
                 self.failures += 1
             elif not context.is_active():
@@ -188,6 +197,11 @@ class LoopbackGrpcServer:
         if fault is not None:
             context.set_trailing_metadata(fault.trailing_metadata())
             context.abort(fault.code, fault.details)
+
+    def _current_outage(self) -> Fault | None:
+        if self._outage is not None and time.monotonic() < self._outage[0]:
+            return self._outage[1]
+        return None
 
     @staticmethod
     def _metadata(context: grpc.ServicerContext) -> dict[str, str]:
