@@ -122,3 +122,15 @@ def _settled() -> bool:
             return False
         time.sleep(0.05)
     return True
+
+
+class TestSyncDelivery:
+    def test_sync_delivery_stores_the_entry_before_track_returns(
+            self, cloud_logging_server: CloudLoggingServer) -> None:
+        """delivery="sync" keeps its promise with the sender pool: the server has the entry when track() returns."""
+        _configure(cloud_logging_server, 4, delivery="sync")
+        gyrinx_tracker.track("concurrency_probe", seq=0)
+        assert cloud_logging_server.entry_count() == 1
+        stats = gyrinx_tracker.stats()
+        assert stats["exported"] == 1
+        assert stats["in_flight"] == 0

@@ -204,5 +204,6 @@ def _gcp_writer(config: TrackerConfig, environ: Mapping[str, str], stats: Stats)
     from gyrinx_tracker._outputs import cloud_logging
 
     client = cloud_logging.make_client(config.cloud_logging_endpoint)
+    concurrency = 0 if config.delivery == "sync" else config.export_concurrency  # sync: sent before track() returns
     return cloud_logging.CloudLoggingWriter(environment, config.log_name, client, config.export_timeout, stats,
-                                            config.export_concurrency)
+                                            concurrency)

@@ -14,6 +14,9 @@ The threads are daemons (an export stuck on a hung backend must not hold the int
 ``wait`` bounds how long a flush or shutdown waits for them), and each send counts as busy for
 ``_forksafe``, as the worker's drains do: a fork waits for the answer instead of copying a gRPC
 call in progress.
+
+A bound of 0 sends on the caller's thread, settled before ``submit`` returns: ``delivery="sync"``
+promises the event is exported before ``track()`` returns.
 """
 
 from __future__ import annotations
@@ -30,9 +33,10 @@ Job = Callable[[], Delivery]
 
 
 class Senders:
-    """Runs up to ``bound`` jobs at once; each job's ``Delivery`` is settled into ``stats``."""
+    """Runs up to ``bound`` jobs at once (0: on the caller); each job's ``Delivery`` is settled into ``stats``."""
 
     def __init__(self, bound: int, stats: Stats, name: str = "gyrinx-tracker-sender") -> None:
+        self._inline = bound <= 0
         self._bound = max(1, bound)
         self._stats = stats
         self._name = name
@@ -59,8 +63,9 @@ class Senders:
                 self._slots.release()
                 return False
             self._pending += 1
-            started = len(self._threads) >= min(self._bound, self._pending) or self._start_thread()
-        if not started:  # no thread can start (interpreter exit): send here, the books still settle
+            started = not self._inline and (
+                len(self._threads) >= min(self._bound, self._pending) or self._start_thread())
+        if not started:  # synchronous, or no thread can start (interpreter exit): send here
             self._settle(job, count)
             return True
         self._jobs.put((job, count))

@@ -5,7 +5,8 @@ chosen by the GYRINX_TRACKER_* / OTEL_* variables the test sets. The process tra
 in ROUNDS rounds PAUSE seconds apart, each with a unique ``seq`` label (and, with LABEL_BYTES > 0,
 a distinct string label of that many bytes), then ends as END says: ``flush`` (flush(30), then
 exit) or ``exit`` (straight to interpreter exit: the tracker's exit hook). An ``atexit`` hook
-registered before the tracker's, so it runs after it, writes the books, the peak RSS and how long the exit took to BOOKS_PATH as JSON.
+registered before the tracker's, so it runs after it, writes the books, the peak RSS and how long
+the exit took to BOOKS_PATH as JSON.
 """
 
 from __future__ import annotations
