@@ -21,6 +21,7 @@ from tests.servers.cloud_logging import CloudLoggingServer
 pytest_plugins = ("tests.servers.fixtures",)
 
 AT_EXIT = "issue 9: counted at exit by the shutdown work"
+BOUNDED_BYTES = "issue 9: queued bytes bounded by the input work (1 MB labels are queued whole today)"
 
 
 def _env(endpoint: str, **extra: str) -> dict[str, str]:
@@ -148,3 +149,19 @@ class TestSlow:
         _assert_books(run, 4_096, cloud_logging_server)
         assert run.stats["exported"] == 4_096
         assert cloud_logging_server.peak_in_server == 4
+
+
+class TestMemory:
+    @pytest.mark.xfail(strict=True, reason=BOUNDED_BYTES)
+    def test_1_mb_labels_do_not_grow_memory_while_the_api_hangs(
+            self, tmp_path: Path, cloud_logging_server: CloudLoggingServer) -> None:
+        """300 events with distinct 1 MB labels behind a hung API grow peak RSS by under 100 MB."""
+        cloud_logging_server.set_delay(60)
+        env = _env(cloud_logging_server.endpoint, GYRINX_TRACKER_EXPORT_TIMEOUT="30",
+                   GYRINX_TRACKER_SHUTDOWN_TIMEOUT="2")
+        baseline = run_child(tmp_path, env, events=300, end="exit")
+        loaded = run_child(tmp_path, env, events=300, end="exit", label_bytes=1 << 20)
+        assert loaded.stats["emitted"] == 300
+        assert loaded.exit_seconds < CLOUD_RUN_GRACE
+        assert loaded.peak_rss_mb - baseline.peak_rss_mb < 100
+
