@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 
 import pytest
 
 import gyrinx_tracker
+from gyrinx_tracker import Snapshot
 from tests.servers.cloud_logging import CloudLoggingServer
 
 pytest_plugins = ("tests.servers.fixtures",)
 
 BATCH = 512
-SLOW = 0.5  # seconds per call: long enough that requests overlap whenever the bound allows it
+SLOW = 1.0  # seconds per call: long enough that requests overlap whenever the bound allows it
 
 
 @pytest.fixture(autouse=True)
@@ -67,11 +69,11 @@ class TestBound:
         _configure(cloud_logging_server, 4, shutdown_timeout=1)
         _track(BATCH * 6)
         assert _in_server(cloud_logging_server, 4)
+        # four requests in the server, the worker holding the fifth batch at the bound: the sixth waits
+        assert _books_reach(lambda stats: stats["queued"] == BATCH)
         stats = gyrinx_tracker.stats()
         assert stats["exported"] == 0
-        # four requests in the server, the worker holding the fifth batch at the bound: the sixth waits
         assert stats["in_flight"] == BATCH * 5
-        assert stats["queued"] == BATCH
         assert cloud_logging_server.in_server == 4
 
 
@@ -103,21 +105,21 @@ class TestBooks:
         _track(BATCH * 2)
         assert _in_server(cloud_logging_server, 2)
         gyrinx_tracker.shutdown(1)
-        assert _settled(), "the requests cancelled at shutdown were never counted"
+        assert _books_reach(lambda stats: stats["in_flight"] == 0), "cancelled requests were never counted"
         stats = gyrinx_tracker.stats()
         assert stats["in_flight"] == 0
         assert stats["exported"] == cloud_logging_server.entry_count() == 0
         assert stats["dropped_by_reason"] == {"export_failed": BATCH * 2}
 
 
-def _settled() -> bool:
-    """Whether the books show nothing in flight within a generous bound (not a timing assertion).
+def _books_reach(condition: Callable[[Snapshot], bool]) -> bool:
+    """Whether ``stats()`` meets ``condition`` within a generous bound (not a timing assertion).
 
-    shutdown() returns when its own timeout is spent; the worker then closes the output, whose
-    senders count the cancelled requests on their threads.
+    The worker takes batches and the senders settle them on their own threads; after shutdown()
+    returns, the worker closes the output, whose senders count the cancelled requests.
     """
     deadline = time.monotonic() + 15
-    while gyrinx_tracker.stats()["in_flight"]:
+    while not condition(gyrinx_tracker.stats()):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.05)
