@@ -52,6 +52,8 @@ def send(client: LoggingServiceV2Client, request: Any, timeout: float,
         if error is None:
             return outcome.plus(Delivery(count))
         listed = partial_errors(error)
+        if listed is not None:  # an index the request does not have names no entry of it
+            listed = {i: code for i, code in listed.items() if 0 <= i < count}
         if listed is None:  # nothing of the request was stored
             stored, retry = 0, list(range(count)) if isinstance(error, _TRANSIENT_ERRORS) else []
         else:
