@@ -153,3 +153,119 @@ class TestExitBooks:
         assert books["exported"] + books["dropped"] == EVENTS
         assert books["dropped_by_reason"]["shutdown_timeout"] == int(lost[0][0])
         assert seconds < GRACE
+
+
+THREAD_FIRST = f"""
+import threading, time
+import gyrinx_tracker
+
+def work():
+    for index in range({EVENTS}):
+        gyrinx_tracker.track("from_a_thread", index=index)
+
+thread = threading.Thread(target=work)
+thread.start()
+thread.join()
+print("READY", flush=True)
+time.sleep(60)
+"""
+
+
+class TestSigtermInstalledOffTheMainThread:
+    def test_sigterm_flushes_when_the_first_track_ran_on_another_thread(self) -> None:
+        """The handler is installed at import on the main thread, so a first track() on a request thread still gets flushed at SIGTERM."""
+        process = subprocess.Popen([sys.executable, "-c", THREAD_FIRST], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True, env=_env(GYRINX_TRACKER_FLUSH_INTERVAL="60", GYRINX_TRACKER_BATCH_SIZE="100000"))
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "READY"
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+        assert process.returncode == -signal.SIGTERM
+        events = [line for line in stderr.splitlines() if line.startswith('{"event":"from_a_thread"')]
+        assert len(events) == EVENTS, stderr[-2000:]
+
+    def test_a_module_imported_off_the_main_thread_installs_at_the_next_main_thread_call(self) -> None:
+        """Imported on a thread (no handler possible there), the handler is installed by the next flush() on the main thread."""
+        script = """
+import signal, threading
+threading.Thread(target=lambda: __import__("gyrinx_tracker").track("on_thread")).start()
+import time; time.sleep(0.5)
+import gyrinx_tracker
+before = signal.getsignal(signal.SIGTERM)
+gyrinx_tracker.flush(5)
+print(before is signal.SIG_DFL, signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL)
+"""
+        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=_env())
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split() == ["True", "True"]
+
+
+HOLD_EVERY_LOCK = """
+import os, signal, threading, time
+import gyrinx_tracker
+from gyrinx_tracker import _api, _diagnostics, _guard, _lifecycle, _forksafe
+
+gyrinx_tracker.configure(flush_interval=60.0)
+for index in range(100):
+    gyrinx_tracker.track("held", index=index)
+gyrinx_tracker.flush(5)
+for index in range(100):
+    gyrinx_tracker.track("held", index=index)
+
+LOCKS = (type(threading.Lock()), type(threading.RLock()))
+
+def locks_of(thing):
+    for value in list(vars(thing).values()):
+        if isinstance(value, LOCKS):
+            yield value
+        elif isinstance(value, threading.Condition):
+            yield value
+        elif isinstance(value, threading.Event):
+            yield value._cond
+
+pipeline = _api._pipeline
+held = [*locks_of(pipeline), *locks_of(pipeline.stats)]  # the pipeline's own, and its wake-up's if it has one
+held += [_api._install_lock, _diagnostics._lock, _guard._lock, _lifecycle._lock, _forksafe._state]
+for lock in held:
+    lock.acquire()
+print("HOLDING", len(held), flush=True)
+os.kill(os.getpid(), signal.SIGTERM)   # the handler runs here, on this thread, while it holds them all
+time.sleep(30)
+print("NOT KILLED", flush=True)
+"""
+
+
+class TestSignalPathTakesNoLock:
+    def test_sigterm_while_the_main_thread_holds_every_tracker_lock_still_exits(self) -> None:
+        """The handler runs on a main thread that holds every lock of the tracker, and the process still exits by the signal."""
+        started = time.monotonic()
+        result = subprocess.run([sys.executable, "-c", HOLD_EVERY_LOCK], capture_output=True, text=True, timeout=60,
+                                env=_env(GYRINX_TRACKER_SIGTERM_FLUSH_TIMEOUT="1", GYRINX_TRACKER_SHUTDOWN_TIMEOUT="2"))
+        assert "HOLDING" in result.stdout, result.stderr
+        assert result.returncode == -signal.SIGTERM, result.stdout + result.stderr[-2000:]
+        assert time.monotonic() - started < 30
+
+    @pytest.mark.slow
+    def test_sigterm_during_a_flush_loop_never_deadlocks(self) -> None:
+        """SIGTERM lands at random points of a main thread that tracks and flushes in a loop; every child exits by the signal."""
+        script = """
+import time, gyrinx_tracker
+gyrinx_tracker.configure(flush_interval=60.0)
+print("READY", flush=True)
+while True:
+    gyrinx_tracker.track("looping")
+    gyrinx_tracker.flush(0.5)
+    gyrinx_tracker.stats()
+"""
+        for attempt in range(8):
+            with subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True, env=_env()) as process:
+                assert process.stdout is not None
+                assert process.stdout.readline().strip() == "READY"
+                time.sleep(0.2 + 0.05 * attempt)
+                process.send_signal(signal.SIGTERM)
+                try:
+                    _, stderr = process.communicate(timeout=30)
+                finally:
+                    process.kill()
+            assert process.returncode == -signal.SIGTERM, (attempt, process.returncode, stderr[-2000:])
