@@ -7,7 +7,9 @@ So, with ``when_full="block"`` (the default), a caller that finds the queue full
 ``block_timeout`` for the exporter to make room, then drops and counts. One wait in vain marks the
 exporter *stalled* (no event taken since): later callers drop at once, without waiting, until the
 exporter takes an event again. During an outage a web app therefore pays one ``block_timeout``
-per stall, not one per call. ``when_full="drop"`` never waits.
+per stall, not one per call. Before the exporter's first take (its outputs are still being built,
+about a second in API mode) no wait counts as a stall: a cold-start burst keeps waiting.
+``when_full="drop"`` never waits.
 
 All of this runs only on the slow path (the queue is full); ``track()`` with room costs nothing more.
 """
@@ -47,7 +49,8 @@ class WhenFull:
         nap = _FIRST_NAP
         while len(queue) >= limit:
             if time.monotonic() >= deadline:
-                self._stalled_at = stats.taken
+                if stats.taken:  # before the first take the outputs are still being built: not a stall
+                    self._stalled_at = stats.taken
                 return False
             time.sleep(nap)
             nap = min(nap * 2, _LONGEST_NAP)
