@@ -267,7 +267,8 @@ class Pipeline(Ending):
         with self._drain_lock:
             output, self._output = self._output, None
         if output is not None:
-            output.shutdown(self.config.shutdown_timeout)
+            with _forksafe.no_fork_meanwhile():  # closing channels calls into gRPC too
+                output.shutdown(self.config.shutdown_timeout)
 
     @_guard.guarded("drain", None)  # the worker must outlive any bug in one drain
     def _drain(self) -> None:

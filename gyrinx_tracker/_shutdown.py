@@ -31,6 +31,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from gyrinx_tracker import _stats
+from gyrinx_tracker._backpressure import WhenFull
 from gyrinx_tracker._config import TrackerConfig
 from gyrinx_tracker._diagnostics import warn_limited
 from gyrinx_tracker._outputs.base import Output
@@ -95,6 +96,7 @@ class Ending:
     _lock: threading.RLock
     _drain_lock: threading.Lock
     _output: Output | None
+    _when_full: WhenFull
 
     if TYPE_CHECKING:
         def flush(self, timeout: float, metrics: bool = True) -> bool: ...
@@ -193,6 +195,7 @@ class Ending:
         self._thread = None
         self._output = None
         self.stats = Stats()
+        self._when_full = WhenFull(self.config)  # the parent's stall mark counted the parent's books
         if self._state in (State.RUNNING, State.EXITING):
             self._state = State.IDLE
         elif self._state is State.CLOSING:
