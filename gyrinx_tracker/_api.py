@@ -14,8 +14,8 @@ import sys
 import threading
 from typing import Any
 
-from gyrinx_tracker import _diagnostics, _guard, _lifecycle, _stats
-from gyrinx_tracker._config import VARIABLE_OF, TrackerConfig, from_env, with_overrides
+from gyrinx_tracker import _diagnostics, _guard, _lifecycle, _shutdown, _stats
+from gyrinx_tracker._config import VARIABLE_OF, VARIABLES, TrackerConfig, from_env, with_overrides
 from gyrinx_tracker._disabled import Disabled
 from gyrinx_tracker._outputs.base import Output
 from gyrinx_tracker._pipeline import Pipeline
@@ -72,7 +72,11 @@ def configure(**options: object) -> None:
 
 @_guard.guarded("flush", False, _strict)
 def flush(timeout: float = 5.0) -> bool:
-    """Export everything tracked so far; False if ``timeout`` seconds were not enough."""
+    """Export everything tracked before this call; False if ``timeout`` seconds were not enough.
+
+    Events other threads track meanwhile do not hold it up.
+    """
+    _lifecycle.install_pending()
     pipeline = _pipeline
     return True if pipeline is None else pipeline.flush(timeout)
 
@@ -112,6 +116,7 @@ def shutdown(timeout: float | None = None) -> bool:
 @_guard.guarded("stats", Stats().snapshot(0), _strict)
 def stats() -> Snapshot:
     """Counts for the current configuration: emitted = exported + dropped + sampled_out + queued + in_flight."""
+    _lifecycle.install_pending()
     pipeline = _pipeline
     return Stats().snapshot(0, _guard.counts()) if pipeline is None else pipeline.snapshot()
 
@@ -206,25 +211,63 @@ def _retire(old: Pipeline | Disabled) -> None:
     old.shutdown(old.config.shutdown_timeout)
 
 
+# The exit hook's least time, even when an app's own SIGTERM handling used up the deadline: an
+# exporter that works needs milliseconds, and the app chose to overrun.
+EXIT_FLOOR = 0.5
+
+
 @_guard.guarded("exit", None)  # exit must go on
 def _at_exit() -> None:
     pipeline = _pipeline
     if pipeline is not None:
-        pipeline.finish_at_exit(pipeline.config.shutdown_timeout)
+        left = _shutdown.DEADLINE.remaining(pipeline.config.shutdown_timeout)
+        pipeline.finish_at_exit(max(left, EXIT_FLOOR))
 
 
 @_guard.guarded("sigterm", None)  # runs between any two bytecodes of the app: it must not raise
-def _on_sigterm() -> None:
+def _on_sigterm(hands_on: bool) -> None:
+    """Start the deadline and flush without taking a lock (see ``Pipeline.flush_from_signal``).
+
+    Handing on to an app's handler: for ``sigterm_flush_timeout`` at most, so the app's own
+    shutdown starts soon, and the exit hook gets the rest. Otherwise the signal kills the process
+    next, so flush for the whole deadline and say in one line what could not be exported.
+    """
     pipeline = _pipeline
-    if pipeline is not None:
-        pipeline.flush(pipeline.config.shutdown_timeout)
+    if pipeline is None or not pipeline.config.handle_sigterm:
+        return
+    config = pipeline.config
+    budget = _shutdown.DEADLINE.remaining(config.shutdown_timeout)
+    if hands_on:
+        budget = min(budget, config.sigterm_flush_timeout)
+    pipeline.flush_from_signal(budget)
+    if not hands_on:
+        pipeline.say_on_the_way_out()
+
+
+def _install_at_import() -> None:
+    """Install the SIGTERM handler now, on the main thread, unless the environment says not to.
+
+    The first ``track()`` may run on a request thread, where Python refuses to install one.
+    """
+    name = "GYRINX_TRACKER_HANDLE_SIGTERM"
+    parse = next(variable.parse for variable in VARIABLES if variable.name == name)
+    try:
+        wanted = parse(os.environ.get(name, "true") or "true")
+    except ValueError:
+        wanted = True  # the pipeline's own reading of the variable warns about it
+    if wanted:
+        _lifecycle.install(_at_exit, _after_fork_in_child, _on_sigterm, True)
 
 
 def _after_fork_in_child() -> None:
     global _install_lock
     _install_lock = threading.Lock()
     _lifecycle.after_fork_in_child()
+    _shutdown.DEADLINE.reset()
     _diagnostics.after_fork_in_child()
     _guard.after_fork_in_child()
     if _pipeline is not None:
         _pipeline.reset_after_fork()
+
+
+_install_at_import()

@@ -23,12 +23,14 @@ Delivery = Literal["background", "sync"]
 GcpTransport = Literal["api", "stdout"]
 GlobalProviders = Literal["auto", "never"]
 RequestFlush = Literal["before", "after", "off"]
+WhenFull = Literal["block", "drop"]
 
 EXPORTERS: tuple[str, ...] = get_args(Exporter)
 GCP_TRANSPORTS: tuple[str, ...] = get_args(GcpTransport)
 GLOBAL_PROVIDER_MODES: tuple[str, ...] = get_args(GlobalProviders)
 DELIVERIES: tuple[str, ...] = get_args(Delivery)
 REQUEST_FLUSH_MODES: tuple[str, ...] = get_args(RequestFlush)
+WHEN_FULL_POLICIES: tuple[str, ...] = get_args(WhenFull)
 
 
 @dataclass(frozen=True)
@@ -46,9 +48,12 @@ class TrackerConfig:
     global_providers: GlobalProviders = "auto"
     delivery: Delivery = "background"
     max_queue: int = 20_000
+    when_full: WhenFull = "block"
+    block_timeout: float = 1.0
     batch_size: int = 512
     flush_interval: float = 0.2
     shutdown_timeout: float = 5.0
+    sigterm_flush_timeout: float = 1.0
     export_timeout: float = 5.0
     export_concurrency: int = 4
     request_flush: RequestFlush = "before"
@@ -259,13 +264,24 @@ VARIABLES: tuple[Variable, ...] = (
              "`background`: `track()` queues and one thread exports; `sync`: the event is exported before "
              "`track()` returns (what the pytest plugin uses; slower, for tests and one-off scripts)."),
     Variable("GYRINX_TRACKER_MAX_QUEUE", "max_queue", _positive_int,
-             "Events waiting for export at most; beyond it an event is dropped and counted."),
+             "Events waiting for export at most; what `track()` does beyond it is `WHEN_FULL`'s choice."),
+    Variable("GYRINX_TRACKER_WHEN_FULL", "when_full", _choice(WHEN_FULL_POLICIES),
+             "A full queue: `block` waits up to `BLOCK_TIMEOUT` for room, then drops and counts (and, "
+             "until the exporter takes an event again, later calls drop at once); `drop` never waits. "
+             "See Bursts and a full queue."),
+    Variable("GYRINX_TRACKER_BLOCK_TIMEOUT", "block_timeout", _positive_float,
+             "Seconds one `track()` may wait for room in a full queue with `WHEN_FULL=block`."),
     Variable("GYRINX_TRACKER_BATCH_SIZE", "batch_size", _positive_int,
              "Queued events that wake the exporter thread before its interval is up."),
     Variable("GYRINX_TRACKER_FLUSH_INTERVAL", "flush_interval", _positive_float,
              "Seconds between exports when the queue stays below the batch size."),
     Variable("GYRINX_TRACKER_SHUTDOWN_TIMEOUT", "shutdown_timeout", _positive_float,
-             "Seconds that exit and SIGTERM may spend flushing (Cloud Run allows 10)."),
+             "One deadline for the way out, from SIGTERM (or exit, without one): the signal's flush, "
+             "the app's handler and the exit hook share it (Cloud Run allows 10 s); what is left then "
+             "is counted as dropped (`shutdown_timeout`) and reported in one line."),
+    Variable("GYRINX_TRACKER_SIGTERM_FLUSH_TIMEOUT", "sigterm_flush_timeout", _positive_float,
+             "Seconds, of that deadline, the SIGTERM handler flushes before calling the app's own "
+             "handler (with none, the signal flushes for the whole deadline)."),
     Variable("GYRINX_TRACKER_EXPORT_TIMEOUT", "export_timeout", _positive_float,
              "Seconds one export (Cloud Logging or OTLP, retries included) may take before its batch "
              "counts as dropped; the standard `OTEL_EXPORTER_OTLP_TIMEOUT` wins for OTLP."),

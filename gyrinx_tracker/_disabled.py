@@ -40,5 +40,11 @@ class Disabled:
     def finish_at_exit(self, timeout: float) -> bool:
         return True
 
+    def flush_from_signal(self, timeout: float) -> bool:
+        return True
+
+    def say_on_the_way_out(self) -> None:
+        return None
+
     def snapshot(self) -> Snapshot:
         return Stats().snapshot(0, _guard.counts())

@@ -7,18 +7,8 @@ when a batch is ready or the flush interval passes. The worker opens its output 
 first run, so neither ``import`` nor the first ``track()`` waits for Google's libraries or the
 metadata server.
 
-The pipeline's lifecycle is one explicit ``State`` (sentry-sdk's worker keeps as little):
-
-    IDLE --first event--> RUNNING --shutdown()--> CLOSING --> CLOSED
-                             |
-                             +--interpreter exit--> EXITING --> INLINE
-    SYNC (delivery="sync": no worker; each event is written before track() returns)
-
-CLOSING and CLOSED refuse new events (counted as dropped, reason ``closed``). EXITING and INLINE
-keep the output open: ``atexit`` runs hooks last-registered first, so an application's own exit
-hooks often run after ours, and the events they track are then exported synchronously by whoever
-tracks them. SYNC is for test suites (the pytest plugin) and one-off scripts: the caller pays for
-the export, and nothing is ever queued between two tests.
+The pipeline's states and its end (``shutdown()``, exit, SIGTERM, fork) are in ``_shutdown``; what
+a full queue does to the caller is in ``_backpressure``.
 
 Request-scoped delivery (``drain_here``) exports on the request's own thread; one drain lock
 keeps a single user of the output at a time, the worker's drains and metric ticks included.
@@ -26,9 +16,7 @@ keeps a single user of the output at a time, the worker's drains and metric tick
 
 from __future__ import annotations
 
-import enum
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 from threading import current_thread
@@ -37,12 +25,14 @@ from typing import Any
 
 from opentelemetry.context import Context, get_current
 
-from gyrinx_tracker import _catalogue, _forksafe, _guard, _problems, _stats
+from gyrinx_tracker import _backpressure, _catalogue, _forksafe, _guard, _problems, _stats
 from gyrinx_tracker._config import TrackerConfig
 from gyrinx_tracker._diagnostics import warn_limited
 from gyrinx_tracker._outputs.base import Delivery, NullOutput, Output
 from gyrinx_tracker._sanitize import SCALARS, Event, Sanitizer, Site
+from gyrinx_tracker._shutdown import REFUSING, Ending, State, WaiterQueue
 from gyrinx_tracker._stats import Snapshot, Stats
+from gyrinx_tracker._wakeup import Wakeup
 
 # (time_ns, context, calling thread, call site, event, n, value, labels, cleaned): a tuple is the
 # cheapest thing to build on the caller's thread; the worker unpacks it by name. The thread object,
@@ -51,24 +41,11 @@ Item = tuple[int, Context, "threading.Thread | None", "Site | None", Any, Any, A
 OpenOutput = Callable[[TrackerConfig, Stats], Output]
 
 
-class State(enum.Enum):
-    """Where a pipeline is in its life; see the module docstring for the transitions."""
-
-    IDLE = "idle"
-    RUNNING = "running"
-    CLOSING = "closing"
-    CLOSED = "closed"
-    EXITING = "exiting"
-    INLINE = "inline"
-    SYNC = "sync"
-
-
-_REFUSING = frozenset({State.CLOSING, State.CLOSED})
 _STOPPING = frozenset({State.CLOSED, State.EXITING})
 _RUNNING = State.RUNNING  # a module global: the hot path compares by identity, never hashes
 
 
-class Pipeline:
+class Pipeline(Ending):
     """One configuration's queue, worker thread and output."""
 
     def __init__(self, config: TrackerConfig, open_output: OpenOutput, wants_site: bool = False) -> None:
@@ -81,12 +58,14 @@ class Pipeline:
         self._max = config.max_queue
         self._strict = config.strict
         self._wake_at = config.batch_size
-        self._wake = threading.Event()
+        self._wake = Wakeup()  # settable from a signal handler (see _wakeup)
         self._thread: threading.Thread | None = None
         self._lock = threading.RLock()  # starting the worker, and draining on the caller's thread
-        self._waiters: list[threading.Event] = []
-        self._waiters_lock = threading.Lock()
-        self._flush_metrics = False  # whether a waiter asked for the metric side to be flushed too
+        # flush() calls waiting for the worker's next drain, each with whether it wants the metric
+        # side flushed too. A deque, appended and popped without a lock (each is atomic), so a
+        # signal handler can wait as well.
+        self._waiters: WaiterQueue = deque()
+        self._when_full = _backpressure.WhenFull(config)
         self._drain_lock = threading.Lock()  # one user of the output at a time: the worker or drain_here
         self._output: Output | None = None
         self._sanitizer = Sanitizer(config)
@@ -133,15 +112,21 @@ class Pipeline:
 
     def _admits(self, state: State) -> bool:
         """The slow path's verdict: False (and the drop counted) when closed or the queue is full."""
-        if state in _REFUSING:
+        if state in REFUSING:
             reason = _stats.CLOSED
-        elif len(self._queue) >= self._max:
+        elif len(self._queue) >= self._max and not self._room_made(state):
             reason = _stats.QUEUE_FULL
         else:
             return True
         self.stats.drop(reason)
         warn_limited(f"dropped:{reason}", "gyrinx_tracker dropped an event (%s); see stats()", reason)
         return False
+
+    def _room_made(self, state: State) -> bool:
+        """The full-queue policy (see _backpressure); never waits on the worker from the worker."""
+        if state is not _RUNNING or current_thread() is self._thread:
+            return False
+        return self._when_full.room_made(self._queue, self._max, self._wake, self.stats)
 
     def _caller_sanitizer(self) -> Sanitizer:
         """One sanitizer per calling thread, so its caches survive between calls."""
@@ -195,7 +180,11 @@ class Pipeline:
     # -- control, from any thread ------------------------------------------------------------
 
     def flush(self, timeout: float, metrics: bool = True) -> bool:
-        """Wait until everything queued before this call is exported; False on timeout.
+        """Wait until everything queued before this call is settled; False on timeout.
+
+        The worker's next drain takes what is queued when it starts (all of this call's events,
+        at least) and no more, then flushes the output and releases the waiters: events tracked
+        meanwhile by other threads do not hold this call up.
 
         ``metrics=False`` (request-scoped delivery) leaves the metric side to its own interval.
         """
@@ -212,9 +201,7 @@ class Pipeline:
         if thread is None or not thread.is_alive():
             return not self._queue
         done = threading.Event()
-        with self._waiters_lock:
-            self._waiters.append(done)
-            self._flush_metrics = self._flush_metrics or metrics
+        self._waiters.append((done, metrics))
         self._wake.set()
         return done.wait(timeout)
 
@@ -236,65 +223,11 @@ class Pipeline:
             with _forksafe.no_fork_meanwhile():
                 if self._output is None:  # closed while this thread waited for the lock
                     return not self._queue
-                while self._queue:
-                    self._write(self._take(self.config.batch_size))
+                self._drain_queued()
                 self._flush_output(metrics=False)
         finally:
             self._drain_lock.release()
         return True
-
-    def shutdown(self, timeout: float) -> bool:
-        """Refuse new events, flush within ``timeout``, then stop the worker and close the output."""
-        if self._state is State.CLOSED:
-            return True
-        self._state = State.CLOSING
-        flushed, stopped = self._flush_and_stop(timeout, State.CLOSED)
-        self._discard_rest()
-        if stopped and self._output is not None:  # a worker that stopped under CLOSED closed it
-            self._close_output()
-        return flushed
-
-    def finish_at_exit(self, timeout: float) -> bool:
-        """Flush and stop the worker, but keep the output: events tracked by later exit hooks
-        are then exported synchronously by whoever tracks them."""
-        if self._state in _REFUSING:
-            return True
-        flushed, stopped = self._flush_and_stop(timeout, State.EXITING)
-        if not stopped:
-            return False
-        self._state = State.INLINE
-        if self._queue:
-            self._drain_inline()
-        return flushed
-
-    def _flush_and_stop(self, timeout: float, stop_as: State) -> tuple[bool, bool]:
-        """Flush, then stop the worker, all within ``timeout``: (flushed, worker stopped)."""
-        deadline = time.monotonic() + timeout
-        flushed = self.flush(timeout)
-        self._state = stop_as
-        self._wake.set()
-        thread = self._thread
-        if thread is None or thread is threading.current_thread():
-            return flushed, True
-        thread.join(max(0.0, deadline - time.monotonic()))
-        return flushed, not thread.is_alive()
-
-    def reset_after_fork(self) -> None:
-        """In a forked child: drop the parent's queue (the parent exports it) and its thread."""
-        self._queue = deque()
-        self._wake = threading.Event()
-        self._lock = threading.RLock()
-        self._waiters_lock = threading.Lock()
-        self._waiters = []
-        self._flush_metrics = False
-        self._drain_lock = threading.Lock()
-        self._thread = None
-        self._output = None
-        self.stats = Stats()
-        if self._state in (State.RUNNING, State.EXITING):
-            self._state = State.IDLE
-        elif self._state is State.CLOSING:
-            self._state = State.CLOSED
 
     def snapshot(self) -> Snapshot:
         """The books of this pipeline."""
@@ -334,20 +267,28 @@ class Pipeline:
         with self._drain_lock:
             output, self._output = self._output, None
         if output is not None:
-            output.shutdown(self.config.shutdown_timeout)
+            with _forksafe.no_fork_meanwhile():  # closing channels calls into gRPC too
+                output.shutdown(self.config.shutdown_timeout)
 
     @_guard.guarded("drain", None)  # the worker must outlive any bug in one drain
     def _drain(self) -> None:
-        with self._waiters_lock:
-            waiters, self._waiters = self._waiters, []
-            metrics, self._flush_metrics = self._flush_metrics, False
+        pending = self._waiters
+        waiters = [pending.popleft() for _ in range(len(pending))]  # before the queue's length is read
         with self._drain_lock:
-            while self._queue:
-                self._write(self._take(self.config.batch_size))
+            self._drain_queued()
             if waiters:
-                self._flush_output(metrics)
-        for done in waiters:
+                self._flush_output(any(metrics for _, metrics in waiters))
+        for done, _ in waiters:
             done.set()
+
+    def _drain_queued(self) -> None:
+        """Export what is queued now, not what other threads add meanwhile: a drain (and the
+        flush() waiting for it) must end even while the application tracks flat out."""
+        count = len(self._queue)
+        while count > 0 and self._queue:
+            batch = self._take(min(count, self.config.batch_size))
+            count -= len(batch)
+            self._write(batch)
 
     @_guard.guarded("tick", None)
     def _tick(self) -> None:
@@ -412,11 +353,3 @@ class Pipeline:
         except Exception as error:  # noqa: BLE001 - an output bug must not kill the worker; counted
             _guard.caught("export", error)
             return Delivery.failed(len(events))
-
-    def _discard_rest(self) -> None:
-        """Count what is still queued after the shutdown deadline as dropped, so the books balance."""
-        rest = self._take(len(self._queue))
-        if rest:
-            self.stats.settle(0, {_stats.SHUTDOWN: len(rest)})
-            warn_limited("dropped:shutdown", "gyrinx_tracker dropped %d events still queued at shutdown",
-                         len(rest))

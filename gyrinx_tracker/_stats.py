@@ -43,6 +43,7 @@ class Stats:
         self.folded_labels = 0
         self.folded_series = 0
         self.metric_exports_failed = 0
+        self.abandoned = 0  # in flight when a shutdown deadline passed: counted as SHUTDOWN until settled
 
     def drop(self, reason: str, count: int = 1) -> None:
         """Count ``count`` events lost for ``reason`` before they reached the queue."""
@@ -56,6 +57,26 @@ class Stats:
             self.sampled_out += sampled_out
             self.dropped.update(dropped)
             self.in_flight -= exported + sampled_out + sum(dropped.values())
+            if self.in_flight < 0 and self.abandoned:  # a batch given up at a deadline came back
+                back = min(-self.in_flight, self.abandoned)
+                self.abandoned -= back
+                self.dropped[SHUTDOWN] -= back
+                if not self.dropped[SHUTDOWN]:
+                    del self.dropped[SHUTDOWN]
+                self.in_flight += back
+
+    def abandon(self) -> int:
+        """At a shutdown deadline: count what is in flight as dropped (``shutdown_timeout``).
+
+        The exporter still holds those events and may yet settle them (the interpreter does not
+        wait for it); ``settle`` then moves them from that reason to what really happened, so the
+        books balance whether or not the process lives long enough to hear back.
+        """
+        with self.lock:
+            count, self.in_flight = self.in_flight, 0
+            self.abandoned += count
+            self.dropped[SHUTDOWN] += count
+        return count
 
     def fold(self, labels: int, series: int) -> None:
         """Count metric attributes left out to bound cardinality (the events themselves are kept)."""

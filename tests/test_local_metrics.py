@@ -73,7 +73,7 @@ class TestMetricLines:
 
     def test_drops_show_as_a_line_by_reason(self, metric_lines: _Lines) -> None:
         """The tracker's own books are metrics too: dropped events show with their reason."""
-        gyrinx_tracker.configure(exporter="console", max_queue=1, flush_interval=60.0, global_providers="never",
+        gyrinx_tracker.configure(exporter="console", max_queue=1, when_full="drop", flush_interval=60.0, global_providers="never",
                                  handle_sigterm=False)
         for _ in range(3):
             gyrinx_tracker.track("burst")

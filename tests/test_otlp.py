@@ -84,7 +84,7 @@ class TestCollectorDown:
 class TestSelfMetrics:
     def test_drops_are_visible_as_a_metric_by_reason(self, otlp_env: OtlpReceiver) -> None:
         """gyrinx_tracker.dropped reaches the collector with the reason; exported counts the rest."""
-        gyrinx_tracker.configure(max_queue=1, flush_interval=60.0)
+        gyrinx_tracker.configure(max_queue=1, when_full="drop", flush_interval=60.0)
         for _ in range(5):
             gyrinx_tracker.track("burst")
         assert gyrinx_tracker.flush(10)

