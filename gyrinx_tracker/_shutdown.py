@@ -97,6 +97,7 @@ class Ending:
     _drain_lock: threading.Lock
     _output: Output | None
     _when_full: WhenFull
+    _close_by: float | None
 
     if TYPE_CHECKING:
         def flush(self, timeout: float, metrics: bool = True) -> bool: ...
@@ -109,6 +110,7 @@ class Ending:
         if self._state is State.CLOSED:
             return True
         self._state = State.CLOSING
+        self._close_by = time.monotonic() + timeout  # closing the output gets what is left, no more
         flushed, stopped = self._flush_and_stop(timeout, State.CLOSED)
         self._give_up("shutdown")
         if stopped and self._output is not None:  # a worker that stopped under CLOSED closed it

@@ -74,8 +74,9 @@ class Stats:
         """
         with self.lock:
             count, self.in_flight = self.in_flight, 0
-            self.abandoned += count
-            self.dropped[SHUTDOWN] += count
+            if count:  # a Counter keeps a key added with 0, and stats() would show the reason
+                self.abandoned += count
+                self.dropped[SHUTDOWN] += count
         return count
 
     def fold(self, labels: int, series: int) -> None:

@@ -52,7 +52,10 @@ def _closed_port() -> int:
 
 def _fault_env(fault: str, hole: int) -> dict[str, str]:
     if fault == "down":
+        # Retrying longer than the deadline: with requests sent concurrently, a shorter export
+        # timeout could fail every batch before the deadline and leave nothing to give up.
         return _env(GOOGLE_CLOUD_PROJECT="proj", GYRINX_TRACKER_GCP_METRICS="false",
+                    GYRINX_TRACKER_EXPORT_TIMEOUT="30",
                     GYRINX_TRACKER_CLOUD_LOGGING_ENDPOINT=f"127.0.0.1:{_closed_port()}")
     return _env(GYRINX_TRACKER_EXPORTER="otlp", OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{hole}",
                 OTEL_EXPORTER_OTLP_INSECURE="true")

@@ -228,7 +228,7 @@ def test_collector_killed_mid_stream_app_never_blocks_and_books_balance(collecto
     finally:
         stderr = driver.close()
     assert driver.process.returncode == 0, stderr
-    assert final["worst_track_s"] < 0.25, final
+    assert final["worst_track_s"] < 1.0, final  # as in phase 2: no call waited for an export
     second.stop()
 
     delivered_first, delivered_second = seqs(first.output), seqs(second.output)
