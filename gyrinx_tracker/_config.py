@@ -46,6 +46,7 @@ class TrackerConfig:
     global_providers: GlobalProviders = "auto"
     delivery: Delivery = "background"
     max_queue: int = 20_000
+    max_queue_bytes: int = 32_000_000
     batch_size: int = 512
     flush_interval: float = 0.2
     shutdown_timeout: float = 5.0
@@ -259,6 +260,10 @@ VARIABLES: tuple[Variable, ...] = (
              "`track()` returns (what the pytest plugin uses; slower, for tests and one-off scripts)."),
     Variable("GYRINX_TRACKER_MAX_QUEUE", "max_queue", _positive_int,
              "Events waiting for export at most; beyond it an event is dropped and counted."),
+    Variable("GYRINX_TRACKER_MAX_QUEUE_BYTES", "max_queue_bytes", _positive_int,
+             "Bytes that large queued events (converted on the caller) may hold in all; beyond it a "
+             "large event keeps its name, n and value but its labels are dropped, counted in "
+             "`_dropped_labels`. See the memory bound in Safety."),
     Variable("GYRINX_TRACKER_BATCH_SIZE", "batch_size", _positive_int,
              "Queued events that wake the exporter thread before its interval is up."),
     Variable("GYRINX_TRACKER_FLUSH_INTERVAL", "flush_interval", _positive_float,

@@ -46,6 +46,11 @@ MAX_VALUE_CHARS = 200_000
 _MISSING = object()
 _SEQUENCES = (list, tuple, set, frozenset, deque)
 _IDS = (int, str, uuid.UUID)
+# What a member of a container is charged to the room at least: more than its JSON text (4 bytes
+# for "[], ", 4 for '"a", '), about what Python's object takes, so that the room also bounds the
+# memory a converted value holds while it waits in the queue (see _budget).
+_CONTAINER_COST = 48
+_MIN_COST = 24
 
 
 class Encoder:
@@ -227,9 +232,9 @@ class Encoder:
         """
         converted = self._convert(item, depth + 1)
         if type(converted) in (list, dict):
-            self._room -= 4  # brackets and ', ': its members were charged (and cut) already
+            self._room -= _CONTAINER_COST  # its members were charged (and cut) already
             return converted
-        cost = len(_escaped(converted)) + 2 if type(converted) is str else 26  # ', ' included
+        cost = max(len(_escaped(converted)) + 2, _MIN_COST) if type(converted) is str else 26  # ', ' included
         if cost > self._room:
             self._room = 0
             self._full()

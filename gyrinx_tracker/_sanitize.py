@@ -70,6 +70,7 @@ class Event:
     context: Context | None = None
     thread: Thread | None = None
     site: Site | None = None
+    held: int = 0  # bytes charged to the queue's byte budget (see _budget), released after export
 
 
 class Sanitizer:
@@ -87,6 +88,9 @@ class Sanitizer:
         self._short = min(_PLAIN_STRING, config.max_string)
         worst = config.max_labels * (2 * self._short + 2 + _PLAIN_KEY_COST)  # '"' and '\\' escape to 2
         self._plain_fits = worst <= LABELS_BUDGET
+        # JSON bytes of the labels the last _converted call kept; the caller's thread sets it to
+        # -1 before converting, to tell the plain path (which does not measure) apart.
+        self.labels_size = -1
 
     def _report(self, cause: str, detail: str) -> None:
         self._problems.append((cause, detail))
@@ -259,6 +263,7 @@ class Sanitizer:
                 dropped += 1
                 continue
             result[key] = cleaned
+        self.labels_size = LABELS_BUDGET - max(budget, 0)
         if dropped:
             result[DROPPED_LABELS] = dropped
             self._report("too_many_labels", f"{dropped} labels were dropped to keep the entry within "
