@@ -45,7 +45,7 @@ DEFAULT_PATTERNS: tuple[str, ...] = (
 # Query parameters whose value is a credential although their name is too generic for a label key
 # (``?key=`` is Google's API key, ``?sig=`` an Azure SAS signature); every secret label key
 # pattern applies to parameters too.
-_SECRET_PARAMS = frozenset({"key", "sig", "code"})
+_SECRET_PARAMS = frozenset({"key", "sig"})
 
 _SECRET_VALUE_PREFIXES = ("Bearer ", "bearer ", "-----BEGIN ")
 # Every credential redacted_value recognises contains one of these: a string without any of

@@ -290,7 +290,7 @@ class TestCredentialsInsideValues:
         assert exported(captured).labels == {"url": expected, "nested": [expected]}
         assert_nowhere(captured, caplog, "pw-s3cr3t")
 
-    @pytest.mark.parametrize("value", ["https://example.com/a?page=2&q=shoes", "user@example.com",
+    @pytest.mark.parametrize("value", ["https://example.com/a?page=2&q=shoes", "user@example.com", "/search?code=US",
                                        "https://example.com/path", "a=b", "x = y"])
     def test_urls_and_parameters_without_secrets_are_kept(self, captured: Capture, value: str) -> None:
         """Ordinary URLs, e-mail addresses and parameters pass unchanged."""
