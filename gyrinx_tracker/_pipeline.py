@@ -52,6 +52,7 @@ from gyrinx_tracker._stats import Snapshot, Stats
 Item = tuple[int, Context, "threading.Thread | None", "Site | None", Any, Any, Any, Any, "Event | None"]
 OpenOutput = Callable[[TrackerConfig, Stats], Output]
 _TOO_LARGE = 1 << 62  # characters: "not small enough to queue as given"
+_ONE = 1  # the default n: an identity test (small ints are cached) before the full check
 
 
 class State(enum.Enum):
@@ -120,9 +121,10 @@ class Pipeline:
                           self._validate_now(event, n, value, labels)))
         else:
             # "can the call be queued as given?", inlined: the hot path
-            chars = len(event) + sum(map(len, labels)) if type(event) is str else _TOO_LARGE  # keys: in C
-            for item in labels.values():
+            chars = len(event) if type(event) is str else _TOO_LARGE
+            for key, item in labels.items():
                 kind = type(item)
+                chars += len(key)  # a key made from data (**{path: 1}) is held too
                 if kind is str:
                     chars += len(item)
                 elif kind is int:
@@ -132,7 +134,8 @@ class Pipeline:
                 elif kind not in SCALARS:
                     chars = _TOO_LARGE
                     break
-            if (chars <= QUEUED_CHARS and len(labels) <= QUEUED_LABELS and type(n) is int and 0 < n <= MAX_SAFE_INT
+            if (chars <= QUEUED_CHARS and len(labels) <= QUEUED_LABELS
+                    and (n is _ONE or (type(n) is int and 0 < n <= MAX_SAFE_INT))
                     and (value is None or type(value) is float
                          or (type(value) is int and -MAX_SAFE_INT <= value <= MAX_SAFE_INT))):
                 queue.append((time_ns(), get_current(), thread, site, event, n, value, labels, None))
