@@ -34,8 +34,11 @@ def _strict() -> bool:
     return pipeline is not None and pipeline.config.strict
 
 
-def track(event: str, n: int = 1, value: float | None = None, **labels: Any) -> None:
+def track(event: str, /, n: int = 1, value: float | None = None, **labels: Any) -> None:
     """Record that ``event`` happened ``n`` times, with an optional measurement and labels.
+
+    ``event`` is positional-only, so a label may be called ``event`` (``event="push"``); ``n`` and
+    ``value`` stay keywords, so labels cannot take those two names.
 
     Returns at once: the event is queued and exported by a background thread. Bad input is
     repaired and reported (see the README's validation rules); nothing here raises unless the

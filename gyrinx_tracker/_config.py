@@ -50,6 +50,7 @@ class TrackerConfig:
     max_queue: int = 20_000
     when_full: WhenFull = "block"
     block_timeout: float = 1.0
+    max_queue_bytes: int = 32_000_000
     batch_size: int = 512
     flush_interval: float = 0.2
     shutdown_timeout: float = 5.0
@@ -271,6 +272,10 @@ VARIABLES: tuple[Variable, ...] = (
              "See Bursts and a full queue."),
     Variable("GYRINX_TRACKER_BLOCK_TIMEOUT", "block_timeout", _positive_float,
              "Seconds one `track()` may wait for room in a full queue with `WHEN_FULL=block`."),
+    Variable("GYRINX_TRACKER_MAX_QUEUE_BYTES", "max_queue_bytes", _positive_int,
+             "Bytes that large queued events (converted on the caller) may hold in all; beyond it a "
+             "large event keeps its name, n and value but its labels are dropped, counted in "
+             "`_dropped_labels`. See the memory bound in Safety."),
     Variable("GYRINX_TRACKER_BATCH_SIZE", "batch_size", _positive_int,
              "Queued events that wake the exporter thread before its interval is up."),
     Variable("GYRINX_TRACKER_FLUSH_INTERVAL", "flush_interval", _positive_float,

@@ -1,10 +1,19 @@
 """Turning arbitrary label values into plain JSON data, without ever raising.
 
 Labels come from application code: model instances, UUIDs, datetimes, enums, bytes, sets, nested
-dicts, objects whose ``__str__`` raises. Each becomes the JSON value a person querying Cloud Logging
-would expect (the original tracker's rule for objects with ``.id`` is kept: ``str(obj.id)``). Depth and size are
-bounded so one label cannot blow the 256 KB entry limit, and every lossy step is reported as a
-problem so the caller can warn about it.
+dicts, numpy scalars, objects whose ``__str__`` raises. Known types (the scalars, bytes, dates and
+times, Decimal, UUID, Enum, numbers registered with ``numbers``, and dicts, lists, tuples, sets
+and deques of those) become the JSON value a person querying Cloud Logging would expect. Anything
+else is recorded as ``<unsupported Type>`` with a warning: its own ``__str__`` is never called,
+because conversion runs on the caller's thread and a Django QuerySet's ``__str__`` runs a
+database query. The original tracker's rule for model instances is kept without running code of
+theirs: an ``id`` that is an int, str or UUID stored on the instance or its class (read with
+``inspect.getattr_static``: no property, no descriptor) is recorded as ``str(obj.id)``.
+
+The work is bounded whatever the value: strings and bytes are cut before they are converted, a
+container yields at most ``MAX_ITEMS`` members and is never sorted beyond them, depth and total
+size are bounded so one label cannot blow the 256 KB entry limit, and every lossy step is reported
+as a problem so the caller can warn about it.
 """
 
 from __future__ import annotations
@@ -13,15 +22,17 @@ import base64
 import datetime
 import decimal
 import enum
+import inspect
 import math
+import numbers
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from itertools import islice
 from json.encoder import encode_basestring_ascii as _escaped
 from typing import Any
 
-from gyrinx_tracker._redact import REDACTED, looks_like_secret
+from gyrinx_tracker._redact import REDACTED, redacted_value
 
 JSON = Any
 Report = Callable[[str, str], None]
@@ -34,6 +45,12 @@ MAX_SAFE_INT = 2**53
 MAX_VALUE_CHARS = 200_000
 _MISSING = object()
 _SEQUENCES = (list, tuple, set, frozenset, deque)
+_IDS = (int, str, uuid.UUID)
+# What a member of a container is charged to the room at least: more than its JSON text (4 bytes
+# for "[], ", 4 for '"a", '), about what Python's object takes, so that the room also bounds the
+# memory a converted value holds while it waits in the queue (see _budget).
+_CONTAINER_COST = 48
+_MIN_COST = 24
 
 
 class Encoder:
@@ -47,16 +64,32 @@ class Encoder:
         self._cut = False
 
     def string(self, value: str) -> str:
-        """Bound a string's length, make it valid UTF-8, and hide it if it is a credential."""
+        """Bound a string's length, make it valid UTF-8, and hide the credentials it carries.
+
+        ``value`` must be an exact ``str`` (a subclass goes through ``_text``). The cut comes
+        first, so the work after it is bounded by ``max_string`` whatever the input.
+        """
         if len(value) > self._max_string:
             self._report("long_string", f"a string of {len(value)} characters was truncated")
             value = f"{value[: self._max_string]}…[+{len(value) - self._max_string} chars]"
         if not value.isascii():
             value = self.unicode(value)
-        if looks_like_secret(value):
+        hidden = redacted_value(value, self._is_secret_key)
+        if hidden is not value:
             self._report("secret_value", "a value that looks like a credential was redacted")
-            return REDACTED
-        return value
+        return hidden
+
+    def _text(self, value: str) -> str:
+        """A str subclass's characters as an exact str, copying at most ``max_string`` + 1 of them
+        (``str.__str__`` would copy them all, and a subclass's own ``__str__`` is not trusted)."""
+        if type(value) is str:
+            return self.string(value)
+        length = str.__len__(value)
+        head = str.__getitem__(value, slice(0, self._max_string))
+        if length <= self._max_string:
+            return self.string(head)
+        self._report("long_string", f"a string of {length} characters was truncated")
+        return self.string(head) + f"…[+{length - self._max_string} chars]"
 
     def unicode(self, value: str) -> str:
         """``value`` with unpaired surrogates written as ``\\udxxx`` escapes, reported once.
@@ -99,11 +132,13 @@ class Encoder:
         if isinstance(value, float):
             return self._float(float(value))
         if isinstance(value, str):
-            return self.string(str.__str__(value))  # the characters, not a subclass's __str__
+            return self._text(value)  # the characters, not a subclass's __str__
         if depth >= MAX_DEPTH:
             self._report("too_deep", f"a value nested deeper than {MAX_DEPTH} levels was cut")
             return "<nested too deep>"
         converted = self._known_type(value, depth)
+        if type(converted) is float:
+            return self._float(converted)
         if converted is not _MISSING:
             return converted
         return self._fallback(value)
@@ -116,7 +151,7 @@ class Encoder:
 
     def _known_type(self, value: object, depth: int) -> JSON:
         if isinstance(value, (bytes, bytearray, memoryview)):
-            return self._bytes(bytes(value))
+            return self._bytes(value)
         if isinstance(value, uuid.UUID):
             return str(value)
         if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
@@ -125,19 +160,38 @@ class Encoder:
             return value.total_seconds()
         if isinstance(value, decimal.Decimal):
             return self._float(float(value)) if value.is_finite() else str(value)
-        if isinstance(value, Mapping):
+        if isinstance(value, dict):
             return self._mapping(value, depth)
         if isinstance(value, _SEQUENCES):
             return self._sequence(value, depth)
-        return _MISSING
+        return _number(value)
 
-    def _bytes(self, value: bytes) -> str:
+    def _bytes(self, value: bytes | bytearray | memoryview) -> str:
+        """UTF-8 text, else ``base64:``; only the head that can survive ``max_string`` is copied
+        and decoded (10 MB of bytes cost 30 ms on the caller when decoded whole)."""
+        view = memoryview(value)
+        size = view.nbytes
+        limit = 4 * self._max_string  # UTF-8 takes at most 4 bytes a character
+        if size > limit:
+            if not view.c_contiguous:
+                self._report("long_bytes", f"a non-contiguous buffer of {size} bytes was left out")
+                return f"<{type(value).__name__} of {size} bytes>"
+            view = view.cast("B")[:limit]
+        head = view.tobytes()
         try:
-            return self.string(value.decode("utf-8"))
-        except UnicodeDecodeError:
-            return self.string("base64:" + base64.b64encode(value).decode("ascii"))
+            text = head.decode("utf-8")
+        except UnicodeDecodeError as error:
+            if size > limit and error.start >= len(head) - 3:  # the cut split a character
+                text = head[: error.start].decode("utf-8", "replace")
+            else:
+                head = head[: 3 * self._max_string // 4 + 3]  # base64 grows by a third
+                text = "base64:" + base64.b64encode(head).decode("ascii")
+        if size > len(head):
+            self._report("long_bytes", f"a {type(value).__name__} of {size} bytes was truncated")
+            return f"{self.string(text[: self._max_string])}…[+{size - len(head)} bytes]"
+        return self.string(text)
 
-    def _mapping(self, value: Mapping[Any, Any], depth: int) -> dict[str, JSON]:
+    def _mapping(self, value: dict[Any, Any], depth: int) -> dict[str, JSON]:
         result: dict[str, JSON] = {}
         for index, (key, item) in enumerate(value.items()):
             if index >= MAX_ITEMS:
@@ -145,7 +199,7 @@ class Encoder:
                 break
             if self._full():
                 break
-            name = self.string(str.__str__(key) if isinstance(key, str) else str(self._convert(key, depth + 1)))
+            name = self._text(key) if isinstance(key, str) else self.string(str(self._convert(key, depth + 1)))
             self._room -= len(_escaped(name)) + 2  # '"key": '
             converted = REDACTED if self._is_secret_key(name) else self._item(item, depth)
             if converted is not _MISSING:
@@ -153,10 +207,9 @@ class Encoder:
         return result
 
     def _sequence(self, value: Any, depth: int) -> list[JSON]:
-        if isinstance(value, (set, frozenset)):
-            items = sorted(value, key=repr)
-        else:
-            items = list(islice(value, MAX_ITEMS + 1))
+        """At most ``MAX_ITEMS`` members are taken; a set's are sorted after conversion (by the
+        converted value's repr, which is safe and bounded), never the whole set before."""
+        items = list(islice(value, MAX_ITEMS + 1))
         if len(items) > MAX_ITEMS:
             self._report("too_many_items", f"a sequence of {len(value)} items was cut to {MAX_ITEMS}")
             items = items[:MAX_ITEMS]
@@ -167,6 +220,8 @@ class Encoder:
             converted = self._item(item, depth)
             if converted is not _MISSING:
                 result.append(converted)
+        if isinstance(value, (set, frozenset)):
+            result.sort(key=repr)
         return result
 
     def _item(self, item: object, depth: int) -> JSON:
@@ -177,9 +232,9 @@ class Encoder:
         """
         converted = self._convert(item, depth + 1)
         if type(converted) in (list, dict):
-            self._room -= 4  # brackets and ', ': its members were charged (and cut) already
+            self._room -= _CONTAINER_COST  # its members were charged (and cut) already
             return converted
-        cost = len(_escaped(converted)) + 2 if type(converted) is str else 26  # ', ' included
+        cost = max(len(_escaped(converted)) + 2, _MIN_COST) if type(converted) is str else 26  # ', ' included
         if cost > self._room:
             self._room = 0
             self._full()
@@ -196,20 +251,39 @@ class Encoder:
         return True
 
     def _fallback(self, value: object) -> JSON:
-        ident = _attribute(value, "id")
-        if ident is not _MISSING and ident is not None and not isinstance(value, type):
+        """A model instance's stored id, else the type's name: no code of the object runs."""
+        ident = _stored_id(value)
+        if isinstance(ident, _IDS) and not isinstance(ident, bool):
             return self.string(str(ident))
-        try:
-            return self.string(str(value))
-        except Exception as error:  # noqa: BLE001 - application __str__ may raise anything
-            self._report("unconvertible", f"str() of a {type(value).__name__} raised "
-                                          f"{type(error).__name__}")
-            return f"<unrepresentable {type(value).__name__}>"
+        name = type(value).__name__
+        self._report("unsupported_type", f"a label of type {name} is not a supported type (str, number, "
+                                         "bool, None, bytes, date/time, Decimal, UUID, Enum, or a dict, "
+                                         "list, tuple or set of those); recorded as its type name")
+        return f"<unsupported {name}>"
 
 
-def _attribute(value: object, name: str) -> object:
+def _number(value: object) -> JSON:
+    """numpy's and other registered numbers as JSON numbers, without importing numpy: numpy
+    registers its integer types with ``numbers.Integral`` and its floats with ``numbers.Real``.
+    numpy's ``bool_`` is registered with neither, so it is recognised by its module and name."""
+    kind = type(value)
+    if kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_"):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        number = int(value)
+        return number if -MAX_SAFE_INT <= number <= MAX_SAFE_INT else str(number)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    return _MISSING
+
+
+def _stored_id(value: object) -> object:
+    """``value.id`` as stored on the instance or its class, without running a property or descriptor
+    (a Django model keeps its loaded fields in the instance ``__dict__``); a class has no id."""
+    if isinstance(value, type):
+        return _MISSING
     try:
-        return getattr(value, name, _MISSING)
-    except Exception:  # noqa: BLE001 - a property may raise; then the object has no usable id
+        return inspect.getattr_static(value, "id", _MISSING)
+    except Exception:  # noqa: BLE001 - a hostile __dict__ or __mro__: then the object has no usable id
         return _MISSING
 

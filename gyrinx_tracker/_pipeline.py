@@ -17,18 +17,20 @@ keeps a single user of the output at a time, the worker's drains and metric tick
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from threading import current_thread
-import time
 from time import time_ns
 from typing import Any
 
 from opentelemetry.context import Context, get_current
 
-from gyrinx_tracker import _backpressure, _catalogue, _forksafe, _guard, _problems, _stats
+from gyrinx_tracker import _backpressure, _budget, _catalogue, _forksafe, _guard, _problems, _stats
+from gyrinx_tracker._budget import QUEUED_CHARS, QUEUED_LABELS
 from gyrinx_tracker._config import TrackerConfig
 from gyrinx_tracker._diagnostics import warn_limited
+from gyrinx_tracker._encode import MAX_SAFE_INT
 from gyrinx_tracker._outputs.base import Delivery, NullOutput, Output
 from gyrinx_tracker._sanitize import SCALARS, Event, Sanitizer, Site
 from gyrinx_tracker._shutdown import REFUSING, Ending, State, WaiterQueue
@@ -40,6 +42,8 @@ from gyrinx_tracker._wakeup import Wakeup
 # not its id: a short-lived thread may have ended, and its name gone, by the time of the export.
 Item = tuple[int, Context, "threading.Thread | None", "Site | None", Any, Any, Any, Any, "Event | None"]
 OpenOutput = Callable[[TrackerConfig, Stats], Output]
+_TOO_LARGE = 1 << 62  # characters: "not small enough to queue as given"
+_ONE = 1  # the default n: an identity test (small ints are cached) before the full check
 
 
 _STOPPING = frozenset({State.CLOSED, State.EXITING})
@@ -57,6 +61,7 @@ class Pipeline(Ending):
         self._open_output = open_output
         self._state = State.SYNC if config.delivery == "sync" else State.IDLE
         self._queue: deque[Item] = deque()
+        self._bytes = _budget.ByteBudget(config.max_queue_bytes)
         self._max = config.max_queue
         self._strict = config.strict
         self._wake_at = config.batch_size
@@ -79,26 +84,47 @@ class Pipeline(Ending):
 
     def submit(self, event: object, n: object, value: object, labels: dict[str, Any],
                site: Site | None = None) -> None:
-        """Queue one call; never blocks, drops (and counts) when the queue is full or closed.
+        """Queue one call; when the queue is full or closed, ``_admits`` waits (``WHEN_FULL=block``,
+        bounded by ``BLOCK_TIMEOUT``) or drops and counts.
 
-        Labels that are not immutable scalars are converted here, on the caller's thread: a Django
-        model's ``__str__`` may touch the database, which must not happen from another thread, and
-        a mutable value must be recorded as it was at the call, not as it is when exported.
+        Only a small call of immutable scalars is queued as given (at most ``QUEUED_LABELS`` labels,
+        ``QUEUED_CHARS`` characters of name, keys and strings, ints in range, a plain n and value),
+        so what the queue holds is bounded in bytes whatever the input (see ``_budget``). Anything
+        else is converted here, on the caller's thread, and queued without the call's own objects:
+        cut to the entry's limits (work bounded by them, not by the input), recorded as it was at
+        the call (a mutable value may change later), and without running an unknown object's code.
         """
         queue = self._queue
         state = self._state
         if (state is not _RUNNING or len(queue) >= self._max) and not self._admits(state):
             return
-        cleaned = None
-        if self._strict:
-            cleaned = self._validate_now(event, n, value, labels)
-        else:
-            for item in labels.values():  # "does any label need converting?", inlined: the hot path
-                if type(item) not in SCALARS:
-                    cleaned = self._convert_now(event, n, value, labels)
-                    break
         thread = None if site is None else current_thread()
-        queue.append((time_ns(), get_current(), thread, site, event, n, value, labels, cleaned))
+        if self._strict:
+            queue.append((time_ns(), get_current(), thread, site, None, None, None, None,
+                          self._validate_now(event, n, value, labels)))
+        else:
+            # "can the call be queued as given?", inlined: the hot path
+            chars = len(event) if type(event) is str else _TOO_LARGE
+            for key, item in labels.items():
+                kind = type(item)
+                chars += len(key)  # a key made from data (**{path: 1}) is held too
+                if kind is str:
+                    chars += len(item)
+                elif kind is int:
+                    if not -MAX_SAFE_INT <= item <= MAX_SAFE_INT:
+                        chars = _TOO_LARGE
+                        break
+                elif kind not in SCALARS:
+                    chars = _TOO_LARGE
+                    break
+            if (chars <= QUEUED_CHARS and len(labels) <= QUEUED_LABELS
+                    and (n is _ONE or (type(n) is int and 0 < n <= MAX_SAFE_INT))
+                    and (value is None or type(value) is float
+                         or (type(value) is int and -MAX_SAFE_INT <= value <= MAX_SAFE_INT))):
+                queue.append((time_ns(), get_current(), thread, site, event, n, value, labels, None))
+            else:
+                queue.append((time_ns(), get_current(), thread, site, None, None, None, None,
+                              self._convert_now(event, n, value, labels)))
         if len(queue) >= self._wake_at and not self._wake.is_set():
             self._wake.set()
         if state is not _RUNNING:
@@ -140,15 +166,19 @@ class Pipeline(Ending):
 
     def _convert_now(self, event: object, n: object, value: object, labels: dict[str, Any]) -> Event:
         sanitizer = self._caller_sanitizer()
+        sanitizer.labels_size = -1
         cleaned = sanitizer.event(event, n, value, labels)
         _problems.warn(cleaned.name, sanitizer.take_problems())
+        _budget.hold(self._bytes, cleaned, sanitizer.labels_size)
         return cleaned
 
     def _validate_now(self, event: object, n: object, value: object, labels: dict[str, Any]) -> Event:
         sanitizer = self._caller_sanitizer()
+        sanitizer.labels_size = -1
         cleaned = sanitizer.event(event, n, value, labels)
         catalogue = self._catalogue
         _problems.enforce(cleaned.name, sanitizer.take_problems() + (catalogue.review(cleaned) if catalogue else []))
+        _budget.hold(self._bytes, cleaned, sanitizer.labels_size)
         return cleaned
 
     @_guard.guarded("start worker", None)
@@ -327,7 +357,10 @@ class Pipeline(Ending):
         failed = 0
         sanitizer = self._sanitizer
         catalogue = None if self._strict else self._catalogue  # strict mode checked on the caller
+        held = 0
         for stamp, context, thread, site, name, n, value, labels, cleaned in items:
+            if cleaned is not None:
+                held += cleaned.held
             try:
                 event = cleaned
                 if event is None:
@@ -345,6 +378,7 @@ class Pipeline(Ending):
                 failed += 1
                 _guard.caught("clean", error)
         delivery = self._export(events)
+        self._bytes.release(held)
         if failed:
             delivery = delivery.plus(Delivery.failed(failed, _stats.INTERNAL_ERROR))
         self.stats.settle(delivery.written, delivery.rejected, delivery.sampled_out)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import decimal
 import json
 import math
+import numbers
 import re
 import sys
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ LABELS_BUDGET = 200_000
 MAX_EVENT_NAME = 100
 MAX_KEY = 64
 UNNAMED = "unnamed_event"
+REDACTED_NAME = "redacted_event_name"
 _MAX_FLOAT_INT = int(sys.float_info.max)
 DROPPED_LABELS = "_dropped_labels"
 
@@ -68,6 +70,7 @@ class Event:
     context: Context | None = None
     thread: Thread | None = None
     site: Site | None = None
+    held: int = 0  # bytes charged to the queue's byte budget (see _budget), released after export
 
 
 class Sanitizer:
@@ -85,6 +88,9 @@ class Sanitizer:
         self._short = min(_PLAIN_STRING, config.max_string)
         worst = config.max_labels * (2 * self._short + 2 + _PLAIN_KEY_COST)  # '"' and '\\' escape to 2
         self._plain_fits = worst <= LABELS_BUDGET
+        # JSON bytes of the labels the last _converted call kept; the caller's thread sets it to
+        # -1 before converting, to tell the plain path (which does not measure) apart.
+        self.labels_size = -1
 
     def _report(self, cause: str, detail: str) -> None:
         self._problems.append((cause, detail))
@@ -122,19 +128,32 @@ class Sanitizer:
         return name
 
     def _repair_name(self, raw: object) -> str:
+        """The name repaired; only its first 200 characters are read, whatever its length.
+
+        A name shaped like a credential (an access key passed as the name by mistake) is recorded
+        as ``redacted_event_name``; the warning says what the name was (type and length), never
+        its text, and shows the repaired name, which is what the output carries anyway.
+        """
         try:
             is_text = isinstance(raw, str)  # may raise: isinstance consults a hostile __class__
-            text = str.__str__(raw) if is_text else "" if raw is None else str(self._encoder.plain(raw))
+            if isinstance(raw, str):
+                text = str.__getitem__(raw, slice(0, MAX_EVENT_NAME * 2 + 1))
+            else:
+                text = "" if raw is None else str(self._encoder.plain(raw))[: MAX_EVENT_NAME * 2]
         except Exception:  # noqa: BLE001 - the name is repaired, the event is kept
             is_text, text = False, ""
+        if looks_like_secret(text):
+            self._report("secret_value", f"event name ({_preview(raw)}) looks like a credential; "
+                                         f"recorded as {REDACTED_NAME!r}")
+            return REDACTED_NAME
         if is_text and len(text) <= MAX_EVENT_NAME and _VALID_NAME.match(text):
             return text
-        cut = text[: MAX_EVENT_NAME * 2].strip()
+        cut = text.strip()
         repaired = _INVALID_CHARS.sub("_", cut).strip("_")[:MAX_EVENT_NAME] or UNNAMED
         if not repaired[0].isalpha():
             repaired = ("e_" + repaired)[:MAX_EVENT_NAME]
         self._report("invalid_event_name",
-                     f"event name {_preview(raw)} is not a snake_case name; recorded as {repaired!r}")
+                     f"event name ({_preview(raw)}) is not a snake_case name; recorded as {repaired!r}")
         return repaired
 
     def count(self, raw: object) -> int:
@@ -144,11 +163,14 @@ class Sanitizer:
         """
         if type(raw) is int and 0 < raw <= MAX_SAFE_INT:
             return raw
+        integral = _as_integral(raw)  # numpy's integers are ints in all but type
+        if integral is not None and 0 < integral <= MAX_SAFE_INT:
+            return integral
         coerced = _as_number(raw)
         if coerced is not None and 1 <= coerced < MAX_SAFE_INT and coerced.is_integer():  # < : exact
-            self._report("n_coerced", f"n={_preview(raw)} is not an int; counted as {int(coerced)}")
+            self._report("n_coerced", f"n ({_preview(raw)}) is not an int; counted as {int(coerced)}")
             return int(coerced)
-        self._report("invalid_n", f"n={_preview(raw)} is not a positive int up to 2**53; the event is "
+        self._report("invalid_n", f"n ({_preview(raw)}) is not a positive int up to 2**53; the event is "
                                   "recorded with n=0 and not counted")
         return 0
 
@@ -158,11 +180,15 @@ class Sanitizer:
             return raw
         if type(raw) is int and -_MAX_FLOAT_INT <= raw <= _MAX_FLOAT_INT:  # 10**400 is no float
             return raw
+        if _is_real(raw):  # numpy's floats and ints: numbers in all but type, no warning
+            number = _as_number(raw)
+            if number is not None and math.isfinite(number):
+                return number
         coerced = _as_number(raw)
         if coerced is not None and math.isfinite(coerced):
-            self._report("value_coerced", f"value={_preview(raw)} is not a float; recorded as {coerced}")
+            self._report("value_coerced", f"value ({_preview(raw)}) is not a float; recorded as a float")
             return coerced
-        self._report("invalid_value", f"value={_preview(raw)} is not a finite number; it was left out")
+        self._report("invalid_value", f"value ({_preview(raw)}) is not a finite number; it was left out")
         return None
 
     def labels(self, raw: dict[str, Any]) -> dict[str, JSON]:
@@ -237,6 +263,7 @@ class Sanitizer:
                 dropped += 1
                 continue
             result[key] = cleaned
+        self.labels_size = LABELS_BUDGET - max(budget, 0)
         if dropped:
             result[DROPPED_LABELS] = dropped
             self._report("too_many_labels", f"{dropped} labels were dropped to keep the entry within "
@@ -256,18 +283,16 @@ class Sanitizer:
         return known
 
     def _key(self, key: object) -> str:
-        if type(key) is str:
-            text = key
-        else:
-            try:
-                text = str.__str__(key) if isinstance(key, str) else str(self._encoder.plain(key))
-            except Exception:  # noqa: BLE001 - a hostile key object: keep the value under a stand-in
-                text = ""
+        try:
+            text = (str.__getitem__(key, slice(0, MAX_KEY + 1)) if isinstance(key, str)
+                    else str(self._encoder.plain(key))[: MAX_KEY + 1])
+        except Exception:  # noqa: BLE001 - a hostile key object: keep the value under a stand-in
+            text = ""
         if not text.isascii():
             text = self._encoder.unicode(text)
         if 0 < len(text) <= MAX_KEY:
             return text
-        self._report("invalid_label_key", f"label key {_preview(key)} is empty or too long")
+        self._report("invalid_label_key", f"label key ({_preview(key)}) is empty or too long")
         return text[:MAX_KEY] or "_empty"
 
 
@@ -285,28 +310,70 @@ def _estimate(value: JSON) -> int:
     return len(json.dumps(value, separators=(", ", ": ")))
 
 
+# Numeric text longer than this is no count or measurement: it is not parsed (float() of a
+# megabyte of digits is work on the caller's thread for nothing).
+_MAX_NUMERIC_TEXT = 64
+# Numbers short enough to quote in a warning: -1, 2.5, nan, 1e308. Longer ones might be a card
+# number or a PIN passed by mistake, and are described by their type and number of digits.
+_MAX_QUOTED_NUMBER = 6
+
+
 def _as_number(raw: object) -> float | None:
-    """A float for numeric-looking input (bool excluded: ``True`` is not a count), else None."""
+    """A float for numeric-looking input (bool excluded: ``True`` is not a count), else None.
+
+    Only numbers (``numbers.Real``: numpy's too, registered by numpy), Decimal and short numeric
+    text are read: an arbitrary object's ``__float__`` is its own code, not run on the caller.
+    """
     try:
         if isinstance(raw, bool):
             return None
         if isinstance(raw, (int, float, decimal.Decimal)):
             return float(raw)
         if isinstance(raw, str):
-            return float(raw.strip())
-        if hasattr(raw, "__float__"):
-            return float(raw)
+            return float(raw.strip()) if str.__len__(raw) <= _MAX_NUMERIC_TEXT else None
+        if _is_real(raw):
+            return float(raw)  # type: ignore[arg-type]
     except Exception:  # noqa: BLE001 - a hostile __float__ or strip() must not lose the event
         return None
     return None
 
 
-def _preview(raw: object) -> str:
-    """A short, safe rendering of bad input for a warning (never a label value: those may be secret)."""
+def _is_real(raw: object) -> bool:
+    """A registered real number that is not a bool (numpy's bool_ is registered with neither)."""
     try:
-        if isinstance(raw, str) and looks_like_secret(raw):
-            return f"<{type(raw).__name__} that looks like a credential>"
-        text = repr(raw)
-    except Exception:  # noqa: BLE001 - a hostile __repr__ must not break the warning
-        text = f"<{type(raw).__name__}>"
-    return text if len(text) <= 60 else text[:57] + "..."
+        return isinstance(raw, numbers.Real) and not isinstance(raw, bool)
+    except Exception:  # noqa: BLE001 - isinstance consults a hostile __class__
+        return False
+
+
+def _as_integral(raw: object) -> int | None:
+    try:
+        if isinstance(raw, numbers.Integral) and not isinstance(raw, bool):
+            return int(raw)
+    except Exception:  # noqa: BLE001 - a hostile __class__ or __int__ must not lose the event
+        return None
+    return None
+
+
+def _preview(raw: object) -> str:
+    """What a warning may say about bad input: its type and size, never its text.
+
+    A secret passed by mistake as the name, ``n`` or ``value`` must not reach the logs, so only
+    None, booleans and short numbers are quoted. ``type()`` and the base types' own ``__len__``
+    are used: no code of the object runs (a hostile ``__class__``, ``__repr__`` or ``__len__``).
+    """
+    kind = type(raw)
+    name = kind.__name__
+    if raw is None or kind is bool:
+        return repr(raw)
+    try:
+        if kind is int or kind is float:
+            text = repr(raw)
+            return text if len(text) <= _MAX_QUOTED_NUMBER else f"an {name} of {len(text)} characters"
+        if issubclass(kind, str):
+            return f"a {name} of {str.__len__(raw)} characters"  # type: ignore[arg-type]
+        if issubclass(kind, (bytes, bytearray, memoryview)):
+            return f"a {name} of {memoryview(raw).nbytes} bytes"  # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001 - int's repr beyond 4300 digits raises
+        return f"an {name} too long to show"
+    return f"a {name}"

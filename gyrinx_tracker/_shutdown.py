@@ -30,7 +30,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from gyrinx_tracker import _stats
+from gyrinx_tracker import _budget, _stats
 from gyrinx_tracker._backpressure import WhenFull
 from gyrinx_tracker._config import TrackerConfig
 from gyrinx_tracker._diagnostics import warn_limited
@@ -98,6 +98,7 @@ class Ending:
     _output: Output | None
     _when_full: WhenFull
     _close_by: float | None
+    _bytes: _budget.ByteBudget
 
     if TYPE_CHECKING:
         def flush(self, timeout: float, metrics: bool = True) -> bool: ...
@@ -179,6 +180,7 @@ class Ending:
     def _give_up(self, when: str) -> int:
         """Count what is still queued or in flight as dropped (``shutdown_timeout``), say so once."""
         rest = self._take(len(self._queue))
+        self._bytes.release(sum(cleaned.held for *_, cleaned in rest if cleaned is not None))
         if rest:
             self.stats.settle(0, {_stats.SHUTDOWN: len(rest)})
         in_flight = self.stats.abandon()
@@ -190,6 +192,7 @@ class Ending:
     def reset_after_fork(self) -> None:
         """In a forked child: drop the parent's queue (the parent exports it) and its thread."""
         self._queue = deque()
+        self._bytes = _budget.ByteBudget(self.config.max_queue_bytes)
         self._wake = Wakeup()
         self._lock = threading.RLock()
         self._waiters = deque()

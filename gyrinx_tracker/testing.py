@@ -84,7 +84,7 @@ class Capture:
                 for metric in scope.metrics
                 for point in _points(metric)]
 
-    def count(self, event: str, **attributes: Any) -> float:
+    def count(self, event: str, /, **attributes: Any) -> float:
         """The counter of ``event`` summed over series whose attributes include ``attributes``.
 
         Instrument names are case-insensitive in OpenTelemetry (the SDK exports them lower-cased),
@@ -95,7 +95,7 @@ class Capture:
         _check_carried(event, attributes, points, self.events)
         return sum(point.value or 0 for point in points if attributes.items() <= point.attributes.items())
 
-    def histogram(self, event: str, **attributes: Any) -> tuple[int, float]:
+    def histogram(self, event: str, /, **attributes: Any) -> tuple[int, float]:
         """(count, sum) of ``event``'s value histogram over series whose attributes include ``attributes``."""
         name = f"tracker.{event}.value".lower()
         points = [point for point in self.metric_points() if point.name.lower() == name]
@@ -221,11 +221,11 @@ class Tracked:
         """Every event tracked so far in this test, in order."""
         return self.capture.events
 
-    def named(self, event: str, **labels: Any) -> list[CapturedEvent]:
+    def named(self, event: str, /, **labels: Any) -> list[CapturedEvent]:
         """The events called ``event`` whose labels include ``labels``."""
         return [e for e in self.events if e.event == event and labels.items() <= e.labels.items()]
 
-    def assert_tracked(self, event: str, *, n: int | None = None, value: float | None = None,
+    def assert_tracked(self, event: str, /, *, n: int | None = None, value: float | None = None,
                        times: int | None = None, **labels: Any) -> list[CapturedEvent]:
         """``event`` was tracked (exactly ``times`` times, if given) with these labels, n and value."""
         found = [e for e in self.named(event, **labels)
@@ -236,7 +236,7 @@ class Tracked:
                                  f"{len(found)}; tracked: {self._summary()}")
         return found
 
-    def assert_not_tracked(self, event: str, **labels: Any) -> None:
+    def assert_not_tracked(self, event: str, /, **labels: Any) -> None:
         """No ``event`` with these labels was tracked."""
         found = self.named(event, **labels)
         if found:
@@ -247,7 +247,7 @@ class Tracked:
         """The counter of ``event``, over the series whose attributes include ``attributes``."""
         return self.capture.count(event, **attributes)
 
-    def histogram(self, event: str, **attributes: Any) -> tuple[int, float]:
+    def histogram(self, event: str, /, **attributes: Any) -> tuple[int, float]:
         """(count, sum) of the value histogram of ``event``, over the matching series."""
         return self.capture.histogram(event, **attributes)
 

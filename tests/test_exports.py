@@ -27,7 +27,7 @@ class TestPublicSurface:
         assert {"track", "configure", "flush", "shutdown", "stats"} <= set(gyrinx_tracker.__all__)
         parameters = inspect.signature(gyrinx_tracker.track).parameters
         assert [(p.name, p.kind.name, p.default) for p in parameters.values()] == [
-            ("event", "POSITIONAL_OR_KEYWORD", inspect.Parameter.empty),
+            ("event", "POSITIONAL_ONLY", inspect.Parameter.empty),  # so a label may be called event
             ("n", "POSITIONAL_OR_KEYWORD", 1),
             ("value", "POSITIONAL_OR_KEYWORD", None),
             ("labels", "VAR_KEYWORD", inspect.Parameter.empty),

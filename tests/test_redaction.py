@@ -270,3 +270,75 @@ class TestNoLeak:
         track("login", password=SECRET)
         attributes: dict[str, Any] = exported(captured).attributes
         assert attributes["gyrinx.label.password"] == REDACTED
+
+
+class TestCredentialsInsideValues:
+    @pytest.mark.parametrize(("value", "expected"), [
+        ("postgres://app:pw-s3cr3t@db:5432/shop", "postgres://app:[REDACTED]@db:5432/shop"),
+        ("redis://:pw-s3cr3t@cache:6379/0", "redis://:[REDACTED]@cache:6379/0"),
+        ("https://cb.example/done?access_token=pw-s3cr3t&page=2", "https://cb.example/done?access_token=[REDACTED]&page=2"),
+        ("/maps?key=pw-s3cr3t", "/maps?key=[REDACTED]"),
+        ("/hook?token=pw-s3cr3t", "/hook?token=[REDACTED]"),
+        ("/blob?sv=2022&sig=pw-s3cr3t&se=2030", "/blob?sv=2022&sig=[REDACTED]&se=2030"),
+        ("/s3?X-Amz-Signature=pw-s3cr3t", "/s3?X-Amz-Signature=[REDACTED]"),
+        ("password=pw-s3cr3t", "password=[REDACTED]"),
+    ], ids=["dsn", "dsn_no_user", "access_token", "key", "token", "sas_sig", "amz_signature", "form"])
+    def test_only_the_secret_part_is_replaced(self, captured: Capture, caplog: pytest.LogCaptureFixture,
+                                              value: str, expected: str) -> None:
+        """A URL's password and secret-named query parameters are replaced; the rest stays readable."""
+        track("api_call", url=value, nested=[value])
+        assert exported(captured).labels == {"url": expected, "nested": [expected]}
+        assert_nowhere(captured, caplog, "pw-s3cr3t")
+
+    @pytest.mark.parametrize("value", ["https://example.com/a?page=2&q=shoes", "user@example.com", "/search?code=US",
+                                       "https://example.com/path", "a=b", "x = y"])
+    def test_urls_and_parameters_without_secrets_are_kept(self, captured: Capture, value: str) -> None:
+        """Ordinary URLs, e-mail addresses and parameters pass unchanged."""
+        track("api_call", url=value)
+        assert exported(captured).labels == {"url": value}
+
+
+KEY_SHAPED = {
+    "aws_access_key_id": "AKIAIOSFODNN7EXAMPLE",
+    "aws_temporary": "ASIAIOSFODNN7EXAMPLE",
+    "stripe_live": "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc",
+    "stripe_test": "sk_test_" + "4eC39HqLyjWDarjtT1zdp7dc",
+    "stripe_restricted": "rk_live_" + "4eC39HqLyjWDarjtT1zdp7dc",
+    "github_classic": "ghp_" + "a" * 36,
+    "github_fine_grained": "github_pat_" + "11ABCDEFG0" * 3,
+    "gitlab": "glpat-" + "x" * 20,
+    "slack_bot": "xoxb-1234-5678-abcdefghij",
+    "google_api": "AIza" + "S" * 35,
+    "npm": "npm_" + "a" * 36,
+}
+
+
+class TestKeyShapedValues:
+    @pytest.mark.parametrize("value", list(KEY_SHAPED.values()), ids=list(KEY_SHAPED))
+    def test_well_known_key_formats_are_redacted_under_any_key(self, captured: Capture,
+                                                               caplog: pytest.LogCaptureFixture, value: str) -> None:
+        """A value shaped like a cloud, payment or code-host key is redacted whatever its label key."""
+        track("deploy", note=value, nested={"x": value})
+        assert exported(captured).labels == {"note": REDACTED, "nested": {"x": REDACTED}}
+        assert_nowhere(captured, caplog, value)
+
+    @pytest.mark.parametrize("value", ["AKIA", "sk_live_short", "ghp_short", "AKIA lower case words here",
+                                       "skeleton_live_view_of_the_app"])
+    def test_prefixes_alone_are_not_keys(self, captured: Capture, value: str) -> None:
+        """A prefix without a key's length and alphabet is kept."""
+        track("deploy", note=value)
+        assert exported(captured).labels == {"note": value}
+
+
+class TestMoreSecretKeys:
+    @pytest.mark.parametrize("key", ["passcode", "otp", "user_otp", "totp", "signature", "webhook_signature"])
+    def test_key_is_redacted(self, captured: Capture, key: str) -> None:
+        """One-time codes, passcodes and signatures are secrets under their own names."""
+        track("login", **{key: "123456"})
+        assert exported(captured).labels == {key: REDACTED}
+
+    @pytest.mark.parametrize("key", ["hotpath", "notpad", "signatures_seen"])
+    def test_similar_words_are_kept(self, captured: Capture, key: str) -> None:
+        """Words that only contain those letters keep their value."""
+        track("login", **{key: "1"})
+        assert exported(captured).labels == {key: "1"}

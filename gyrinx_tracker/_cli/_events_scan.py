@@ -114,11 +114,12 @@ def _is_track(func: ast.expr, functions: set[str], modules: set[str]) -> bool:
 
 
 def _call(path: str, node: ast.Call) -> TrackCall:
-    """``track(event, n=1, value=None, **labels)``, bound as Python would bind the arguments."""
+    """``track(event, /, n=1, value=None, **labels)``, bound as Python would bind the arguments:
+    ``event`` is positional-only, so ``event=`` is a label (and without a positional name, a bad call)."""
     spread = any(isinstance(arg, ast.Starred) for arg in node.args)
     positional = [arg for arg in node.args if not isinstance(arg, ast.Starred)]
     keywords = {kw.arg: kw.value for kw in node.keywords if kw.arg is not None}
-    event = positional[0] if positional and not isinstance(node.args[0], ast.Starred) else keywords.get("event")
+    event = positional[0] if positional and not isinstance(node.args[0], ast.Starred) else None
     value = positional[2] if len(positional) >= 3 and not spread else keywords.get("value")
     labels: list[Label] = []
     for kw in node.keywords:
@@ -126,10 +127,12 @@ def _call(path: str, node: ast.Call) -> TrackCall:
             expanded = _literal_dict(kw.value)
             spread = spread or expanded is None
             labels += expanded or []
-        elif kw.arg not in ("event", "n", "value"):
+        elif kw.arg not in ("n", "value"):
             labels.append(_label(kw.arg, kw.value))
-    problems = ("track() takes at most 3 positional arguments (event, n, value); labels are keywords",) \
+    problems: tuple[str, ...] = ("track() takes at most 3 positional arguments (event, n, value); labels are keywords",) \
         if len(positional) > 3 else ()
+    if not node.args:
+        problems += ("track() takes the event name positionally (track(\"name\", ...)); event= is a label",)
     return TrackCall(path, node.lineno, node.col_offset + 1, None if event is None else template(event),
                      tuple(labels), spread, value is not None and not _is_none(value), problems,
                      "" if event is None else ast.unparse(event)[:60])
