@@ -20,7 +20,6 @@ from tests.servers.cloud_logging import CloudLoggingServer
 
 pytest_plugins = ("tests.servers.fixtures",)
 
-BOUNDED_BYTES = "issue 9: queued bytes bounded by the input work (1 MB labels are queued whole today)"
 
 
 def _env(endpoint: str, **extra: str) -> dict[str, str]:
@@ -150,7 +149,6 @@ class TestSlow:
 
 
 class TestMemory:
-    @pytest.mark.xfail(strict=True, reason=BOUNDED_BYTES)
     def test_1_mb_labels_do_not_grow_memory_while_the_api_hangs(
             self, tmp_path: Path, cloud_logging_server: CloudLoggingServer) -> None:
         """300 events with distinct 1 MB labels behind a hung API grow peak RSS by under 100 MB."""

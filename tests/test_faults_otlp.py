@@ -19,7 +19,6 @@ from tests.servers.otlp import OtlpReceiver
 
 pytest_plugins = ("tests.servers.fixtures",)
 
-BOUNDED_BYTES = "issue 9: queued bytes bounded by the input work (1 MB labels are queued whole today)"
 MB = 1 << 20
 
 
@@ -113,7 +112,6 @@ class TestMemory:
         env = _env(endpoint, GYRINX_TRACKER_EXPORT_TIMEOUT="30", GYRINX_TRACKER_SHUTDOWN_TIMEOUT="2")
         return run_child(tmp_path, env, events=300, end="exit", label_bytes=label_bytes)
 
-    @pytest.mark.xfail(strict=True, reason=BOUNDED_BYTES)
     def test_1_mb_labels_do_not_grow_memory_while_the_backend_hangs(self, tmp_path: Path) -> None:
         """300 events with distinct 1 MB labels queued behind a black hole grow peak RSS by under 100 MB."""
         with BlackHole() as hole:
