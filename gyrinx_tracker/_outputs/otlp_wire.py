@@ -47,6 +47,16 @@ _MASK64 = (1 << 64) - 1
 _PAIR_LIMIT = 10_000  # cached key/value pairs; past it, pairs are encoded each time
 # LogRecord fields that never change: severity_number = INFO (9), severity_text = "INFO".
 _SEVERITY = b"\x10\x09\x1a\x04INFO"
+_LABELS_KEY = b"\x0a\x06labels"  # KeyValue.key = "labels"
+_FLOAT_PAIRS: dict[str, bytes] = {}  # body keys with a double value ("value", "sample_rate") → _float_pair
+
+
+def _float_pair(key: str) -> bytes:
+    """Everything of a ``KeyValueList.values`` entry with a double value but the value's 8 bytes."""
+    head = field(b"\x0a", key_value(key, 0.0))[:-8]
+    if len(_FLOAT_PAIRS) < _PAIR_LIMIT:
+        _FLOAT_PAIRS[key] = head
+    return head
 
 
 def varint(number: int) -> bytes:
@@ -59,6 +69,10 @@ def varint(number: int) -> bytes:
         number >>= 7
     out.append(number)
     return bytes(out)
+
+
+_SHORT = 4_096
+_LENGTHS = [varint(n) for n in range(_SHORT)]  # most records and values are shorter
 
 
 def field(tag: bytes, payload: bytes) -> bytes:
@@ -102,79 +116,107 @@ class WireEncoder:
         self._resource_schema = field(b"\x1a", resource.schema_url.encode()) if resource.schema_url else b""
         self._limit = attribute_limit
         self._clock = clock  # the observed time: when the worker made the record, as Logger.emit stamps it
-        self._pairs: dict[tuple[str, type, object], bytes] = {}  # body pairs: "event", "n", labels
-        self._attributes: dict[tuple[str, type, object], bytes] = {}  # tagged LogRecord.attributes
+        self._pairs: dict[tuple[str, type, object], bytes] = {}  # body pairs: "event", "n", ...
+        self._labels: dict[tuple[str, type, object], tuple[bytes, bytes]] = {}  # body pair, attribute
+        self._events: dict[str, bytes] = {}  # gyrinx.event attributes
+        self._names: dict[str, bytes] = {}  # event_name fields
         self._context: Context | None = None
         self._trace = b""
 
     def encode(self, kept: Sequence[tuple[Event, dict[str, Any]]]) -> bytes:
         """The serialized request carrying one log record per (event, body), in order."""
-        records = [field(b"\x12", self._record(event, body)) for event, body in kept]
+        record, lengths = self._record, _LENGTHS
+        records = []
+        for event, body in kept:
+            encoded = record(event, body)
+            size = len(encoded)
+            records.append(b"\x12" + (lengths[size] if size < _SHORT else varint(size)) + encoded)
         scope_logs = self._scope + b"".join(records) + self._scope_schema
         resource_logs = self._resource + field(b"\x12", scope_logs) + self._resource_schema
         return field(b"\x0a", resource_logs)
 
     def _record(self, event: Event, body: dict[str, Any]) -> bytes:
-        """One ``LogRecord``: fields 1, 2, 3, 5, 6, (8, 9, 10), 11, 12, as the serializer orders them."""
+        """One ``LogRecord``: fields 1, 2, 3, 5, 6, (8, 9, 10), 11, 12, as the serializer orders them.
+
+        The labels are walked once for both their body pairs and their attributes (one cache look-up
+        each); the rest of the body (event, n, value, sample rate) is written by ``_body``.
+        """
         name = event.name
+        labels = event.labels
+        pairs, cache = [], self._labels
+        attributes = [self._event_attribute(name)]
+        for key, value in labels.items():
+            kind = type(value)
+            both = cache.get((key, kind, value)) if kind is str or kind is int or kind is bool else None
+            if both is None:
+                both = self._label(key, value)
+            pairs.append(both[0])
+            attributes.append(both[1])
+        if len(attributes) > self._limit:
+            del attributes[self._limit:]
+        encoded_body = self._body(body, labels, pairs)
+        size = len(encoded_body)
         return b"".join((
             b"\x09", _FIXED64(event.time_ns), _SEVERITY,
-            field(b"\x2a", self._body(body)),
-            self._attribute(EVENT_ATTRIBUTE, name),
-            *self._label_attributes(event.labels),
+            b"\x2a", _LENGTHS[size] if size < _SHORT else varint(size), encoded_body,
+            *attributes,
             self._trace_of(event.context),
             b"\x59", _FIXED64(self._clock()),
-            field(b"\x62", name.encode()),
+            self._names.get(name) or self._name(name),
         ))
 
-    def _body(self, body: dict[str, Any]) -> bytes:
-        """The body's ``AnyValue``: a key/value list, its label pairs from the pair cache."""
+    def _body(self, body: dict[str, Any], labels: dict[str, Any], pairs: list[bytes]) -> bytes:
+        """The body's ``AnyValue``: a key/value list of its pairs; the labels' pairs are ``pairs``."""
         parts = []
-        pairs = self._pairs
         for key, value in body.items():
             kind = type(value)
-            if kind is dict:
-                encoded = field(b"\x0a", key.encode()) + field(b"\x12", field(b"\x32", b"".join(
-                    [self._pair(pairs, k, v) for k, v in value.items()])))
-                parts.append(field(b"\x0a", encoded))
+            if value is labels:
+                parts.append(field(b"\x0a", _LABELS_KEY + field(b"\x12", field(b"\x32", b"".join(pairs)))))
+            elif kind is float:
+                parts.append((_FLOAT_PAIRS.get(key) or _float_pair(key)) + _DOUBLE(value))
             else:
-                parts.append(self._pair(pairs, key, value))
+                parts.append(self._pair(key, value))
         return field(b"\x32", b"".join(parts))
 
-    @staticmethod
-    def _pair(cache: dict[tuple[str, type, object], bytes], key: str, value: Any) -> bytes:
+    def _pair(self, key: str, value: Any) -> bytes:
         """``KeyValueList.values`` entry of one pair (tag included), cached for str/int/bool values
         (not floats: -0.0 == 0.0 would share one encoding)."""
         kind = type(value)
         if kind is str or kind is int or kind is bool:
             pair = (key, kind, value)
-            encoded = cache.get(pair)
+            encoded = self._pairs.get(pair)
             if encoded is None:
                 encoded = field(b"\x0a", key_value(str(key), value))
-                if len(cache) < _PAIR_LIMIT:
-                    cache[pair] = encoded
+                if len(self._pairs) < _PAIR_LIMIT:
+                    self._pairs[pair] = encoded
             return encoded
         return field(b"\x0a", key_value(str(key), value))
 
-    def _attribute(self, key: str, value: Any) -> bytes:
-        """One ``LogRecord.attributes`` entry (tag 6 included), cached like ``_pair``."""
+    def _label(self, key: str, value: Any) -> tuple[bytes, bytes]:
+        """A label's body pair (a ``KeyValueList.values`` entry) and its ``gyrinx.label.<key>``
+        attribute (a ``LogRecord.attributes`` entry), cached for str/int/bool values."""
+        both = (field(b"\x0a", key_value(str(key), value)),
+                field(b"\x32", key_value(LABEL_ATTRIBUTE_PREFIX + key, _attribute_value(value))))
         kind = type(value)
-        if kind is str or kind is int or kind is bool:
-            pair = (key, kind, value)
-            encoded = self._attributes.get(pair)
-            if encoded is None:
-                encoded = field(b"\x32", key_value(key, value))
-                if len(self._attributes) < _PAIR_LIMIT:
-                    self._attributes[pair] = encoded
-            return encoded
-        return field(b"\x32", key_value(key, _attribute_value(value)))
+        if (kind is str or kind is int or kind is bool) and len(self._labels) < _PAIR_LIMIT:
+            self._labels[(key, kind, value)] = both
+        return both
 
-    def _label_attributes(self, labels: dict[str, Any]) -> list[bytes]:
-        """``gyrinx.label.<key>`` per label, up to the attribute limit (``gyrinx.event`` is the first)."""
-        room = self._limit - 1
-        attribute = self._attribute
-        found = [attribute(LABEL_ATTRIBUTE_PREFIX + key, value) for key, value in labels.items()]
-        return found if len(found) <= room else found[:room]
+    def _event_attribute(self, name: str) -> bytes:
+        """The ``gyrinx.event`` attribute of an event name."""
+        encoded = self._events.get(name)
+        if encoded is None:
+            encoded = field(b"\x32", key_value(EVENT_ATTRIBUTE, name))
+            if len(self._events) < _PAIR_LIMIT:
+                self._events[name] = encoded
+        return encoded
+
+    def _name(self, name: str) -> bytes:
+        """The ``event_name`` field of an event name."""
+        encoded = field(b"\x62", name.encode())
+        if len(self._names) < _PAIR_LIMIT:
+            self._names[name] = encoded
+        return encoded
 
     def _trace_of(self, context: Context | None) -> bytes:
         """Flags, trace id and span id of the caller's span (none without one), per context once."""
