@@ -25,7 +25,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import CodeType
 from typing import Any, TextIO
 
@@ -135,7 +135,10 @@ class LocalJsonWriter:
         self._sites: dict[tuple[CodeType, int], dict[str, Any]] = {}
         self._merged: tuple[dict[str, Any], MakeMerged] | None = None
         self._merged_factory: object = None
-        self._bases: dict[tuple[Site | None, int | None, str | None], dict[str, Any]] = {}
+        # (id of the site's code, offset, thread ident, thread name) → (the code, its base): the code
+        # object is kept by its entry, so its id cannot be reused while the entry exists (hashing the
+        # code object itself costs a walk of its constants per event).
+        self._bases: dict[tuple[int, int, int | None, str | None], tuple[object, dict[str, Any]]] = {}
         self._context: Context | None = None
         self._trace: dict[str, Any] | None = None
 
@@ -179,24 +182,35 @@ class LocalJsonWriter:
                 for event, body in kept:
                     handle(make(message_of(body), event.time_ns, self._event_fields(event)))
             else:
-                template, make_merged = merged
-                bases, trace_of = self._bases, self._trace_fields
-                for event, body in kept:
-                    thread = event.thread
-                    key = (event.site, thread.ident, thread.name) if thread is not None else (event.site, None, None)
-                    base = bases.get(key) or self._base(key, template)
-                    handle(make_merged(base, message_of(body), event.time_ns, trace_of(event.context)))
+                self._write_merged(kept, handle, *merged)
         return Delivery(len(kept))
 
-    def _base(self, key: tuple[Site | None, int | None, str | None], template: dict[str, Any]) -> dict[str, Any]:
+    def _write_merged(self, kept: Sequence[tuple[Event, dict[str, Any]]], handle: Callable[[logging.LogRecord], None],
+                      template: dict[str, Any], make_merged: MakeMerged) -> None:
+        """The records of ``kept`` from their bases; ``message_of`` and the trace look-up inlined (hot loop)."""
+        bases, trace_of, dumps = self._bases, self._trace_fields, encode_like_dumps
+        for event, body in kept:
+            thread, site, context = event.thread, event.site, event.context
+            code, offset = site if site is not None else (None, 0)
+            key = (id(code), offset, thread.ident, thread.name) if thread is not None else (id(code), offset, None, None)
+            entry = bases.get(key)
+            base = entry[1] if entry is not None else self._base(key, site, template)
+            text = dumps(body)
+            if len(text) > _SIZE_CHECK:
+                text = _fitted(text, dumps)
+            trace = self._trace if context is self._context and context is not None else trace_of(context)
+            handle(make_merged(base, text, event.time_ns, trace))
+
+    def _base(self, key: tuple[int, int, int | None, str | None], site: Site | None,
+              template: dict[str, Any]) -> dict[str, Any]:
         """The record template with a call site's and thread's fields and no trace, once per such pair."""
-        site, ident, name = key
+        _, _, ident, name = key
         base = {**template, **(_NO_SITE if site is None else self._site(*site)), **_NO_TRACE}
         if ident is not None:
             base["thread"], base["threadName"] = ident, name
         if len(self._bases) >= _CACHE_LIMIT:
             self._bases.clear()
-        self._bases[key] = base
+        self._bases[key] = (None if site is None else site[0], base)
         return base
 
     def _span_of(self, context: Context | None) -> SpanContext:
