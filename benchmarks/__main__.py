@@ -1,12 +1,14 @@
 """``python -m benchmarks``: the phases, in one run (the timed ones never overlap anything of ours):
 1. interleaved rounds of every implementation; 2. eight threads, then single-thread bursts, a fresh
 process each; 3. untimed, side by side: the books under overload and one million unique-id events;
+then the import time and the previous release's rounds (``import_time``, ``previous``);
 4. instructions per event under callgrind, where valgrind is installed.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -14,11 +16,11 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks import load, report
+from benchmarks import import_time, load, previous, report
 from benchmarks.impls import IMPLS, Env, Sink, shutdown_app_providers
 from benchmarks.receivers import Endpoints, receivers
 from benchmarks.rounds import run_rounds
-from benchmarks.targets import ACCOUNTED, PAIRS, Results
+from benchmarks.targets import ACCOUNTED, PAIRS, SIGNAL_PAIRS, Results
 from benchmarks.workload import request_calls
 
 THREADS = ("seed_local", "sdk_otlp", "ours_local_metrics", "ours_stdout_metrics", "ours_api_metrics",
@@ -62,6 +64,11 @@ def measure(args: argparse.Namespace, endpoints: Endpoints) -> Results:
     results.books = {key: load.run("threads", key, args.books_seconds, endpoints, 1_000) for key in ACCOUNTED}
     results.cardinality = load.last_json(*cardinality.communicate(timeout=900), "cardinality")
     print(f"{report.load_table(results.books)}\n{report.cardinality_table(results.cardinality)}", flush=True)
+    results.import_time = import_time.measure(3 if args.quick else import_time.RUNS)
+    print(f"import gyrinx_tracker: {results.import_time}\nthe previous release ({previous.PREVIOUS}), "
+          f"{args.rounds} rounds", flush=True)
+    results.previous = previous.run(endpoints, args.rounds, args.events)
+    print(report.previous_table(results.previous), flush=True)
     return results
 
 
@@ -72,12 +79,14 @@ def main() -> None:
     started = time.perf_counter()
     with receivers() as endpoints:
         results = measure(args, endpoints)
-    if not args.quick and shutil.which("valgrind"):
-        print(f"[4/4] callgrind, {load.SMALL:,} and {load.LARGE:,} calls", flush=True)
-        try:
-            results.instructions = {key: load.instructions(key) for pair in PAIRS for key in pair}
-        except RuntimeError as error:
-            print(f"  ! {error}", file=sys.stderr)
+        if not args.quick and shutil.which("valgrind"):  # with the receivers: the OTLP and API modes need them
+            print(f"[4/4] callgrind, {load.SMALL:,} and {load.LARGE:,} calls", flush=True)
+            os.environ[load.ENDPOINTS] = json.dumps(endpoints)
+            keys = dict.fromkeys([*(key for pair in PAIRS for key in pair), *(p[0] for p in SIGNAL_PAIRS)])
+            try:
+                results.instructions = {key: load.instructions(key) for key in keys}
+            except RuntimeError as error:
+                print(f"  ! {error}", file=sys.stderr)
     elapsed = time.perf_counter() - started
     print(f"{report.instructions_table(results.instructions)}\n{report.targets_table(results)}\ntotal {elapsed:.0f} s")
     if args.output is not None:

@@ -28,6 +28,18 @@ Delivery = tuple[int, float | None, float | None]  # log lines or records, count
 Books = tuple[int, int, int]  # our stats(): emitted, exported, dropped
 
 
+def _metric_lines(text: str) -> Iterator[str]:
+    """The lines starting ``{"metric":``, found with ``str.find``: no Python-level step per event line,
+    whose cost callgrind would bill to the implementation being measured."""
+    marker, start = '{"metric":', 0
+    while (start := text.find(marker, start)) >= 0:
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        if start == 0 or text[start - 1] == "\n":
+            yield text[start:end]
+        start = end
+
+
 class Sink:
     """The file the line outputs write to."""
 
@@ -47,10 +59,10 @@ class Sink:
         self.file.flush()
         latest: dict[tuple[str, str], dict[str, Any]] = {}
         with open(self.path, encoding="utf-8") as written:
-            for line in written:
-                if line.startswith('{"metric":'):
-                    point = json.loads(line)
-                    latest[(point["metric"], json.dumps(point["attributes"], sort_keys=True))] = point
+            text = written.read()
+        for line in _metric_lines(text):
+            point = json.loads(line)
+            latest[(point["metric"], json.dumps(point["attributes"], sort_keys=True))] = point
         counter = sum(p["value"] for (name, _), p in latest.items() if name == COUNTER)
         histogram = sum(p["count"] for (name, _), p in latest.items() if name == HISTOGRAM)
         return float(counter), float(histogram)

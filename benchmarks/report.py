@@ -100,6 +100,24 @@ def instructions_table(counted: dict[str, float] | None) -> str:
                  counted.items())
 
 
+def previous_table(found: dict[str, Any]) -> str:
+    """The previous release's rows (``benchmarks/previous.py``) and both import times."""
+    if not found or "error" in found:
+        return f"Not measured in this run ({found.get('error', 'skipped') if found else 'skipped'})."
+    rows = [(key, row) for key, row in found.items() if isinstance(row, dict) and "cpu_us" in row]
+    shown = table((("key", lambda i: f"`{i[0]}`"), ("total CPU µs/event", lambda i: f"{i[1]['cpu_us']:.2f}"),
+                   ("CPU × (middle half)", lambda i: "—" if not i[1]["cpu_x"] else
+                    "{1:.2f}× ({0:.2f}–{2:.2f})".format(*sorted(i[1]["cpu_x"]))),
+                   ("vs", lambda i: f"`{i[1]['vs']}`" if i[1]["vs"] else "—"),
+                   ("rounds fully received", lambda i: f"{i[1]['rounds'] - len(i[1]['problems'])}/{i[1]['rounds']}")),
+                  rows)
+    about = "\n".join(f"- `{key}`: {row['about']}" for key, row in rows if key.startswith("previous"))
+    imported = found.get("import_time", {})
+    return (f"{shown}\n\n{about}\n\n`import gyrinx_tracker` of the previous release: median "
+            f"{imported.get('median_ms', float('nan')):.1f} ms ({imported.get('min_ms', float('nan')):.1f}–"
+            f"{imported.get('max_ms', float('nan')):.1f}) over {imported.get('runs', 0)} fresh interpreters.")
+
+
 def machine() -> str:
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], capture_output=True, text=True, timeout=10).stdout.strip()
@@ -133,6 +151,15 @@ exported + dropped) and be exact (received = exported); the others keep no books
 what the app's processor drops after we handed a record over is *exported, not received*."""
 
 
+IMPORT = """`import gyrinx_tracker` in a fresh interpreter, the cumulative time `-X importtime` reports for it
+(`benchmarks/import_time.py`): median {median_ms:.1f} ms, min {min_ms:.1f}, max {max_ms:.1f}, over {runs} runs."""
+
+PREVIOUS = """The package at the previous release's commit, installed into a temporary directory
+(`git archive` + `pip install --no-deps --target`) and measured in a process of its own beside the
+seeds (`benchmarks/previous.py`), same rounds and calls as above; its ratios are to the seeds of
+that process."""
+
+
 def render(results: Results, settings: str) -> str:
     problems = "\n".join(f"- ⚠ `{key}`: {p}" for key, row in results.rows.items() for p in row.problems)
     sections = (
@@ -144,6 +171,8 @@ def render(results: Results, settings: str) -> str:
         "## Books under overload", LOAD.format(what="8 threads with `max_queue=1000`, so the queue overflows"),
         load_table(results.books), "## Metric cardinality",
         "Local mode with an in-memory reader (`benchmarks/cardinality.py`).", cardinality_table(results.cardinality),
+        "## Import time", IMPORT.format(**results.import_time) if results.import_time else "Not measured.",
+        "## The previous release", PREVIOUS, previous_table(results.previous),
         "## Instructions per event (callgrind)", "Work, not waiting: a noise-free cross-check of the CPU ratios "
         "(`instructions()` in `benchmarks/load.py`).", instructions_table(results.instructions))
     return "\n\n".join(section for section in sections if section) + "\n"

@@ -27,6 +27,8 @@ class Results:
     books: dict[str, dict[str, Any]] = field(default_factory=dict)
     cardinality: dict[str, Any] = field(default_factory=dict)
     instructions: dict[str, float] | None = None
+    import_time: dict[str, Any] = field(default_factory=dict)  # benchmarks/import_time.py
+    previous: dict[str, Any] = field(default_factory=dict)  # benchmarks/previous.py
 
 
 Reading = Callable[[Results], Measured]
@@ -107,6 +109,8 @@ def _delivered(results: Results) -> Measured:
 
 ACCOUNTED = ("ours_local_metrics", "ours_api_metrics", "ours_otlp")  # books under overload
 PAIRS = (("ours_local", "seed_local"), ("ours_stdout", "seed_gcp"))  # callgrind cross-checks
+# (ours, seed, issue, limit): the issue 10 modes, all three signals
+SIGNAL_PAIRS = (("ours_local_metrics", "seed_local", "10", 1.0), ("ours_otlp", "seed_local", "10", 2.0))
 
 TARGETS: tuple[Target, ...] = (
     Target("3", "local: total CPU ≤ 1.0× `seed_local`", ratio("ours_local")),
@@ -131,4 +135,9 @@ TARGETS: tuple[Target, ...] = (
     Target("3", "metric series per event ≤ cap", _series, SERIES_CAP, check=True),
     *(Target("3", f"`{ours}` instructions/event ≤ 1.0× `{seed}` (callgrind)", instructions(ours, seed))
       for ours, seed in PAIRS),
+    *(Target(issue, f"`{ours}` instructions/event ≤ {limit:.1f}× `{seed}` (callgrind)", instructions(ours, seed),
+             limit) for ours, seed, issue, limit in SIGNAL_PAIRS),
+    Target("10", "`import gyrinx_tracker` ≤ 30 ms (median of fresh interpreters)", lambda r: Measured(
+        r.import_time["median_ms"], f"{r.import_time['median_ms']:.1f} ms ({r.import_time['min_ms']:.1f}–"
+        f"{r.import_time['max_ms']:.1f})"), 30.0),
 )

@@ -45,6 +45,7 @@ __all__ = [
     "make_record",
     "memory_exporter",
     "private_logger_provider",
+    "value_length_limit",
 ]
 
 INFO = SeverityNumber.INFO
@@ -149,6 +150,12 @@ def attribute_limit() -> int:
     """How many attributes the SDK keeps per record (OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT, 128)."""
     limit = LogRecordLimits().max_attributes
     return 128 if limit is None else max(1, limit)
+
+
+def value_length_limit(logger: Any) -> int | None:
+    """The length the SDK truncates string attribute values of this logger's records to, if any."""
+    limit: int | None = logger._log_record_limits.max_log_record_attribute_length  # noqa: SLF001 - as RecordBuilder
+    return limit
 
 
 def memory_exporter() -> InMemoryLogRecordExporter:

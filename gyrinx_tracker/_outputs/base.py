@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # the logs SDK is imported by the worker, when it opens an output
     from gyrinx_tracker._otel_logs import Record
@@ -102,6 +102,17 @@ class LogWriter(Protocol):
 
     def shutdown(self, timeout: float) -> None:
         """Release the destination; called once."""
+
+
+@runtime_checkable
+class EventLogWriter(Protocol):
+    """A writer that can also write records straight from events, skipping the SDK records (OTLP)."""
+
+    def bind_events(self, resource: Any, scope: Any, attribute_limit: int, value_length_limit: int | None) -> bool:
+        """Prepare for ``write_events`` with this resource and scope; False if it cannot be used."""
+
+    def write_events(self, kept: Sequence[tuple[Event, dict[str, Any]]]) -> Delivery:
+        """Write one record per (event, body), the record ``Logger.emit`` would have made."""
 
 
 class NullOutput:

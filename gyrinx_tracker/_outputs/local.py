@@ -25,19 +25,29 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import CodeType
 from typing import Any, TextIO
+
+from opentelemetry.context import Context, get_current
+from opentelemetry.trace import SpanContext, get_current_span
 
 from gyrinx_tracker._otel_logs import Record
 from gyrinx_tracker._outputs.base import Delivery
 from gyrinx_tracker._outputs.fast_json import encode_json, encode_like_dumps
 from gyrinx_tracker._outputs.limits import ENTRY_LIMIT, fit
 from gyrinx_tracker._outputs.linewriter import deliver_lines
-from gyrinx_tracker._outputs.stdlib_records import SOURCE, MakeRecord, dispatcher, record_maker
+from gyrinx_tracker._outputs.stdlib_records import (
+    SOURCE,
+    MakeMerged,
+    MakeRecord,
+    dispatcher,
+    merged_maker,
+    record_maker,
+)
 from gyrinx_tracker._outputs.text import rfc3339, span_hex, trace_hex
 from gyrinx_tracker._records import SAMPLE_RATE
-from gyrinx_tracker._sanitize import Event
+from gyrinx_tracker._sanitize import Event, Site
 
 EVENTS_LOGGER = "gyrinx.tracker"
 _SIZE_CHECK = ENTRY_LIMIT // 4  # a line this short cannot exceed the limit even in 4-byte UTF-8
@@ -53,13 +63,14 @@ def message_of(body: dict[str, Any]) -> str:
 
 
 def console_line(record: Record) -> str:
-    """The stderr line for one record: the payload, then time, severity and trace ids.
-
-    Concatenated rather than built as a dict and encoded whole: the fixed parts are constants,
-    and only the labels go through the JSON encoder.
-    """
+    """The stderr line for one record: the payload, then time, severity and trace ids."""
     log = record.log_record
-    body: dict[str, Any] = log.body  # type: ignore[assignment]
+    return _console_line(log.body, log.timestamp or log.observed_timestamp, log.trace_id, log.span_id)  # type: ignore[arg-type]
+
+
+def _console_line(body: dict[str, Any], time_ns: int, trace_id: int | None, span_id: int | None) -> str:
+    """Concatenated rather than built as a dict and encoded whole: the fixed parts are constants,
+    and only the labels go through the JSON encoder."""
     name = body["event"]
     head = _heads.get(name) or _head(name)
     value = body.get("value")
@@ -70,14 +81,14 @@ def console_line(record: Record) -> str:
     labels = body.get("labels")
     if labels:
         shown += ',"labels":' + encode_json(labels)
-    time = rfc3339(log.timestamp or log.observed_timestamp)
+    time = rfc3339(time_ns)
     line = f'{head}{body["n"]}{shown}'
     rate = body.get(SAMPLE_RATE)  # only on entries kept by a sample rate below 1 (see _sampling)
     if rate is not None:
         line += f',"sample_rate":{rate!r}'
     line += f',"time":"{time}","severity":"INFO"'
-    if log.trace_id:
-        line += f',"trace_id":"{trace_hex(log.trace_id)}","span_id":"{span_hex(log.span_id or 0)}"}}'
+    if trace_id:
+        line += f',"trace_id":"{trace_hex(trace_id)}","span_id":"{span_hex(span_id or 0)}"}}'
     else:
         line += "}"
     return line if len(line) <= _SIZE_CHECK else _fitted(line, encode_json)
@@ -122,6 +133,14 @@ class LocalJsonWriter:
         self._make: MakeRecord | None = None
         self._factory: object = None
         self._sites: dict[tuple[CodeType, int], dict[str, Any]] = {}
+        self._merged: tuple[dict[str, Any], MakeMerged] | None = None
+        self._merged_factory: object = None
+        # (id of the site's code, offset, thread ident, thread name) → (the code, its base): the code
+        # object is kept by its entry, so its id cannot be reused while the entry exists (hashing the
+        # code object itself costs a walk of its constants per event).
+        self._bases: dict[tuple[int, int, int | None, str | None], tuple[object, dict[str, Any]]] = {}
+        self._context: Context | None = None
+        self._trace: dict[str, Any] | None = None
 
     def write(self, records: Sequence[Record], events: Sequence[Event]) -> Delivery:
         logger = self._logger
@@ -138,6 +157,88 @@ class LocalJsonWriter:
                 fields = self._fields(log, event)
                 handle(make(message_of(log.body), log.timestamp or log.observed_timestamp, fields))  # type: ignore[arg-type]
         return Delivery(len(records))
+
+    def bind_events(self, resource: Any, scope: Any, attribute_limit: int, value_length_limit: int | None) -> bool:
+        """Records straight from events: this output reads no attribute, resource or scope."""
+        return True
+
+    def write_events(self, kept: Sequence[tuple[Event, dict[str, Any]]]) -> Delivery:
+        """``write`` without the SDK records: the time, trace and caller come from the events, and the
+        fields a call site and thread repeat are merged with the record template once (``_base``)."""
+        logger = self._logger
+        if not logger.hasHandlers():
+            if not self._stderr_fallback:
+                return Delivery(len(kept))
+            lines = []
+            for event, body in kept:
+                span = self._span_of(event.context)
+                lines.append(_console_line(body, event.time_ns, span.trace_id, span.span_id) + "\n")
+            return deliver_lines(self._fallback or sys.stderr, lines, "stderr")
+        if logger.isEnabledFor(logging.INFO):
+            merged = self._merged_maker()
+            handle = dispatcher(logger)
+            if merged is None:  # the application's record factory: makeRecord, through record_maker
+                make = self._record_maker()
+                for event, body in kept:
+                    handle(make(message_of(body), event.time_ns, self._event_fields(event)))
+            else:
+                self._write_merged(kept, handle, *merged)
+        return Delivery(len(kept))
+
+    def _write_merged(self, kept: Sequence[tuple[Event, dict[str, Any]]], handle: Callable[[logging.LogRecord], None],
+                      template: dict[str, Any], make_merged: MakeMerged) -> None:
+        """The records of ``kept`` from their bases; ``message_of`` and the trace look-up inlined (hot loop)."""
+        bases, trace_of, dumps = self._bases, self._trace_fields, encode_like_dumps
+        for event, body in kept:
+            thread, site, context = event.thread, event.site, event.context
+            code, offset = site if site is not None else (None, 0)
+            key = (id(code), offset, thread.ident, thread.name) if thread is not None else (id(code), offset, None, None)
+            entry = bases.get(key)
+            base = entry[1] if entry is not None else self._base(key, site, template)
+            text = dumps(body)
+            if len(text) > _SIZE_CHECK:
+                text = _fitted(text, dumps)
+            trace = self._trace if context is self._context and context is not None else trace_of(context)
+            handle(make_merged(base, text, event.time_ns, trace))
+
+    def _base(self, key: tuple[int, int, int | None, str | None], site: Site | None,
+              template: dict[str, Any]) -> dict[str, Any]:
+        """The record template with a call site's and thread's fields and no trace, once per such pair."""
+        _, _, ident, name = key
+        base = {**template, **(_NO_SITE if site is None else self._site(*site)), **_NO_TRACE}
+        if ident is not None:
+            base["thread"], base["threadName"] = ident, name
+        if len(self._bases) >= _CACHE_LIMIT:
+            self._bases.clear()
+        self._bases[key] = (None if site is None else site[0], base)
+        return base
+
+    def _span_of(self, context: Context | None) -> SpanContext:
+        """The span context of the caller's context, as the SDK's record would carry it."""
+        return get_current_span(context or get_current()).get_span_context()
+
+    def _trace_fields(self, context: Context | None) -> dict[str, Any] | None:
+        """The trace attributes of a record (None without a trace: the base has the empty ones),
+        worked out once per context in a row."""
+        if context is self._context and context is not None:
+            return self._trace
+        span = self._span_of(context)
+        trace = None
+        if span.trace_id:
+            trace_id, span_id = trace_hex(span.trace_id), span_hex(span.span_id or 0)
+            sampled = bool(span.trace_flags and span.trace_flags.sampled)
+            trace = {"otelTraceID": trace_id, "otelSpanID": span_id, "otelTraceSampled": sampled,
+                     "trace": self._trace_prefix + trace_id, "span_id": span_id, "trace_sampled": sampled}
+        self._context, self._trace = context, trace
+        return trace
+
+    def _event_fields(self, event: Event) -> dict[str, Any]:
+        """``_fields`` for an event without a record: the trace read from its context."""
+        fields = dict(_NO_SITE if event.site is None else self._site(*event.site))
+        if event.thread is not None:
+            fields["thread"], fields["threadName"] = event.thread.ident, event.thread.name
+        fields.update(self._trace_fields(event.context) or _NO_TRACE)
+        return fields
 
     def _fields(self, log: Any, event: Event) -> dict[str, Any]:
         """What the record carries besides the message: the caller's thread and site, the trace."""
@@ -172,6 +273,14 @@ class LocalJsonWriter:
         if self._make is None or factory is not self._factory:
             self._make, self._factory = record_maker(self._logger), factory
         return self._make
+
+    def _merged_maker(self) -> tuple[dict[str, Any], MakeMerged] | None:
+        """``merged_maker``'s pair, made again (and the bases forgotten) if the record factory changed."""
+        factory = logging.getLogRecordFactory()
+        if factory is not self._merged_factory:
+            self._merged, self._merged_factory = merged_maker(self._logger), factory
+            self._bases.clear()
+        return self._merged
 
     def flush(self, timeout: float) -> bool:
         return True

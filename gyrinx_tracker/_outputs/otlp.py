@@ -24,9 +24,9 @@ def _timeout(config: TrackerConfig, environ: Mapping[str, str], signal: str) -> 
 def log_writer(config: TrackerConfig, environ: Mapping[str, str]) -> SdkExporterWriter:
     """The OTLP log exporter (encoding whole batches, ``otlp_logs``) as a writer; raises ImportError
     without the ``otlp`` extra."""
-    from gyrinx_tracker._outputs.otlp_logs import BatchEncodingLogExporter
+    from gyrinx_tracker._outputs.otlp_logs import BatchEncodingLogExporter, WireLogWriter
 
-    return SdkExporterWriter(BatchEncodingLogExporter(timeout=_timeout(config, environ, "LOGS")))
+    return WireLogWriter(BatchEncodingLogExporter(timeout=_timeout(config, environ, "LOGS")))
 
 
 def metric_exporter(config: TrackerConfig, environ: Mapping[str, str]) -> MetricExporter | None:

@@ -5,7 +5,8 @@ Two outputs share this shape and differ in where records go:
 * ``WriterOutput``: our private logger provider, whose only processor is a ``Collector``; each
   batch's records are handed to one ``LogWriter`` in one call. For writers that read only the
   body, records are built by ``RecordBuilder`` (equal field by field to ``Logger.emit``'s, at a
-  third of the cost); the others get ``Logger.emit`` with attributes.
+  third of the cost); the others get ``Logger.emit`` with attributes, except an ``EventLogWriter``
+  (OTLP), which writes the wire form of those records straight from the events.
 * ``ProviderOutput``: the application's own global logger provider. Records go through
   ``Logger.emit`` so its processors see them, and count as written once the provider took them.
 
@@ -20,8 +21,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from gyrinx_tracker._otel_logs import Collector, LoggerProvider, RecordBuilder, attribute_limit, make_record
-from gyrinx_tracker._outputs.base import Delivery, LogWriter
+from gyrinx_tracker._otel_logs import (
+    Collector,
+    LoggerProvider,
+    RecordBuilder,
+    attribute_limit,
+    make_record,
+    value_length_limit,
+)
+from gyrinx_tracker._outputs.base import Delivery, EventLogWriter, LogWriter
 from gyrinx_tracker._outputs.meters import MeterSide
 from gyrinx_tracker._records import attributes_of
 from gyrinx_tracker._sampling import Sampler, kept_bodies
@@ -49,11 +57,16 @@ class WriterOutput:
         self._logger = provider.get_logger(*scope)
         self._builder = None if writer.reads_attributes else RecordBuilder(self._logger, collector)
         self._attribute_limit = attribute_limit()
+        logger: Any = self._logger  # the SDK's Logger: it has a resource and scope
+        self._direct = writer if isinstance(writer, EventLogWriter) and writer.bind_events(
+            logger.resource, logger.instrumentation_scope, self._attribute_limit, value_length_limit(logger)) else None
 
     def write(self, batch: Sequence[Event]) -> Delivery:
         if self._meters is not None:
             self._meters.metrics.record(batch)  # every event, sampled out or not
         kept, sampled_out = kept_bodies(self._sampler, batch)
+        if self._direct is not None:  # OTLP: request bytes straight from the events
+            return self._direct.write_events(kept).with_sampled_out(sampled_out)
         if self._builder is not None:
             build = self._builder.emit
             for event, body in kept:

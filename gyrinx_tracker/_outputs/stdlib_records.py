@@ -26,6 +26,8 @@ _OWN = ("thread", "threadName")
 _SITE = ("pathname", "filename", "module", "funcName", "lineno")
 
 MakeRecord = Callable[[str, int, dict[str, Any]], logging.LogRecord]
+# (base: the template already merged with the event's fields, message, event time in ns, more fields or None)
+MakeMerged = Callable[[dict[str, Any], str, int, "dict[str, Any] | None"], logging.LogRecord]
 
 
 def record_maker(logger: logging.Logger) -> MakeRecord:
@@ -34,17 +36,32 @@ def record_maker(logger: logging.Logger) -> MakeRecord:
     ``fields`` may hold any of the record's own attributes (thread, call site) and extra ones
     (trace attributes), which is what ``extra=`` gives a ``logger.info`` call.
     """
-    if logging.getLogRecordFactory() is not logging.LogRecord:
+    merged = merged_maker(logger)
+    if merged is None:
         return lambda message, time_ns, fields: _through_factory(logger, message, time_ns, fields)
+    template, make = merged
+    return lambda message, time_ns, fields: make(template, message, time_ns, fields)
+
+
+def merged_maker(logger: logging.Logger) -> tuple[dict[str, Any], MakeMerged] | None:
+    """For the standard record class (else None): the template of the record's fields, and a
+    function making a record from a *base*, the template merged with fields that repeat (a call
+    site's and thread's, worked out once by the caller), plus the fields of this record only.
+
+    One ``dict.update`` per record instead of one for the template and one per kind of field.
+    """
+    if logging.getLogRecordFactory() is not logging.LogRecord:
+        return None
     template: dict[str, Any] = dict(logger.makeRecord(
         logger.name, logging.INFO, SOURCE, 0, "", (), None).__dict__)
     start = template["created"] - template["relativeCreated"] / 1000
 
-    def make(message: str, time_ns: int, fields: dict[str, Any]) -> logging.LogRecord:
+    def make(base: dict[str, Any], message: str, time_ns: int, fields: dict[str, Any] | None) -> logging.LogRecord:
         record: logging.LogRecord = object.__new__(logging.LogRecord)
         values = record.__dict__
-        values.update(template)
-        values.update(fields)
+        values.update(base)
+        if fields:
+            values.update(fields)
         created = time_ns / 1e9
         values["msg"] = message
         values["created"] = created
@@ -52,7 +69,7 @@ def record_maker(logger: logging.Logger) -> MakeRecord:
         values["relativeCreated"] = (created - start) * 1000
         return record
 
-    return make
+    return template, make
 
 
 def _through_factory(logger: logging.Logger, message: str, time_ns: int, fields: dict[str, Any]) -> logging.LogRecord:

@@ -1,0 +1,237 @@
+"""OTLP log requests written as protobuf bytes straight from events: no SDK record, no message objects.
+
+In OTLP mode the worker used to build, per event, an SDK ``ReadWriteLogRecord`` (``Logger.emit``:
+an API record, a ``BoundedAttributes`` with its lock and cleaning) and then a protobuf ``LogRecord``
+with its ``AnyValue``/``KeyValue`` children (``otlp_logs.encode_batch``): measured, those two were
+three quarters of the worker's time per event. Both only re-express what an ``Event`` already says.
+Here each event's ``LogRecord`` is written directly in protobuf's wire format, field by field in
+the order the official encoder's serializer writes them, from pieces cached where they repeat (the
+resource and scope once per writer; a label's key/value pair once per distinct pair; the trace
+fields once per distinct context). The bytes are those that serializing the official exporter's
+``ExportLogsServiceRequest`` for the same records gives: ``tests/test_otlp_wire.py`` compares them
+with ``encode_logs`` over records built by ``Logger.emit``, byte for byte.
+
+What the records would carry is what ``Logger.emit(make_record(...))`` gives them (see
+``signals.WriterOutput``): severity INFO, the body ``_records.body_of``, the attributes
+``_records.attributes_of`` (``gyrinx.event`` and ``gyrinx.label.<key>``), the trace of the
+caller's context, the event name, and the time the worker saw the event as observed time.
+Only when string attribute values are to be truncated (``OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT``)
+is this not used (``usable``): the SDK's record path applies that limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from struct import Struct
+from time import time_ns
+from typing import Any
+
+from opentelemetry.attributes import _clean_attribute_value
+from opentelemetry.context import Context, get_current
+from opentelemetry.exporter.otlp.proto.common._internal import (
+    _encode_instrumentation_scope,
+    _encode_resource,
+    _encode_value,
+)
+from opentelemetry.trace import get_current_span
+
+from gyrinx_tracker._records import EVENT_ATTRIBUTE, LABEL_ATTRIBUTE_PREFIX
+from gyrinx_tracker._sanitize import Event
+
+_FIXED64 = Struct("<Q").pack
+_DOUBLE = Struct("<d").pack
+_FIXED32 = Struct("<I").pack
+_SMALL = [bytes([n]) for n in range(128)]
+_INT64 = 1 << 63
+_MASK64 = (1 << 64) - 1
+_PAIR_LIMIT = 10_000  # cached key/value pairs; past it, pairs are encoded each time
+# LogRecord fields that never change: severity_number = INFO (9), severity_text = "INFO".
+_SEVERITY = b"\x10\x09\x1a\x04INFO"
+_LABELS_KEY = b"\x0a\x06labels"  # KeyValue.key = "labels"
+_FLOAT_PAIRS: dict[str, bytes] = {}  # body keys with a double value ("value", "sample_rate") → _float_pair
+
+
+def _float_pair(key: str) -> bytes:
+    """Everything of a ``KeyValueList.values`` entry with a double value but the value's 8 bytes."""
+    head = field(b"\x0a", key_value(key, 0.0))[:-8]
+    if len(_FLOAT_PAIRS) < _PAIR_LIMIT:
+        _FLOAT_PAIRS[key] = head
+    return head
+
+
+def varint(number: int) -> bytes:
+    """Protobuf's base-128 varint of a non-negative ``number``."""
+    if number < 128:
+        return _SMALL[number]
+    out = bytearray()
+    while number > 127:
+        out.append((number & 127) | 128)
+        number >>= 7
+    out.append(number)
+    return bytes(out)
+
+
+_SHORT = 4_096
+_LENGTHS = [varint(n) for n in range(_SHORT)]  # most records and values are shorter
+
+
+def field(tag: bytes, payload: bytes) -> bytes:
+    """A length-delimited field: its tag, the payload's length, the payload."""
+    return tag + varint(len(payload)) + payload
+
+
+def any_value(value: Any) -> bytes:
+    """The ``AnyValue`` message of ``value``, as ``_encode_value(value).SerializeToString()``."""
+    kind = type(value)
+    if kind is str:
+        return field(b"\x0a", value.encode())
+    if kind is float:
+        return b"\x21" + _DOUBLE(value)
+    if kind is bool:
+        return b"\x10\x01" if value else b"\x10\x00"
+    if kind is int and -_INT64 <= value < _INT64:
+        return b"\x18" + varint(value & _MASK64)
+    if kind is dict:
+        return field(b"\x32", b"".join([field(b"\x0a", key_value(str(k), v)) for k, v in value.items()]))
+    if value is None:
+        return b""
+    # Lists, bytes, subclasses, out-of-range ints: rare; the official encoder decides (and raises).
+    encoded: bytes = _encode_value(value).SerializeToString()
+    return encoded
+
+
+def key_value(key: str, value: Any) -> bytes:
+    """The ``KeyValue`` message of one pair (an empty key is proto3's default: not written)."""
+    return (field(b"\x0a", key.encode()) if key else b"") + field(b"\x12", any_value(value))
+
+
+class WireEncoder:
+    """Writes ``ExportLogsServiceRequest`` bytes for batches of (event, body) of one resource and scope."""
+
+    def __init__(self, resource: Any, scope: Any, attribute_limit: int, clock: Callable[[], int] = time_ns) -> None:
+        # ScopeLogs and ResourceLogs both start with their (always present) resource or scope.
+        self._scope = field(b"\x0a", _encode_instrumentation_scope(scope).SerializeToString())
+        self._scope_schema = field(b"\x1a", scope.schema_url.encode()) if scope and scope.schema_url else b""
+        self._resource = field(b"\x0a", _encode_resource(resource).SerializeToString())
+        self._resource_schema = field(b"\x1a", resource.schema_url.encode()) if resource.schema_url else b""
+        self._limit = attribute_limit
+        self._clock = clock  # the observed time: when the worker made the record, as Logger.emit stamps it
+        self._pairs: dict[tuple[str, type, object], bytes] = {}  # body pairs: "event", "n", ...
+        self._labels: dict[tuple[str, type, object], tuple[bytes, bytes]] = {}  # body pair, attribute
+        self._events: dict[str, bytes] = {}  # gyrinx.event attributes
+        self._names: dict[str, bytes] = {}  # event_name fields
+        self._context: Context | None = None
+        self._trace = b""
+
+    def encode(self, kept: Sequence[tuple[Event, dict[str, Any]]]) -> bytes:
+        """The serialized request carrying one log record per (event, body), in order."""
+        record, lengths = self._record, _LENGTHS
+        records = []
+        for event, body in kept:
+            encoded = record(event, body)
+            size = len(encoded)
+            records.append(b"\x12" + (lengths[size] if size < _SHORT else varint(size)) + encoded)
+        scope_logs = self._scope + b"".join(records) + self._scope_schema
+        resource_logs = self._resource + field(b"\x12", scope_logs) + self._resource_schema
+        return field(b"\x0a", resource_logs)
+
+    def _record(self, event: Event, body: dict[str, Any]) -> bytes:
+        """One ``LogRecord``: fields 1, 2, 3, 5, 6, (8, 9, 10), 11, 12, as the serializer orders them.
+
+        The labels are walked once for both their body pairs and their attributes (one cache look-up
+        each); the rest of the body (event, n, value, sample rate) is written by ``_body``.
+        """
+        name = event.name
+        labels = event.labels
+        pairs, cache = [], self._labels
+        attributes = [self._event_attribute(name)]
+        for key, value in labels.items():
+            kind = type(value)
+            both = cache.get((key, kind, value)) if kind is str or kind is int or kind is bool else None
+            if both is None:
+                both = self._label(key, value)
+            pairs.append(both[0])
+            attributes.append(both[1])
+        if len(attributes) > self._limit:
+            del attributes[self._limit:]
+        encoded_body = self._body(body, labels, pairs)
+        size = len(encoded_body)
+        return b"".join((
+            b"\x09", _FIXED64(event.time_ns), _SEVERITY,
+            b"\x2a", _LENGTHS[size] if size < _SHORT else varint(size), encoded_body,
+            *attributes,
+            self._trace_of(event.context),
+            b"\x59", _FIXED64(self._clock()),
+            self._names.get(name) or self._name(name),
+        ))
+
+    def _body(self, body: dict[str, Any], labels: dict[str, Any], pairs: list[bytes]) -> bytes:
+        """The body's ``AnyValue``: a key/value list of its pairs; the labels' pairs are ``pairs``."""
+        parts = []
+        for key, value in body.items():
+            kind = type(value)
+            if value is labels:
+                parts.append(field(b"\x0a", _LABELS_KEY + field(b"\x12", field(b"\x32", b"".join(pairs)))))
+            elif kind is float:
+                parts.append((_FLOAT_PAIRS.get(key) or _float_pair(key)) + _DOUBLE(value))
+            else:
+                parts.append(self._pair(key, value))
+        return field(b"\x32", b"".join(parts))
+
+    def _pair(self, key: str, value: Any) -> bytes:
+        """``KeyValueList.values`` entry of one pair (tag included), cached for str/int/bool values
+        (not floats: -0.0 == 0.0 would share one encoding)."""
+        kind = type(value)
+        if kind is str or kind is int or kind is bool:
+            pair = (key, kind, value)
+            encoded = self._pairs.get(pair)
+            if encoded is None:
+                encoded = field(b"\x0a", key_value(str(key), value))
+                if len(self._pairs) < _PAIR_LIMIT:
+                    self._pairs[pair] = encoded
+            return encoded
+        return field(b"\x0a", key_value(str(key), value))
+
+    def _label(self, key: str, value: Any) -> tuple[bytes, bytes]:
+        """A label's body pair (a ``KeyValueList.values`` entry) and its ``gyrinx.label.<key>``
+        attribute (a ``LogRecord.attributes`` entry), cached for str/int/bool values."""
+        both = (field(b"\x0a", key_value(str(key), value)),
+                field(b"\x32", key_value(LABEL_ATTRIBUTE_PREFIX + key, _attribute_value(value))))
+        kind = type(value)
+        if (kind is str or kind is int or kind is bool) and len(self._labels) < _PAIR_LIMIT:
+            self._labels[(key, kind, value)] = both
+        return both
+
+    def _event_attribute(self, name: str) -> bytes:
+        """The ``gyrinx.event`` attribute of an event name."""
+        encoded = self._events.get(name)
+        if encoded is None:
+            encoded = field(b"\x32", key_value(EVENT_ATTRIBUTE, name))
+            if len(self._events) < _PAIR_LIMIT:
+                self._events[name] = encoded
+        return encoded
+
+    def _name(self, name: str) -> bytes:
+        """The ``event_name`` field of an event name."""
+        encoded = field(b"\x62", name.encode())
+        if len(self._names) < _PAIR_LIMIT:
+            self._names[name] = encoded
+        return encoded
+
+    def _trace_of(self, context: Context | None) -> bytes:
+        """Flags, trace id and span id of the caller's span (none without one), per context once."""
+        if context is self._context and context is not None:
+            return self._trace
+        span = get_current_span(context or get_current()).get_span_context()
+        flags = int(span.trace_flags)
+        trace = (b"\x45" + _FIXED32(flags) if flags else b"") + (
+            b"\x4a\x10" + span.trace_id.to_bytes(16, "big") if span.trace_id else b"") + (
+            b"\x52\x08" + span.span_id.to_bytes(8, "big") if span.span_id else b"")
+        self._context, self._trace = context, trace
+        return trace
+
+
+def _attribute_value(value: Any) -> Any:
+    """What ``BoundedAttributes`` keeps of a list or dict value (no string limit here): the SDK's own
+    cleaning, which drops empty keys of nested mappings."""
+    return _clean_attribute_value(value, None)
