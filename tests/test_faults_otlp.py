@@ -12,8 +12,6 @@ import threading
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
 from tests.faults import CLOUD_RUN_GRACE, BlackHole, ChildRun, balanced, free_port, run_child
 from tests.servers.otlp import OtlpReceiver
 
