@@ -1,6 +1,7 @@
 """``python -m benchmarks``: the phases, in one run (the timed ones never overlap anything of ours):
 1. interleaved rounds of every implementation; 2. eight threads, then single-thread bursts, a fresh
-process each; 3. untimed, side by side: the books under overload and one million unique-id events;
+process each; 3. untimed, side by side: the books under overload and one million unique-id events,
+then the event catalogue's cost (``catalogue_cost``: timed rounds and its own callgrind counts);
 4. instructions per event under callgrind, where valgrind is installed.
 """
 
@@ -14,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks import load, report
+from benchmarks import catalogue_cost, load, report
 from benchmarks.impls import IMPLS, Env, Sink, shutdown_app_providers
 from benchmarks.receivers import Endpoints, receivers
 from benchmarks.rounds import run_rounds
@@ -29,7 +30,8 @@ STEERING = ("GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT", "K_SERVICE", "CLOUD_RUN_JO
             "OTEL_RESOURCE_ATTRIBUTES", "OTEL_EXPORTER_OTLP_ENDPOINT")
 # name: (full run, --quick)
 SETTINGS = {"rounds": (9, 2), "events": (6_000, 1_000), "thread_seconds": (2.0, 0.5), "burst": (40_000, 5_000),
-            "books_seconds": (10.0, 1.0), "cardinality_events": (1_000_000, 40_000)}
+            "books_seconds": (10.0, 1.0), "cardinality_events": (1_000_000, 40_000),
+            "catalogue_rounds": (11, 2), "catalogue_calls": (20_000, 4_000)}
 
 
 def arguments() -> argparse.Namespace:
@@ -45,7 +47,7 @@ def arguments() -> argparse.Namespace:
     return args
 
 
-def measure(args: argparse.Namespace, endpoints: Endpoints) -> Results:
+def measure(args: argparse.Namespace, endpoints: Endpoints, counted: bool) -> Results:
     print(f"[1/4] {args.rounds} interleaved rounds × {args.events:,} calls", flush=True)
     sink = Sink()
     rows = run_rounds(IMPLS, args.rounds, request_calls(args.events), Env(sink, endpoints))
@@ -62,6 +64,9 @@ def measure(args: argparse.Namespace, endpoints: Endpoints) -> Results:
     results.books = {key: load.run("threads", key, args.books_seconds, endpoints, 1_000) for key in ACCOUNTED}
     results.cardinality = load.last_json(*cardinality.communicate(timeout=900), "cardinality")
     print(f"{report.load_table(results.books)}\n{report.cardinality_table(results.cardinality)}", flush=True)
+    print(f"[3/4] the event catalogue: {args.catalogue_rounds} rounds × {args.catalogue_calls:,} calls"
+          + (", then callgrind" if counted else ""), flush=True)
+    results.catalogue = catalogue_cost.run(args.catalogue_rounds, args.catalogue_calls, counted)
     return results
 
 
@@ -70,8 +75,9 @@ def main() -> None:
     for name in [*STEERING, *(name for name in os.environ if name.startswith("GYRINX_TRACKER_"))]:
         os.environ.pop(name, None)
     started = time.perf_counter()
+    counted = not args.quick and bool(shutil.which("valgrind"))
     with receivers() as endpoints:
-        results = measure(args, endpoints)
+        results = measure(args, endpoints, counted)
     if not args.quick and shutil.which("valgrind"):
         print(f"[4/4] callgrind, {load.SMALL:,} and {load.LARGE:,} calls", flush=True)
         try:

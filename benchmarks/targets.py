@@ -27,6 +27,7 @@ class Results:
     books: dict[str, dict[str, Any]] = field(default_factory=dict)
     cardinality: dict[str, Any] = field(default_factory=dict)
     instructions: dict[str, float] | None = None
+    catalogue: dict[str, Any] = field(default_factory=dict)  # benchmarks/catalogue_cost.py, by workload
 
 
 Reading = Callable[[Results], Measured]
@@ -87,6 +88,18 @@ def instructions(ours: str, seed: str) -> Reading:
     return read
 
 
+def catalogue(workload: str, counted: bool = False) -> Reading:
+    """With / without a catalogue of 100 events: timed (median of rounds) or counted (callgrind)."""
+    def read(results: Results) -> Measured:
+        run = results.catalogue[workload]
+        if counted:
+            value = run["instructions_with"] / run["instructions_without"]
+            return Measured(value, f"{value:.3f}× ({run['instructions_with']:,.0f} vs {run['instructions_without']:,.0f})")
+        return Measured(run["ratio"], f"{run['ratio']:.3f}× (rounds {run['low']:.2f}–{run['high']:.2f}; "
+                        f"{run['with_us']:.2f} vs {run['without_us']:.2f} µs)")
+    return read
+
+
 def _exact(results: Results) -> Measured:
     result = results.cardinality
     counter, histogram = result["tracker.api_request"], result["tracker.api_request.value"]
@@ -107,6 +120,7 @@ def _delivered(results: Results) -> Measured:
 
 ACCOUNTED = ("ours_local_metrics", "ours_api_metrics", "ours_otlp")  # books under overload
 PAIRS = (("ours_local", "seed_local"), ("ours_stdout", "seed_gcp"))  # callgrind cross-checks
+CATALOGUE_WORKLOADS = (("repeating", "repeating labels"), ("unique", "a unique id label"))
 
 TARGETS: tuple[Target, ...] = (
     Target("3", "local: total CPU ≤ 1.0× `seed_local`", ratio("ours_local")),
@@ -131,4 +145,8 @@ TARGETS: tuple[Target, ...] = (
     Target("3", "metric series per event ≤ cap", _series, SERIES_CAP, check=True),
     *(Target("3", f"`{ours}` instructions/event ≤ 1.0× `{seed}` (callgrind)", instructions(ours, seed))
       for ours, seed in PAIRS),
+    *(Target("12", f"catalogue of 100 events, {words}: total CPU ≤ 1.10× without one", catalogue(key), 1.10)
+      for key, words in CATALOGUE_WORKLOADS),
+    *(Target("12", f"catalogue of 100 events, {words}: instructions/event ≤ 1.10× without one (callgrind)",
+             catalogue(key, counted=True), 1.10) for key, words in CATALOGUE_WORKLOADS),
 )
