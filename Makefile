@@ -52,7 +52,7 @@ dist: $(STAMP)
 
 # CPU per event with a 100-event catalogue vs without (and instructions, when valgrind is installed).
 bench-catalogue: $(STAMP)
-	$(PY) benchmarks/catalogue_cost.py
+	$(PY) -m benchmarks.catalogue_cost
 
 # Builds (or finds in the cache) the project's collector distribution and prints the binary's path.
 # build.py is stdlib only: no virtualenv needed.

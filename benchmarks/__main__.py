@@ -1,7 +1,8 @@
 """``python -m benchmarks``: the phases, in one run (the timed ones never overlap anything of ours):
 1. interleaved rounds of every implementation; 2. eight threads, then single-thread bursts, a fresh
 process each; 3. untimed, side by side: the books under overload and one million unique-id events;
-then the import time and the previous release's rounds (``import_time``, ``previous``);
+then the import time, the previous release's rounds (``import_time``, ``previous``) and the event
+catalogue's cost (``catalogue_cost``: timed rounds and its own callgrind counts);
 4. instructions per event under callgrind, where valgrind is installed.
 """
 
@@ -16,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks import import_time, load, previous, report
+from benchmarks import catalogue_cost, import_time, load, previous, report
 from benchmarks.impls import IMPLS, Env, Sink, shutdown_app_providers
 from benchmarks.receivers import Endpoints, receivers
 from benchmarks.rounds import run_rounds
@@ -31,7 +32,8 @@ STEERING = ("GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT", "K_SERVICE", "CLOUD_RUN_JO
             "OTEL_RESOURCE_ATTRIBUTES", "OTEL_EXPORTER_OTLP_ENDPOINT")
 # name: (full run, --quick)
 SETTINGS = {"rounds": (9, 2), "events": (6_000, 1_000), "thread_seconds": (2.0, 0.5), "burst": (40_000, 5_000),
-            "books_seconds": (10.0, 1.0), "cardinality_events": (1_000_000, 40_000)}
+            "books_seconds": (10.0, 1.0), "cardinality_events": (1_000_000, 40_000),
+            "catalogue_rounds": (11, 2), "catalogue_calls": (20_000, 4_000)}
 
 
 def arguments() -> argparse.Namespace:
@@ -47,7 +49,7 @@ def arguments() -> argparse.Namespace:
     return args
 
 
-def measure(args: argparse.Namespace, endpoints: Endpoints) -> Results:
+def measure(args: argparse.Namespace, endpoints: Endpoints, counted: bool) -> Results:
     print(f"[1/4] {args.rounds} interleaved rounds × {args.events:,} calls", flush=True)
     sink = Sink()
     rows = run_rounds(IMPLS, args.rounds, request_calls(args.events), Env(sink, endpoints))
@@ -69,6 +71,9 @@ def measure(args: argparse.Namespace, endpoints: Endpoints) -> Results:
           f"{args.rounds} rounds", flush=True)
     results.previous = previous.run(endpoints, args.rounds, args.events)
     print(report.previous_table(results.previous), flush=True)
+    print(f"[3/4] the event catalogue: {args.catalogue_rounds} rounds × {args.catalogue_calls:,} calls"
+          + (", then callgrind" if counted else ""), flush=True)
+    results.catalogue = catalogue_cost.run(args.catalogue_rounds, args.catalogue_calls, counted)
     return results
 
 
@@ -77,9 +82,10 @@ def main() -> None:
     for name in [*STEERING, *(name for name in os.environ if name.startswith("GYRINX_TRACKER_"))]:
         os.environ.pop(name, None)
     started = time.perf_counter()
+    counted = not args.quick and bool(shutil.which("valgrind"))
     with receivers() as endpoints:
-        results = measure(args, endpoints)
-        if not args.quick and shutil.which("valgrind"):  # with the receivers: the OTLP and API modes need them
+        results = measure(args, endpoints, counted)
+        if counted:  # with the receivers: the OTLP and API modes need them
             print(f"[4/4] callgrind, {load.SMALL:,} and {load.LARGE:,} calls", flush=True)
             os.environ[load.ENDPOINTS] = json.dumps(endpoints)
             keys = dict.fromkeys([*(key for pair in PAIRS for key in pair), *(p[0] for p in SIGNAL_PAIRS)])

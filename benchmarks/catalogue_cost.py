@@ -18,11 +18,15 @@ per-round ratios. Because CPU time on a shared two-core machine moves by tens of
 rounds, the same arms are also counted in instructions under callgrind (when valgrind is
 installed): each arm runs twice, with 1,000 and 4,000 calls after the same warm-up, and the
 difference over 3,000 is the cost of one call. Target (issue 12): at most +10% total CPU per event.
-Run: ``.venv/bin/python benchmarks/catalogue_cost.py`` (``--no-instructions`` to skip callgrind).
+Part of ``make bench`` (``python -m benchmarks`` runs ``run``; its targets are in ``targets.py``);
+alone: ``.venv/bin/python -m benchmarks.catalogue_cost`` (``make bench-catalogue``; ``--no-instructions``
+to skip callgrind, ``--json`` for one JSON object).
 """
 
 from __future__ import annotations
 
+import argparse
+import gc
 import json
 import logging
 import os
@@ -35,6 +39,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from gyrinx_tracker import configure, flush, shutdown, track
 
@@ -102,10 +107,11 @@ def cpu_per_event(catalogue: Path | None, workload: list[tuple[str, dict[str, ob
     return spent / len(workload)
 
 
-def compare(catalogue: Path, workload: list[tuple[str, dict[str, object]]]) -> tuple[float, float, float, list[float]]:
+def compare(catalogue: Path, workload: list[tuple[str, dict[str, object]]],
+            rounds: int = ROUNDS) -> tuple[float, float, float, list[float]]:
     """Median CPU per event without and with the catalogue, the median ratio, and every round's ratio."""
     ratios, plain, checked = [], [], []
-    for round_ in range(ROUNDS):
+    for round_ in range(rounds):
         first_plain = round_ % 2 == 0
         a = cpu_per_event(None if first_plain else catalogue, workload)
         b = cpu_per_event(catalogue if first_plain else None, workload)
@@ -143,43 +149,87 @@ def instructions_per_event(catalogue: Path | None, unique: bool) -> float:
 
 
 def child(catalogue: str, workload: str, count: int) -> None:
-    """One callgrind run: warm-up, then ``count`` calls, flushed."""
+    """One callgrind run: warm-up, a full garbage collection, then ``count`` calls, flushed.
+
+    The collection after the warm-up makes the two runs of an arm start from the same state: the
+    objects the warm-up created (instruments, series, caches) otherwise trigger a full collection
+    of the whole heap at a point that falls in one run's window and not the other's, which moved
+    an arm's count per event by thousands of instructions from one catalogue version to the next.
+    """
     quiet_events_logger()
     made = calls(workload == "unique")
     options: dict[str, object] = {"exporter": "console", "global_providers": "never", "handle_sigterm": False}
     if catalogue:
         options["catalogue"] = catalogue
     configure(**options)
-    for name, labels in made[:2_000] + made[2_000:2_000 + count]:
+    for name, labels in made[:2_000]:
+        track(name, value=1.0, **labels)
+    flush(60)
+    gc.collect()
+    for name, labels in made[2_000:2_000 + count]:
         track(name, value=1.0, **labels)
     flush(60)
     shutdown(60)
+
+
+WORKLOADS = (("repeating", "repeating labels", False), ("unique", "unique id label", True))
+
+
+def measure(rounds: int, count: int, instructions: bool) -> dict[str, dict[str, float]]:
+    """Both workloads: timed ratios (``rounds`` rounds of ``count`` calls), and callgrind counts if asked."""
+    quiet_events_logger()
+    results: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as directory:
+        catalogue = write_catalogue(Path(directory))
+        for key, _, unique in WORKLOADS:
+            plain, checked, ratio, ratios = compare(catalogue, calls(unique)[:count], rounds)
+            results[key] = {"without_us": plain * 1e6, "with_us": checked * 1e6, "ratio": ratio,
+                            "low": min(ratios), "high": max(ratios)}
+        if instructions:
+            jobs = [(arm, unique) for _, _, unique in WORKLOADS for arm in (None, catalogue)]
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                counts = list(pool.map(lambda job: instructions_per_event(*job), jobs))
+            for index, (key, _, _) in enumerate(WORKLOADS):
+                results[key].update(instructions_without=counts[2 * index], instructions_with=counts[2 * index + 1])
+    return results
+
+
+def run(rounds: int, count: int, instructions: bool) -> dict[str, Any]:
+    """``measure`` in a fresh process (it configures the tracker): for ``python -m benchmarks``."""
+    command = [sys.executable, "-m", "benchmarks.catalogue_cost", "--json", "--rounds", str(rounds), "--calls",
+               str(count)] + ([] if instructions else ["--no-instructions"])
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1_800)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        return {"error": " / ".join(done.stderr.strip().splitlines()[-3:]) or "no output"}
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
 
 
 def main() -> int:
     if sys.argv[1:2] == ["child"]:
         child(sys.argv[2], sys.argv[3], int(sys.argv[4]))
         return 0
-    quiet_events_logger()
-    print(f"catalogue of {EVENTS} events, {CALLS} calls x {ROUNDS} interleaved rounds, process CPU per event")
-    missed = False
-    with tempfile.TemporaryDirectory() as directory:
-        catalogue = write_catalogue(Path(directory))
-        for title, unique in (("repeating labels", False), ("unique id label", True)):
-            plain, checked, ratio, ratios = compare(catalogue, calls(unique))
-            verdict = "met" if ratio <= TARGET else "MISSED"
-            missed = missed or ratio > TARGET
-            print(f"  {title:17s} without {plain * 1e6:6.2f} us, with {checked * 1e6:6.2f} us: ratio {ratio:.3f} "
-                  f"(rounds {min(ratios):.3f}-{max(ratios):.3f}); target <= {TARGET:.2f}: {verdict}")
-        if shutil.which("valgrind") and "--no-instructions" not in sys.argv:
-            jobs = [(arm, unique) for unique in (False, True) for arm in (None, catalogue)]
-            with ThreadPoolExecutor(max_workers=2) as pool:
-                counts = list(pool.map(lambda job: instructions_per_event(*job), jobs))
-            for index, title in enumerate(("repeating labels", "unique id label")):
-                without, with_ = counts[2 * index], counts[2 * index + 1]
-                print(f"  {title:17s} instructions/event without {without:,.0f}, with {with_:,.0f}: "
-                      f"ratio {with_ / without:.3f}")
-    return 1 if missed else 0
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
+    parser.add_argument("--calls", type=int, default=CALLS)
+    parser.add_argument("--no-instructions", action="store_true", help="skip the callgrind counts")
+    parser.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    args = parser.parse_args()
+    results = measure(args.rounds, args.calls, bool(shutil.which("valgrind")) and not args.no_instructions)
+    if args.json:
+        print(json.dumps(results))
+        return 0
+    print(f"catalogue of {EVENTS} events, {args.calls} calls x {args.rounds} interleaved rounds, process CPU per event")
+    for key, title, _ in WORKLOADS:
+        result = results[key]
+        verdict = "met" if result["ratio"] <= TARGET else "MISSED"
+        print(f"  {title:17s} without {result['without_us']:6.2f} us, with {result['with_us']:6.2f} us: ratio "
+              f"{result['ratio']:.3f} (rounds {result['low']:.3f}-{result['high']:.3f}); target <= {TARGET:.2f}: {verdict}")
+        if "instructions_with" in result:
+            without, with_ = result["instructions_without"], result["instructions_with"]
+            print(f"  {title:17s} instructions/event without {without:,.0f}, with {with_:,.0f}: ratio {with_ / without:.3f}")
+    return 1 if any(result["ratio"] > TARGET for result in results.values()) else 0
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ class Results:
     instructions: dict[str, float] | None = None
     import_time: dict[str, Any] = field(default_factory=dict)  # benchmarks/import_time.py
     previous: dict[str, Any] = field(default_factory=dict)  # benchmarks/previous.py
+    catalogue: dict[str, Any] = field(default_factory=dict)  # benchmarks/catalogue_cost.py, by workload
 
 
 Reading = Callable[[Results], Measured]
@@ -89,6 +90,18 @@ def instructions(ours: str, seed: str) -> Reading:
     return read
 
 
+def catalogue(workload: str, counted: bool = False) -> Reading:
+    """With / without a catalogue of 100 events: timed (median of rounds) or counted (callgrind)."""
+    def read(results: Results) -> Measured:
+        run = results.catalogue[workload]
+        if counted:
+            value = run["instructions_with"] / run["instructions_without"]
+            return Measured(value, f"{value:.3f}× ({run['instructions_with']:,.0f} vs {run['instructions_without']:,.0f})")
+        return Measured(run["ratio"], f"{run['ratio']:.3f}× (rounds {run['low']:.2f}–{run['high']:.2f}; "
+                        f"{run['with_us']:.2f} vs {run['without_us']:.2f} µs)")
+    return read
+
+
 def _exact(results: Results) -> Measured:
     result = results.cardinality
     counter, histogram = result["tracker.api_request"], result["tracker.api_request.value"]
@@ -111,6 +124,7 @@ ACCOUNTED = ("ours_local_metrics", "ours_api_metrics", "ours_otlp")  # books und
 PAIRS = (("ours_local", "seed_local"), ("ours_stdout", "seed_gcp"))  # callgrind cross-checks
 # (ours, seed, issue, limit): the issue 10 modes, all three signals
 SIGNAL_PAIRS = (("ours_local_metrics", "seed_local", "10", 1.0), ("ours_otlp", "seed_local", "10", 2.0))
+CATALOGUE_WORKLOADS = (("repeating", "repeating labels"), ("unique", "a unique id label"))
 
 TARGETS: tuple[Target, ...] = (
     Target("3", "local: total CPU ≤ 1.0× `seed_local`", ratio("ours_local")),
@@ -140,4 +154,8 @@ TARGETS: tuple[Target, ...] = (
     Target("10", "`import gyrinx_tracker` ≤ 30 ms (median of fresh interpreters)", lambda r: Measured(
         r.import_time["median_ms"], f"{r.import_time['median_ms']:.1f} ms ({r.import_time['min_ms']:.1f}–"
         f"{r.import_time['max_ms']:.1f})"), 30.0),
+    *(Target("12", f"catalogue of 100 events, {words}: total CPU ≤ 1.10× without one", catalogue(key), 1.10)
+      for key, words in CATALOGUE_WORKLOADS),
+    *(Target("12", f"catalogue of 100 events, {words}: instructions/event ≤ 1.10× without one (callgrind)",
+             catalogue(key, counted=True), 1.10) for key, words in CATALOGUE_WORKLOADS),
 )

@@ -33,6 +33,7 @@ from gyrinx_tracker import _guard
 from gyrinx_tracker._diagnostics import warn_limited
 from gyrinx_tracker._problems import Problems
 from gyrinx_tracker._schema import ObjectSchema, SchemaError, object_schema
+from gyrinx_tracker._verdicts import Accepts, accepting
 
 if TYPE_CHECKING:
     from gyrinx_tracker._config import TrackerConfig
@@ -63,6 +64,7 @@ class EventSpec:
     value_required: bool
     unit: str | None
     labels: ObjectSchema
+    accepts: Accepts  # labels and value pass: the fast check, with remembered verdicts (``_verdicts``)
 
 
 class Catalogue:
@@ -73,6 +75,9 @@ class Catalogue:
         self._exact = exact
         self._patterns = patterns
         self._resolved: dict[str, EventSpec | None] = {}
+        # name -> its entry's fast check, for the names that need no warning when they pass (not
+        # deprecated); names that match a pattern join when first seen, up to _CACHE_LIMIT.
+        self._fast: dict[str, Accepts] = {name: spec.accepts for name, spec in exact.items() if not spec.deprecated}
         self.has_rates = any(spec.sample_rate is not None
                              for spec in [*exact.values(), *(spec for _, spec in patterns)])
 
@@ -111,32 +116,40 @@ class Catalogue:
         """What is wrong with ``event`` by the catalogue, as ``(cause, detail)`` for ``_problems``.
 
         Runs for every event on the worker thread: the common case (a known event whose labels
-        pass) is a dict lookup and one generated function call. A bug here must not lose the
-        event, so it is counted by the guard (``stats()["internal_errors"]["catalogue"]``) and
-        the event is reported as fine.
+        and value pass) is a dict lookup and one call of the entry's fast check, which answers
+        from remembered verdicts when the label values were seen before. Only an event it does
+        not accept is reviewed in full, for the reasons. A bug here must not lose the event, so
+        it is counted by the guard (``stats()["internal_errors"]["catalogue"]``) and the event
+        is reported as fine.
         """
         try:
-            name = event.name
-            spec = self._exact.get(name) or self.spec_for(name)
-            if spec is None:
-                return [("catalogue_unknown_event", f"event {name!r} is not in the catalogue {self.path}")]
-            if spec.deprecated:
-                warn_limited("catalogue_deprecated", "gyrinx_tracker: event %r is deprecated in the catalogue %s "
-                             "(%s)", name, self.path, spec.description or "no description")
-            value = event.value
-            if spec.labels.passes(event.labels) and (spec.value_used if value is not None else not spec.value_required):
+            accepts = self._fast.get(event.name)
+            if accepts is not None and accepts(event.labels, event.value):
                 return []
-            problems: Problems = [("catalogue_label", f"label {key!r} of event {name!r}: {reason}")
-                                  for key, reason in spec.labels.problems(event.labels)]
-            if value is None:
-                if spec.value_required:
-                    problems.append(("catalogue_missing_value", f"event {name!r} requires a value by the catalogue"))
-            elif not spec.value_used:
-                problems.append(("catalogue_value", f"event {name!r} takes no value by the catalogue"))
-            return problems
+            return self._problems(event)
         except Exception as error:  # noqa: BLE001 - validation is advice; the event goes out regardless
             _guard.caught("catalogue", error)
             return []
+
+    def _problems(self, event: Event) -> Problems:
+        """The full review: every reason ``event`` breaks its entry (none when it passes)."""
+        name = event.name
+        spec = self.spec_for(name)
+        if spec is None:
+            return [("catalogue_unknown_event", f"event {name!r} is not in the catalogue {self.path}")]
+        if spec.deprecated:
+            warn_limited("catalogue_deprecated", "gyrinx_tracker: event %r is deprecated in the catalogue %s "
+                         "(%s)", name, self.path, spec.description or "no description")
+        elif name not in self._fast and len(self._fast) < len(self._exact) + _CACHE_LIMIT:
+            self._fast[name] = spec.accepts  # a name that matched a pattern: found by one lookup next time
+        problems: Problems = [("catalogue_label", f"label {key!r} of event {name!r}: {reason}")
+                              for key, reason in spec.labels.problems(event.labels)]
+        if event.value is None:
+            if spec.value_required:
+                problems.append(("catalogue_missing_value", f"event {name!r} requires a value by the catalogue"))
+        elif not spec.value_used:
+            problems.append(("catalogue_value", f"event {name!r} takes no value by the catalogue"))
+        return problems
 
 
 def load(path: str) -> Catalogue:
@@ -177,11 +190,13 @@ def _entry(name: str, entry: object) -> EventSpec:
     if rate is not None and (type(rate) not in (int, float) or not 0 <= rate <= 1):
         raise SchemaError(f"{where}.sample_rate: expected a number from 0 to 1")
     value = _value(entry.get("value"), f"{where}.value")
+    labels = object_schema(entry.get("labels", {}), f"{where}.labels", TRACKER_LABELS)
+    used, required = value is not None, bool(value and value.get("required"))
     return EventSpec(name=name, description=_text(entry, "description", where), owner=_text(entry, "owner", where),
                      deprecated=status == "deprecated", sample_rate=None if rate is None else float(rate),
-                     value_used=value is not None, value_required=bool(value and value.get("required")),
+                     value_used=used, value_required=required,
                      unit=None if value is None else _text(value, "unit", f"{where}.value"),
-                     labels=object_schema(entry.get("labels", {}), f"{where}.labels", TRACKER_LABELS))
+                     labels=labels, accepts=accepting(labels, used, required))
 
 
 def _value(value: object, where: str) -> Mapping[str, Any] | None:

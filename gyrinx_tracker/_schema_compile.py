@@ -3,7 +3,7 @@
 Why generate code: the catalogue is checked for every event on the worker thread, and with a
 function per label rule the calls themselves (a lookup and a call per label, a call per keyword)
 cost more than the comparisons; issue 12 allows validation at most +10% CPU per event. The
-generated function does one ``dict.get`` per described label and inline comparisons, as
+generated function does one subscription per described label and inline comparisons, as
 ``fastjsonschema`` does for full JSON Schema. Only our own templates become source text: label
 names, patterns and allowed values are passed in as constants (``K0``, ``E0``, ...), never
 written into the code, so a catalogue cannot inject anything. The reasons for a failure are found
@@ -42,23 +42,27 @@ def compile_passes(rules: Mapping[str, Rules], required: tuple[str, ...],
     """A function of a labels dict: True when every label passes and every required one is there.
 
     A label value that is not hashable (a list or dict) where a set lookup is made raises
-    ``TypeError`` inside; the function then answers False and the per-label checks decide.
+    ``TypeError`` inside, a missing required label ``KeyError``; the function then answers False
+    and the per-label checks decide (and give the reasons).
     """
     source = _Source()
-    body = ["get = labels.get", "present = 0"]
+    body = ["missing = 0"]  # optional labels absent, so that a closed schema can count the rest
     for key, rule in rules.items():
-        body += [f"v = get({source.constant(key)}, MISSING)",
-                 "if v is MISSING:",
-                 "    " + ("return False" if key in required else "pass"),
-                 "else:",
-                 "    present += 1"]
-        body += ["    " + line for line in _statements(rule, source)]
+        name = source.constant(key)
+        if key in required:  # absent: KeyError, answered False below
+            body.append(f"v = labels[{name}]")
+            body += _statements(rule, source)
+        else:
+            statements = _statements(rule, source)
+            body += [f"if {name} not in labels:", "    missing += 1"]
+            if statements:
+                body += ["else:", f"    v = labels[{name}]", *("    " + line for line in statements)]
     body += [f"if {source.constant(key)} not in labels: return False" for key in required if key not in rules]
     if not additional:
-        body.append("if len(labels) != present: return False")
+        body.append(f"if len(labels) != {len(rules)} - missing: return False")
     body.append("return True")
     lines = ["def passes(labels):", "    try:", *("        " + line for line in body),
-             "    except TypeError:", "        return False"]
+             "    except (TypeError, KeyError):", "        return False"]
     namespace = dict(source.constants)
     exec(compile("\n".join(lines), "<gyrinx_tracker catalogue>", "exec"), namespace)  # our templates only: see the module docstring
     passes: Callable[[Mapping[str, Any]], bool] = namespace["passes"]
@@ -75,7 +79,8 @@ def _statements(rule: Rules, source: _Source) -> list[str]:
                     if not booleans and not compound and all(type(item) is str for item in others)]
     if accepted is not None and not (only_strings and str in accepted):
         _, whole_floats, _ = rule["type"]
-        test = f"type(v) in {source.constant(accepted)}"
+        test = (f"type(v) is {source.constant(next(iter(accepted)))}" if len(accepted) == 1
+                else f"type(v) in {source.constant(accepted)}")
         if whole_floats:
             test += " or (type(v) is float and v.is_integer())"
         lines.append(f"if not ({test}): return False")
