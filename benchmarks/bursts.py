@@ -5,10 +5,11 @@
 ``track()`` builds the pipeline (imports, the output, channels) as a batch job's would; one thread
 then makes *events* calls as fast as it can, each call timed (its two clock reads included). The
 books come from ``stats()`` and delivery is counted where it landed (lines in a file for local and
-stdout, entries and records at the counting receivers of ``benchmarks/receivers.py`` for api and OTLP). *Until delivered* is the
-time from the first call until the books say every event was exported or dropped (polled every
-2 ms), and the receiver's count is checked against ``exported`` after it. Modes run as shipped:
-metrics on (to the OTLP receiver standing in for Cloud Monitoring in the GCP modes).
+stdout, entries and records at the counting receivers of ``benchmarks/receivers.py`` for api and
+OTLP). *Until delivered* is the time from the first call until the books say every event was
+exported or dropped (polled every 2 ms), and the receiver's count is checked against ``exported``
+after it. Modes run as shipped: metrics on (to the OTLP receiver standing in for Cloud Monitoring
+in the GCP modes).
 
 *Ceiling*: ``benchmarks/api_ceiling.py`` per bound, its server answering each call after *s per call*.
 
