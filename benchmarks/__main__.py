@@ -1,8 +1,9 @@
 """``python -m benchmarks``: the phases, in one run (the timed ones never overlap anything of ours):
 1. interleaved rounds of every implementation; 2. eight threads, then single-thread bursts, a fresh
 process each; 3. untimed, side by side: the books under overload and one million unique-id events;
-then the import time, the previous release's rounds (``import_time``, ``previous``) and the event
-catalogue's cost (``catalogue_cost``: timed rounds and its own callgrind counts);
+then the import time, the previous release's rounds, the cold-start bursts per mode and policy
+(``import_time``, ``previous``, ``bursts``) and the event catalogue's cost (``catalogue_cost``: timed
+rounds and its own callgrind counts);
 4. instructions per event under callgrind, where valgrind is installed.
 """
 
@@ -17,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks import catalogue_cost, import_time, load, previous, report
+from benchmarks import bursts, catalogue_cost, import_time, load, previous, report
 from benchmarks.impls import IMPLS, Env, Sink, shutdown_app_providers
 from benchmarks.receivers import Endpoints, receivers
 from benchmarks.rounds import run_rounds
@@ -71,6 +72,9 @@ def measure(args: argparse.Namespace, endpoints: Endpoints, counted: bool) -> Re
           f"{args.rounds} rounds", flush=True)
     results.previous = previous.run(endpoints, args.rounds, args.events)
     print(report.previous_table(results.previous), flush=True)
+    print("bursts from a cold start per mode and policy; the API ceiling per bound (benchmarks/bursts.py)", flush=True)
+    results.policies = bursts.run(endpoints, args.quick)
+    print(report.policy_tables(results.policies), flush=True)
     print(f"[3/4] the event catalogue: {args.catalogue_rounds} rounds × {args.catalogue_calls:,} calls"
           + (", then callgrind" if counted else ""), flush=True)
     results.catalogue = catalogue_cost.run(args.catalogue_rounds, args.catalogue_calls, counted)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from importlib import metadata
 from typing import Any
 
+from benchmarks import bursts
 from benchmarks.impls import IMPLS
 from benchmarks.rounds import Row, middle_half
 from benchmarks.targets import TARGETS, Results
@@ -93,6 +94,13 @@ def cardinality_table(result: dict[str, Any]) -> str:
     return table((("measure", lambda f: f[0]), ("value", lambda f: f[1])), facts)
 
 
+def policy_tables(found: dict[str, Any]) -> str:
+    """``benchmarks/bursts.py``'s bursts per mode and policy, and the API ceiling per bound."""
+    if not found:
+        return "Not measured in this run."
+    return f"{table(bursts.BURST_COLUMNS, found['bursts'])}\n\n{table(bursts.CEILING_COLUMNS, found['ceiling'])}"
+
+
 def instructions_table(counted: dict[str, float] | None) -> str:
     if counted is None:
         return "Not measured in this run (no valgrind, or `--quick`)."
@@ -171,6 +179,7 @@ def render(results: Results, settings: str) -> str:
         "## Books under overload", LOAD.format(what="8 threads with `max_queue=1000`, so the queue overflows"),
         load_table(results.books), "## Metric cardinality",
         "Local mode with an in-memory reader (`benchmarks/cardinality.py`).", cardinality_table(results.cardinality),
+        "## Bursts and the API ceiling, per mode and policy", bursts.ABOUT, policy_tables(results.policies),
         "## Import time", IMPORT.format(**results.import_time) if results.import_time else "Not measured.",
         "## The previous release", PREVIOUS, previous_table(results.previous),
         "## Instructions per event (callgrind)", "Work, not waiting: a noise-free cross-check of the CPU ratios "

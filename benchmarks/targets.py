@@ -30,6 +30,7 @@ class Results:
     import_time: dict[str, Any] = field(default_factory=dict)  # benchmarks/import_time.py
     previous: dict[str, Any] = field(default_factory=dict)  # benchmarks/previous.py
     catalogue: dict[str, Any] = field(default_factory=dict)  # benchmarks/catalogue_cost.py, by workload
+    policies: dict[str, Any] = field(default_factory=dict)  # benchmarks/bursts.py
 
 
 Reading = Callable[[Results], Measured]
@@ -115,6 +116,12 @@ def _series(results: Results) -> Measured:
     return Measured(most, f"{most} of {SERIES_CAP}")
 
 
+def _block_keeps_all(results: Results) -> Measured:
+    runs = [run for run in results.policies["bursts"] if run["policy"] == "block"]
+    short = [run["mode"] for run in runs if "error" in run or run["dropped"] or run["delivered"] != run["events"]]
+    return Measured(bool(runs) and not short, "short: " + ", ".join(short) if short else f"all {len(runs)} modes")
+
+
 def _delivered(results: Results) -> Measured:
     short = [key for key, row in results.rows.items() if row.problems]
     return Measured(not short, "short: " + ", ".join(short) if short else "all")
@@ -151,6 +158,8 @@ TARGETS: tuple[Target, ...] = (
       for ours, seed in PAIRS),
     *(Target(issue, f"`{ours}` instructions/event ≤ {limit:.1f}× `{seed}` (callgrind)", instructions(ours, seed),
              limit) for ours, seed, issue, limit in SIGNAL_PAIRS),
+    Target("9", "cold-start burst, `WHEN_FULL=block`: every event received, none dropped, in every mode",
+           _block_keeps_all, at_least=True, check=True),
     Target("10", "`import gyrinx_tracker` ≤ 30 ms (median of fresh interpreters)", lambda r: Measured(
         r.import_time["median_ms"], f"{r.import_time['median_ms']:.1f} ms ({r.import_time['min_ms']:.1f}–"
         f"{r.import_time['max_ms']:.1f})"), 30.0),
