@@ -12,15 +12,20 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gyrinx_tracker import _diagnostics, _guard, _lifecycle, _shutdown, _stats
-from gyrinx_tracker._config import VARIABLE_OF, VARIABLES, TrackerConfig, from_env, with_overrides
-from gyrinx_tracker._disabled import Disabled
-from gyrinx_tracker._outputs.base import Output
-from gyrinx_tracker._pipeline import Pipeline
+from gyrinx_tracker import _diagnostics, _guard, _lifecycle, _stats
 from gyrinx_tracker._problems import TrackerInputError
 from gyrinx_tracker._stats import Snapshot, Stats
+
+# The pipeline, its configuration table and the shutdown machinery pull in most of the stdlib
+# (re, decimal, json, dataclasses, inspect) and the OpenTelemetry context: they are imported by
+# the first ``track()`` or ``configure()``, not by ``import gyrinx_tracker`` (see _load()).
+if TYPE_CHECKING:
+    from gyrinx_tracker._config import TrackerConfig
+    from gyrinx_tracker._disabled import Disabled
+    from gyrinx_tracker._outputs.base import Output
+    from gyrinx_tracker._pipeline import Pipeline
 
 # Defaults below the environment: set by the pytest plugin (synchronous, local), empty otherwise.
 _defaults: dict[str, object] = {}
@@ -57,8 +62,9 @@ def track(event: str, /, n: int = 1, value: float | None = None, **labels: Any) 
     except TrackerInputError:
         raise  # strict mode's verdict on the caller's input, meant for the caller
     except Exception as error:  # noqa: BLE001 - the guard around the hot path: counted in caught()
-        if isinstance(pipeline, Pipeline):
-            pipeline.stats.drop(_stats.TRACK_FAILED)  # submit() cannot fail after queueing
+        books = getattr(pipeline, "stats", None)  # a Pipeline's (Disabled keeps none); no import here
+        if isinstance(books, Stats):
+            books.drop(_stats.TRACK_FAILED)  # submit() cannot fail after queueing
         _guard.caught("track", error, pipeline is not None and pipeline.config.strict)
 
 
@@ -168,6 +174,8 @@ def _preload_outputs() -> None:
 
 def _config(options: dict[str, object]) -> TrackerConfig:
     """The environment, over the defaults a host set (the pytest plugin), under ``options``."""
+    from gyrinx_tracker._config import VARIABLE_OF, from_env, with_overrides
+
     environ = os.environ
     defaults = {name: value for name, value in _defaults.items() if VARIABLE_OF.get(name) not in environ}
     return with_overrides(from_env(environ), {**defaults, **options})
@@ -180,6 +188,8 @@ def set_defaults(defaults: dict[str, object]) -> None:
     an explicit variable or ``configure()`` option still wins.
     """
     global _defaults
+    from gyrinx_tracker._config import TrackerConfig, with_overrides
+
     with_overrides(TrackerConfig(), defaults)  # unknown names raise here, not at the first track()
     _defaults = dict(defaults)
 
@@ -192,6 +202,9 @@ def _default_pipeline() -> Pipeline | Disabled:
 def _install(config: TrackerConfig, replace: bool = True) -> Pipeline | Disabled:
     """Make ``config`` current (or, with ``replace=False``, keep a pipeline another thread made)."""
     global _pipeline
+    from gyrinx_tracker._disabled import Disabled
+    from gyrinx_tracker._pipeline import Pipeline
+
     with _install_lock:
         if not replace and _pipeline is not None:
             return _pipeline
@@ -223,7 +236,9 @@ EXIT_FLOOR = 0.5
 def _at_exit() -> None:
     pipeline = _pipeline
     if pipeline is not None:
-        left = _shutdown.DEADLINE.remaining(pipeline.config.shutdown_timeout)
+        from gyrinx_tracker._shutdown import DEADLINE  # loaded with the pipeline: a dictionary look-up
+
+        left = DEADLINE.remaining(pipeline.config.shutdown_timeout)
         pipeline.finish_at_exit(max(left, EXIT_FLOOR))
 
 
@@ -238,8 +253,10 @@ def _on_sigterm(hands_on: bool) -> None:
     pipeline = _pipeline
     if pipeline is None or not pipeline.config.handle_sigterm:
         return
+    from gyrinx_tracker._shutdown import DEADLINE  # loaded with the pipeline: a dictionary look-up
+
     config = pipeline.config
-    budget = _shutdown.DEADLINE.remaining(config.shutdown_timeout)
+    budget = DEADLINE.remaining(config.shutdown_timeout)
     if hands_on:
         budget = min(budget, config.sigterm_flush_timeout)
     pipeline.flush_from_signal(budget)
@@ -253,11 +270,16 @@ def _install_at_import() -> None:
     The first ``track()`` may run on a request thread, where Python refuses to install one.
     """
     name = "GYRINX_TRACKER_HANDLE_SIGTERM"
-    parse = next(variable.parse for variable in VARIABLES if variable.name == name)
-    try:
-        wanted = parse(os.environ.get(name, "true") or "true")
-    except ValueError:
-        wanted = True  # the pipeline's own reading of the variable warns about it
+    raw = os.environ.get(name)
+    wanted = True  # unset or empty: the default
+    if raw:  # only a set variable needs the configuration table (and its imports) to be read
+        from gyrinx_tracker._config import VARIABLES
+
+        parse = next(variable.parse for variable in VARIABLES if variable.name == name)
+        try:
+            wanted = parse(raw)
+        except ValueError:
+            wanted = True  # the pipeline's own reading of the variable warns about it
     if wanted:
         _lifecycle.install(_at_exit, _after_fork_in_child, _on_sigterm, True)
 
@@ -266,7 +288,9 @@ def _after_fork_in_child() -> None:
     global _install_lock
     _install_lock = threading.Lock()
     _lifecycle.after_fork_in_child()
-    _shutdown.DEADLINE.reset()
+    shutdown_module = sys.modules.get("gyrinx_tracker._shutdown")
+    if shutdown_module is not None:  # never imported: no deadline was ever started
+        shutdown_module.DEADLINE.reset()
     _diagnostics.after_fork_in_child()
     _guard.after_fork_in_child()
     if _pipeline is not None:

@@ -9,13 +9,11 @@ events file must not find our complaints in there.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 
 RATE_LIMIT_SECONDS = 60.0
-
-logger = logging.getLogger("gyrinx_tracker")
+LOGGER_NAME = "gyrinx_tracker"
 
 _lock = threading.Lock()
 _last_logged: dict[str, float] = {}
@@ -38,7 +36,11 @@ def warn_limited(cause: str, message: str, *args: object) -> None:
     if repeats:
         message += " (%d similar warnings suppressed)"
         args = (*args, repeats)
-    logger.warning(message, *args)
+    # Imported here, not at ``import gyrinx_tracker``: a clean run never warns, and ``logging``
+    # (with traceback, linecache, tokenize) is a quarter of a bare interpreter's cost of importing us.
+    import logging
+
+    logging.getLogger(LOGGER_NAME).warning(message, *args)
 
 
 def reset() -> None:

@@ -51,6 +51,9 @@ _NAME_CACHE_LIMIT = 10_000
 # (quotes, colon and comma included) is at most this long.
 _PLAIN_STRING = 256
 _PLAIN_KEY_COST = 72
+# Distinct string values remembered as plain (see Sanitizer._all_plain); the set is emptied when
+# full, so it follows the values in use and holds at most this many strings of _PLAIN_STRING.
+_PLAIN_VALUES_LIMIT = 4_096
 
 
 @dataclass(slots=True)
@@ -85,6 +88,10 @@ class Sanitizer:
         self._keys: dict[str, tuple[str, bool, int]] = {}
         # Keys seen before that need nothing done: not secret, not repaired, short plain ASCII.
         self._plain_keys: set[str] = set()
+        # String values seen before that passed every check below: a label value repeats (an
+        # endpoint, a method, a user's id over their requests), and one set look-up is a fraction
+        # of the length, ASCII, printable and credential checks. Exact str only (see _all_plain).
+        self._plain_values: set[str] = set()
         self._short = min(_PLAIN_STRING, config.max_string)
         worst = config.max_labels * (2 * self._short + 2 + _PLAIN_KEY_COST)  # '"' and '\\' escape to 2
         self._plain_fits = worst <= LABELS_BUDGET
@@ -207,14 +214,20 @@ class Sanitizer:
         """
         safe = self._plain_keys
         short = self._short
+        plain = self._plain_values
         for key, item in raw.items():
             if key not in safe:
                 return False
             kind = type(item)
-            if kind is str:
+            if kind is str:  # exactly str: its hash and equality are str's, so the set decides
+                if item in plain:
+                    continue
                 if not (len(item) <= short and item.isascii() and item.isprintable()
                         and not may_be_secret(item)):
                     return False
+                if len(plain) >= _PLAIN_VALUES_LIMIT:
+                    plain.clear()
+                plain.add(item)
             elif kind is int:
                 if not -MAX_SAFE_INT <= item <= MAX_SAFE_INT:
                     return False
