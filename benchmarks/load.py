@@ -117,7 +117,10 @@ def instructions(key: str) -> float:
     def count(calls: int) -> int:
         command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-m",
                    "benchmarks.load", "burst", key, str(calls), "--warm-up", "100"]
-        done = subprocess.run(command, env={**os.environ, "PYTHONHASHSEED": "0"}, capture_output=True,
+        # The metric interval pinned: a run slowed past it by valgrind (and a loaded machine) would
+        # add a periodic export to one of the two runs only; the final export at exit is in both.
+        env = {**os.environ, "PYTHONHASHSEED": "0", "GYRINX_TRACKER_METRIC_INTERVAL": "3600"}
+        done = subprocess.run(command, env=env, capture_output=True,
                               text=True, timeout=600)
         match = re.search(r"Collected : (\d+)", done.stderr)
         if done.returncode or match is None:
