@@ -51,7 +51,7 @@ class CatalogueError(ValueError):
     """The catalogue file cannot be used; the message says where and why."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EventSpec:
     """One catalogue entry, compiled."""
 
@@ -164,9 +164,10 @@ def load(path: str) -> Catalogue:
         raise CatalogueError('expected a JSON object with an "events" object')
     exact: dict[str, EventSpec] = {}
     patterns: list[tuple[re.Pattern[str], EventSpec]] = []
+    shared: _Shared = {}
     for name, entry in events.items():
         try:
-            spec = _entry(name, entry)
+            spec = _entry(name, entry, shared)
         except SchemaError as error:
             raise CatalogueError(str(error)) from None
         if _PLACEHOLDER.search(name):
@@ -176,7 +177,39 @@ def load(path: str) -> Catalogue:
     return Catalogue(path, exact, patterns)
 
 
-def _entry(name: str, entry: object) -> EventSpec:
+# Compiled label schemas of one catalogue by their JSON text, each with its fast checks by
+# (value used, value required): see ``_compiled``.
+_Shared = dict[str, tuple[ObjectSchema, dict[tuple[bool, bool], Accepts]]]
+
+
+def _compiled(labels: object, where: str, used: bool, required: bool,
+              shared: _Shared) -> tuple[ObjectSchema, Accepts]:
+    """The compiled schema and fast check of an entry's labels, shared by entries with the same ones.
+
+    Why: each compiled schema is a generated function, closures, sets and lists, all tracked by
+    the cyclic garbage collector, and every full collection walks them; a catalogue whose events
+    repeat a few label schemas (the same ``endpoint``/``method``/``status`` on many events)
+    would otherwise pay for one copy per event. Sharing is exact: a label value's verdict
+    depends only on the schema, so remembered verdicts hold for every event using it, and the
+    value rules are part of the key of the fast check.
+    """
+    try:
+        key = json.dumps(labels, sort_keys=True)
+    except (TypeError, ValueError):  # not from JSON (a caller's own mapping): compiled alone
+        key = None
+    found = None if key is None else shared.get(key)
+    if found is None:
+        found = (object_schema(labels, where, TRACKER_LABELS), {})
+        if key is not None:
+            shared[key] = found
+    schema, checks = found
+    accepts = checks.get((used, required))
+    if accepts is None:
+        accepts = checks[used, required] = accepting(schema, used, required)
+    return schema, accepts
+
+
+def _entry(name: str, entry: object, shared: _Shared) -> EventSpec:
     where = f"events.{name}"
     if not isinstance(entry, Mapping):
         raise SchemaError(f"{where}: an entry must be an object")
@@ -190,13 +223,13 @@ def _entry(name: str, entry: object) -> EventSpec:
     if rate is not None and (type(rate) not in (int, float) or not 0 <= rate <= 1):
         raise SchemaError(f"{where}.sample_rate: expected a number from 0 to 1")
     value = _value(entry.get("value"), f"{where}.value")
-    labels = object_schema(entry.get("labels", {}), f"{where}.labels", TRACKER_LABELS)
     used, required = value is not None, bool(value and value.get("required"))
+    labels, accepts = _compiled(entry.get("labels", {}), f"{where}.labels", used, required, shared)
     return EventSpec(name=name, description=_text(entry, "description", where), owner=_text(entry, "owner", where),
                      deprecated=status == "deprecated", sample_rate=None if rate is None else float(rate),
                      value_used=used, value_required=required,
                      unit=None if value is None else _text(value, "unit", f"{where}.value"),
-                     labels=labels, accepts=accepting(labels, used, required))
+                     labels=labels, accepts=accepts)
 
 
 def _value(value: object, where: str) -> Mapping[str, Any] | None:

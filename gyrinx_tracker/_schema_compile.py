@@ -94,10 +94,14 @@ def _statements(rule: Rules, source: _Source) -> list[str]:
     is_string = "" if only_strings or accepted == frozenset({str}) else "type(v) is str and "
     if "pattern" in rule:  # strings that matched are remembered: a regex search costs more than a set lookup
         search, _ = rule["pattern"]
-        matched = source.constant(set())
-        lines += [f"if {is_string}v not in {matched}:",
-                  f"    if {source.constant(search)}(v) is None: return False",
-                  f"    if len({matched}) < {MATCHED_LIMIT}: {matched}.add(v)"]
+        # Once the set is full the label is an id (a new value per call): searched without the
+        # set lookup that would miss anyway, and without hashing a string seen once.
+        matched, test = source.constant(set()), f"{source.constant(search)}(v) is None"
+        lines += [f"if {is_string}len({matched}) >= {MATCHED_LIMIT}:",
+                  f"    if {test}: return False",
+                  f"elif {is_string}v not in {matched}:",
+                  f"    if {test}: return False",
+                  f"    {matched}.add(v)"]
     if "minLength" in rule:
         lines.append(f"if {is_string}len(v) < {source.constant(rule['minLength'])}: return False")
     if "maxLength" in rule:
@@ -105,5 +109,11 @@ def _statements(rule: Rules, source: _Source) -> list[str]:
     is_number = "" if accepted is not None and accepted <= {int, float} else "type(v) in NUMBERS and "
     for key, operator in _OPERATORS.items():
         if key in rule:
-            lines.append(f"if {is_number}not (v {operator} {source.constant(rule[key])}): return False")
+            lines.append(f"if {is_number}not (v {operator} {source.constant(_bound(rule[key]))}): return False")
     return lines
+
+
+def _bound(bound: float) -> float | int:
+    """A whole bound as an int: an int label compared with an int skips the interpreter's mixed
+    int/float comparison; the answer is the same, as Python compares int and float exactly."""
+    return int(bound) if bound.is_integer() else bound
