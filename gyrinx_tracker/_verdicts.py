@@ -14,7 +14,8 @@ keyword of the subset (1.0 is an integer in JSON Schema). Label values reach the
 sanitized (exact ``str``, ``int``, ``float``, ``bool``, ``None``, lists and dicts), so no subclass
 with its own ``__eq__`` can stand in for a remembered value; lists and dicts are unhashable and go
 to the schema's generated function. The memory is bounded: ``PER_LABEL`` values per label (an id
-label fills its share and is then checked every time) and ``LIMIT`` pairs per check (one check is shared by the events with the same label schema).
+label fills its share and is then checked every time) and ``LIMIT`` pairs per check (one check is
+shared by the events with the same label schema).
 """
 
 from __future__ import annotations
