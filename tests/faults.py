@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,3 +78,17 @@ class BlackHole:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def assert_books(run: ChildRun, events: int, delivered: Counter[int]) -> None:
+    """Balanced books, every event accounted, the receiving end's own count (``delivered``: copies
+    per sequence number) = exported, no duplicates, a timely exit, no internal error."""
+    stats = run.stats
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert stats["emitted"] == events
+    assert balanced(stats)
+    assert stats["dropped"] == sum(stats["dropped_by_reason"].values())
+    assert stats["exported"] == sum(delivered.values())
+    assert not delivered or max(delivered.values()) == 1
+    assert run.exit_seconds < CLOUD_RUN_GRACE
+    assert not stats["internal_errors"]
