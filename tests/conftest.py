@@ -11,6 +11,9 @@ from gyrinx_tracker import _api, _diagnostics, _guard
 
 # A project of its own, run in a subprocess by test_pytest_plugin.py (where the plugin is on).
 collect_ignore = ["original_project"]
+# The input tests' fixtures and readers; registered here so the module is loaded (and its asserts
+# rewritten) before test_validation and test_hostile_input import its readers.
+pytest_plugins = ("tests.tracked_input",)
 
 
 @pytest.fixture(autouse=True)

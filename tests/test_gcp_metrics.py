@@ -35,13 +35,6 @@ def cloud_run(cloud_logging_server: CloudLoggingServer, otlp_receiver: OtlpRecei
     _api.reset()
 
 
-def latest(receiver: OtlpReceiver, name: str) -> dict[frozenset[tuple[str, Any]], dict[str, Any]]:
-    series: dict[frozenset[tuple[str, Any]], dict[str, Any]] = {}
-    for point in receiver.metric_points().get(name, []):
-        series[frozenset(point["attributes"].items())] = point
-    return series
-
-
 class TestOnByDefault:
     def test_counters_and_histograms_reach_the_telemetry_api_exactly(self, cloud_run: OtlpReceiver,
                                                                      cloud_logging_server: CloudLoggingServer) -> None:
@@ -50,10 +43,10 @@ class TestOnByDefault:
             gyrinx_tracker.track("api_call", 1 + index % 2, status=200 if index % 5 else 500, user_id=str(index))
             gyrinx_tracker.track("render_ms", value=float(index % 300))
         assert gyrinx_tracker.flush(20)
-        counters = {dict(k)["status"]: p["value"] for k, p in latest(cloud_run, "tracker.api_call").items()}
+        counters = {dict(k)["status"]: p["value"] for k, p in cloud_run.latest("tracker.api_call").items()}
         assert counters == {200: sum(1 + i % 2 for i in range(1_000) if i % 5),
                             500: sum(1 + i % 2 for i in range(1_000) if not i % 5)}
-        (histogram,) = latest(cloud_run, "tracker.render_ms.value").values()
+        (histogram,) = cloud_run.latest("tracker.render_ms.value").values()
         assert (histogram["count"], histogram["sum"]) == (1_000, float(sum(i % 300 for i in range(1_000))))
         assert len(cloud_logging_server.entries()) == 2_000
         assert gyrinx_tracker.stats()["metric_exports_failed"] == 0
@@ -63,7 +56,7 @@ class TestOnByDefault:
         instance keep their series apart); region, platform and job name are set."""
         gyrinx_tracker.track("user_login")
         assert gyrinx_tracker.flush(20)
-        (point,) = latest(cloud_run, "tracker.user_login").values()
+        (point,) = cloud_run.latest("tracker.user_login").values()
         resource = point["resource"]
         assert resource["service.instance.id"] == f"0087244a2c5a1b2c3d4e5f-{os.getpid()}"
         assert (resource["cloud.region"], resource["cloud.platform"], resource["service.name"]) == (

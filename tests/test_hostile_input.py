@@ -8,7 +8,6 @@ call allocated (``tracemalloc``) and calls counted on real objects, never as tim
 from __future__ import annotations
 
 import json
-import logging
 import subprocess
 import sys
 import tracemalloc
@@ -18,39 +17,13 @@ from typing import Any
 
 import pytest
 
-import gyrinx_tracker
 from gyrinx_tracker import track as _typed_track
-from gyrinx_tracker.testing import Capture, CapturedEvent, capture_events
+from gyrinx_tracker.testing import Capture
+from tests.tracked_input import only, ours
 
 # Wrong argument types are part of the point, so calls are not type-checked here.
 track: Callable[..., None] = _typed_track
 SECRET = "hunter2-s3cr3t"
-
-
-@pytest.fixture
-def lenient() -> Iterator[Capture]:
-    """The real pipeline into memory, in the default (non-strict) mode an application runs in."""
-    with capture_events(strict=False) as captured:
-        yield captured
-
-
-@pytest.fixture
-def warnings(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
-    """The tracker's own warnings (logger ``gyrinx_tracker``), whatever thread logged them."""
-    caplog.set_level(logging.WARNING, logger="gyrinx_tracker")
-    return caplog
-
-
-def only(captured: Capture) -> CapturedEvent:
-    """The one event exported so far, after checking nothing was dropped on the way."""
-    (event,) = captured.events
-    assert gyrinx_tracker.stats()["dropped"] == 0
-    return event
-
-
-def ours(caplog: pytest.LogCaptureFixture) -> list[str]:
-    """The messages the tracker logged about itself."""
-    return [record.getMessage() for record in caplog.records if record.name == "gyrinx_tracker"]
 
 
 class TestLabelsNamedLikeParameters:

@@ -11,16 +11,7 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
 import gyrinx_tracker
-
-
-class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.name == "gyrinx.tracker":
-            self.records.append(record)
+from tests.test_local import _Records
 
 
 @pytest.fixture

@@ -43,14 +43,6 @@ def otlp(otlp_receiver: OtlpReceiver, monkeypatch: pytest.MonkeyPatch) -> Iterat
     _api.reset()
 
 
-def latest(receiver: OtlpReceiver, name: str) -> dict[frozenset[tuple[str, Any]], dict[str, Any]]:
-    """The last point the receiver got for each series of metric ``name`` (exports are cumulative)."""
-    series: dict[frozenset[tuple[str, Any]], dict[str, Any]] = {}
-    for point in receiver.metric_points().get(name, []):
-        series[frozenset(point["attributes"].items())] = point
-    return series
-
-
 def expected_buckets(values: list[float]) -> list[int]:
     counts = [0] * (len(SDK_BOUNDARIES) + 1)
     for value in values:
@@ -79,9 +71,9 @@ class TestExactAtTheReceiver:
             gyrinx_tracker.track("operation_duration", value=value, operation=operation)
             values.setdefault(operation, []).append(value)
         assert gyrinx_tracker.flush(30)
-        got = {(dict(k)["endpoint"], dict(k)["status"]): p["value"] for k, p in latest(otlp, "tracker.api_call").items()}
+        got = {(dict(k)["endpoint"], dict(k)["status"]): p["value"] for k, p in otlp.latest("tracker.api_call").items()}
         assert got == {key: total for key, total in counts.items() if total}
-        histograms = latest(otlp, "tracker.operation_duration.value")
+        histograms = otlp.latest("tracker.operation_duration.value")
         for operation, tracked in values.items():
             point = histograms[frozenset({("operation", operation)})]
             assert (point["count"], point["min"], point["max"]) == (len(tracked), min(tracked), max(tracked))
@@ -103,16 +95,16 @@ class TestExactAtTheReceiver:
             if value is not None:
                 tracked.append(value)
         assert gyrinx_tracker.flush(30)
-        counters = latest(otlp, "tracker.job_seconds")
+        counters = otlp.latest("tracker.job_seconds")
         assert sum(p["value"] for p in counters.values()) == total_n
         assert frozenset(OVERFLOW.items()) in counters
         assert len(counters) <= 7  # six series and the overflow series
-        count, summed, low, high, buckets = merged_histogram(list(latest(otlp, "tracker.job_seconds.value").values()))
+        count, summed, low, high, buckets = merged_histogram(list(otlp.latest("tracker.job_seconds.value").values()))
         assert (count, low, high, buckets) == (len(tracked), min(tracked), max(tracked), expected_buckets(tracked))
         assert summed == pytest.approx(sum(tracked), rel=1e-12)
         books = gyrinx_tracker.stats()
         assert books["folded_metric_labels"] >= 2 and books["folded_metric_series"] > 0
-        folded = {dict(k)["kind"]: p["value"] for k, p in latest(otlp, "gyrinx_tracker.folded").items()}
+        folded = {dict(k)["kind"]: p["value"] for k, p in otlp.latest("gyrinx_tracker.folded").items()}
         assert folded == {"label": books["folded_metric_labels"], "series": books["folded_metric_series"]}
 
     def test_our_aggregates_equal_the_sdks_own_for_the_same_events(self, otlp: OtlpReceiver) -> None:
@@ -123,7 +115,7 @@ class TestExactAtTheReceiver:
 
         workload()
         assert gyrinx_tracker.flush(30)
-        ours = latest(otlp, "tracker.render_ms.value")
+        ours = otlp.latest("tracker.render_ms.value")
         reader = InMemoryMetricReader()
         gyrinx_tracker.configure(exporter="console", metric_reader=reader, local_metrics=False)
         workload()
@@ -200,10 +192,10 @@ class TestExit:
                "GYRINX_TRACKER_METRIC_INTERVAL": "3600", "PATH": "/usr/bin:/bin"}
         result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env)
         assert result.returncode == 0, result.stderr
-        counters = latest(otlp_receiver, "tracker.script_event")
+        counters = otlp_receiver.latest("tracker.script_event")
         assert {dict(k)["shard"]: p["value"] for k, p in counters.items()} == {
             0: sum(i % 3 for i in range(0, 300, 2)), 1: sum(i % 3 for i in range(1, 300, 2))}
-        histograms = latest(otlp_receiver, "tracker.script_event.value")
+        histograms = otlp_receiver.latest("tracker.script_event.value")
         assert sum(p["count"] for p in histograms.values()) == 300
 
 

@@ -11,9 +11,8 @@ import datetime
 import decimal
 import enum
 import json
-import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 import pytest
@@ -21,38 +20,13 @@ import pytest
 import gyrinx_tracker
 from gyrinx_tracker import TrackerInputError, _diagnostics
 from gyrinx_tracker import track as _typed_track
-from gyrinx_tracker.testing import Capture, CapturedEvent, capture_events
+from gyrinx_tracker.testing import Capture, capture_events
+from tests.tracked_input import only, ours
 
 ENTRY_BYTES = 256_000
 
 # Wrong argument types are the point of this module, so calls are not type-checked here.
 track: Callable[..., None] = _typed_track
-
-
-@pytest.fixture
-def lenient() -> Iterator[Capture]:
-    """The real pipeline into memory, in the default (non-strict) mode an application runs in."""
-    with capture_events(strict=False) as captured:
-        yield captured
-
-
-@pytest.fixture
-def warnings(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
-    """The tracker's own warnings (logger ``gyrinx_tracker``), whatever thread logged them."""
-    caplog.set_level(logging.WARNING, logger="gyrinx_tracker")
-    return caplog
-
-
-def only(captured: Capture) -> CapturedEvent:
-    """The one event exported so far, after checking nothing was dropped on the way."""
-    (event,) = captured.events
-    assert gyrinx_tracker.stats()["dropped"] == 0
-    return event
-
-
-def ours(caplog: pytest.LogCaptureFixture) -> list[str]:
-    """The messages the tracker logged about itself."""
-    return [record.getMessage() for record in caplog.records if record.name == "gyrinx_tracker"]
 
 
 def body_sizes(body: dict[str, Any]) -> tuple[int, int]:

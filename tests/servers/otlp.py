@@ -85,6 +85,10 @@ class OtlpReceiver(LoopbackGrpcServer):
                         points.setdefault(metric.name, []).extend(_metric_points(metric, resource))
         return points
 
+    def latest(self, name: str) -> dict[frozenset[tuple[str, Any]], dict[str, Any]]:
+        """The last point received for each series of metric ``name`` (exports are cumulative)."""
+        return {frozenset(point["attributes"].items()): point for point in self.metric_points().get(name, [])}
+
     def spans(self) -> list[dict[str, Any]]:
         """Every received span as {name, trace_id, span_id, attributes, resource}."""
         with self._changed:
