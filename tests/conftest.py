@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +16,22 @@ collect_ignore = ["original_project"]
 # The input tests' fixtures and readers; registered here so the module is loaded (and its asserts
 # rewritten) before test_validation and test_hostile_input import its readers.
 pytest_plugins = ("tests.tracked_input",)
+
+
+THREAD_WAIT = 30.0  # seconds a test's leftover tracker threads get to end before the next test
+
+
+def _await_tracker_threads() -> None:
+    """Wait (bounded) for the threads a test's pipelines started: the worker and the senders.
+
+    ``reset()`` returns at its shutdown deadline, as an application's exit would; a sender still
+    inside a call to a hung or refusing server then finishes later, and its warning (or a late
+    settle) would land in whichever test runs next.
+    """
+    deadline = time.monotonic() + THREAD_WAIT
+    for thread in threading.enumerate():
+        if thread.name.startswith("gyrinx-tracker") and thread is not threading.current_thread():
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 @pytest.fixture(autouse=True)
@@ -28,6 +46,7 @@ def _fresh_tracker(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     _guard.reset()
     yield
     _api.reset()
+    _await_tracker_threads()
     _diagnostics.reset()
     _guard.reset()  # the guard's counts are process-wide: one test's caught errors must not leak
     logging.getLogger("gyrinx.tracker").handlers.clear()

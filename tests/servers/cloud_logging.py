@@ -98,9 +98,13 @@ class CloudLoggingServer(LoopbackGrpcServer):
         default (severity DEFAULT, traceSampled false, empty strings) are omitted, as in the
         REST API's responses.
         """
+        return [entry for request in self.entries_by_request() for entry in request]
+
+    def entries_by_request(self) -> list[list[dict[str, Any]]]:
+        """``entries()`` grouped by the request that carried them, in the order requests arrived."""
         with self._changed:
             requests = list(self.requests)
-        return [entry for request in requests for entry in _request_entries(request)]
+        return [_request_entries(request) for request in requests]
 
     def reject_entries(
         self,
