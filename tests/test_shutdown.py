@@ -1,9 +1,10 @@
 """One shutdown deadline for exit and SIGTERM, with exact books, in real subprocesses.
 
-Every order of SIGTERM handler installation (tests/processes/sigterm_child.py) meets an exporter
-that is down (the Cloud Logging API at a closed loopback port: connection refused, retried) or
-hung (OTLP to a loopback port that accepts connections and never answers). The child must exit
-inside Cloud Run's grace, with books that account for every event tracked.
+Every order of SIGTERM handler installation (tests/processes/sigterm_child.py) meets each of the
+two network outputs (the Cloud Logging API and OTLP) either down (a closed loopback port:
+connection refused, retried) or hung (a loopback port that accepts connections and never
+answers). The child must exit inside Cloud Run's grace, with books that account for every event
+tracked.
 """
 
 from __future__ import annotations
@@ -51,14 +52,19 @@ def _closed_port() -> int:
 
 
 def _fault_env(fault: str, hole: int) -> dict[str, str]:
-    if fault == "down":
-        # Retrying longer than the deadline: with requests sent concurrently, a shorter export
-        # timeout could fail every batch before the deadline and leave nothing to give up.
+    """The child's environment: ``api_down``, ``api_hung``, ``otlp_down`` or ``otlp_hung``.
+
+    Each retries longer than the deadline (EXPORT_TIMEOUT 30 s): with requests sent concurrently,
+    a shorter export timeout could fail every batch before the deadline and leave nothing to give up.
+    """
+    output, state = fault.split("_")
+    port = _closed_port() if state == "down" else hole
+    if output == "api":
         return _env(GOOGLE_CLOUD_PROJECT="proj", GYRINX_TRACKER_GCP_METRICS="false",
                     GYRINX_TRACKER_EXPORT_TIMEOUT="30",
-                    GYRINX_TRACKER_CLOUD_LOGGING_ENDPOINT=f"127.0.0.1:{_closed_port()}")
-    return _env(GYRINX_TRACKER_EXPORTER="otlp", OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{hole}",
-                OTEL_EXPORTER_OTLP_INSECURE="true")
+                    GYRINX_TRACKER_CLOUD_LOGGING_ENDPOINT=f"127.0.0.1:{port}")
+    return _env(GYRINX_TRACKER_EXPORTER="otlp", GYRINX_TRACKER_EXPORT_TIMEOUT="30",
+                OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}", OTEL_EXPORTER_OTLP_INSECURE="true")
 
 
 def _terminate(order: str, env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], float]:
@@ -87,7 +93,7 @@ def _books(stdout: str) -> dict[str, Any]:
 
 class TestOneDeadline:
     @pytest.mark.slow
-    @pytest.mark.parametrize("fault", ["down", "hung"])
+    @pytest.mark.parametrize("fault", ["api_down", "api_hung", "otlp_down", "otlp_hung"])
     @pytest.mark.parametrize("order", ["default", "app_first", "app_chains", "app_replaces", "ignore"])
     def test_the_child_exits_inside_the_grace_with_complete_books(self, order: str, fault: str,
                                                                    black_hole: int) -> None:
@@ -113,7 +119,7 @@ class TestOneDeadline:
 class TestAppHandlerNotDelayed:
     def test_the_apps_handler_runs_within_the_signal_flush_bound(self, black_hole: int) -> None:
         """With the exporter hung, an app handler installed before the tracker runs after the short signal flush, not the whole deadline."""
-        env = _fault_env("hung", black_hole)
+        env = _fault_env("otlp_hung", black_hole)
         env["GYRINX_TRACKER_SIGTERM_FLUSH_TIMEOUT"] = "0.5"
         env["GYRINX_TRACKER_SHUTDOWN_TIMEOUT"] = "60"  # a bound the app handler's start must not follow
         process = subprocess.Popen([sys.executable, CHILD, "app_first", "50"], stdout=subprocess.PIPE,
@@ -143,7 +149,7 @@ for index in range({EVENTS}):
 class TestExitBooks:
     def test_events_left_at_exit_are_counted_and_reported_once(self, black_hole: int) -> None:
         """A script that ends with its exporter hung counts what it could not export and says so in one line."""
-        env = _fault_env("hung", black_hole)
+        env = _fault_env("otlp_hung", black_hole)
         env["GYRINX_TRACKER_SHUTDOWN_TIMEOUT"] = "2"
         started = time.monotonic()
         result = subprocess.run([sys.executable, "-c", EXIT_SCRIPT], capture_output=True, text=True, timeout=60, env=env)
