@@ -103,21 +103,38 @@ class TestWireFormat:
 
 
 class TestThroughTheExporter:
-    def test_encoded_logs_parse_into_the_request(self) -> None:
-        """What the exporter sends for written bytes is the message they encode."""
+    def test_written_bytes_go_on_the_wire_as_they_are(self, otlp_receiver: OtlpReceiver) -> None:
+        """Written bytes are sent unparsed (no FromString and SerializeToString again), and the
+        receiver gets the message they encode; SDK records still go as the official encoder's
+        message; the stub survives the exporter's reconnection."""
+        from gyrinx_tracker._outputs import otlp_logs
+
         kept = _events()[:4]
         resource = Resource({"service.name": "web"})
         scope = LoggerProvider(resource=resource).get_logger("gyrinx_tracker", "1.2.3").instrumentation_scope
         payload = WireEncoder(resource, scope, 128).encode(kept)
-        from gyrinx_tracker._outputs.otlp_logs import BatchEncodingLogExporter
+        exporter = otlp_logs.BatchEncodingLogExporter(endpoint=otlp_receiver.endpoint, insecure=True)
+        sent: list[bytes] = []
+        real = otlp_logs.serialized
 
-        exporter = BatchEncodingLogExporter(endpoint="localhost:1", insecure=True)
+        def spy(request: Any) -> bytes:
+            sent.append(real(request))
+            return sent[-1]
+
         try:
-            request = exporter._translate_data(EncodedLogs(payload, len(kept)))  # the hook we override
+            data = EncodedLogs(payload, len(kept))
+            assert exporter._translate_data(data) is data  # no message is built from the bytes
+            otlp_logs.serialized = spy  # type: ignore[assignment]  # taken by the stub made next
+            exporter._initialize_channel_and_stub()  # as after an UNAVAILABLE error
+            assert exporter.export(data).name == "SUCCESS"  # type: ignore[arg-type]
         finally:
+            otlp_logs.serialized = real  # type: ignore[assignment]
             exporter.shutdown()
-        assert request == ExportLogsServiceRequest.FromString(payload)
-        assert len(request.resource_logs[0].scope_logs[0].log_records) == 4
+        assert sent == [payload]
+        assert otlp_receiver.log_requests == [ExportLogsServiceRequest.FromString(payload)]
+        assert len(otlp_receiver.log_requests[0].resource_logs[0].scope_logs[0].log_records) == 4
+        message = ExportLogsServiceRequest.FromString(payload)
+        assert real(message) == message.SerializeToString()
 
     def test_the_receiver_gets_what_the_sdk_records_would_send(self, otlp_receiver: OtlpReceiver,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:

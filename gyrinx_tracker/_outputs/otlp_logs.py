@@ -30,7 +30,7 @@ from opentelemetry.exporter.otlp.proto.common._internal import (
     _encode_value,
 )
 from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest, ExportLogsServiceResponse
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
 
@@ -147,15 +147,46 @@ class EncodedLogs:
 
 
 class BatchEncodingLogExporter(OTLPLogExporter):
-    """The official OTLP gRPC log exporter (retries, timeouts, headers, TLS), encoding with
-    ``encode_batch``, or sending a batch ``otlp_wire`` wrote (parsed back into the request message,
-    which the gRPC stub serializes again: C work, a tenth of writing it)."""
+    """The official OTLP gRPC log exporter (retries, timeouts, headers, TLS, compression), encoding
+    SDK records with ``encode_batch`` and sending a batch ``otlp_wire`` wrote as it is.
 
-    def _translate_data(self, data: Sequence[Any] | EncodedLogs) -> ExportLogsServiceRequest:
+    Its stub's serializer is the one thing replaced: the generated stub serializes the request
+    message, so written bytes had to be parsed back into one first (``FromString``) only to be
+    serialized again, measured at 1.8 µs per record, a fifth of the worker's time in OTLP mode.
+    The stub here is the generated one's twin (same method path, same response type), whose
+    serializer passes written bytes through and serializes a message as the generated one does.
+    The exporter remakes its stub with its channel after an UNAVAILABLE error, through the same
+    method, so the replacement survives reconnection.
+    """
+
+    def _initialize_channel_and_stub(self) -> None:
+        super()._initialize_channel_and_stub()  # type: ignore[no-untyped-call]  # unannotated upstream
+        self._client = _BytesLogsStub(self._channel)  # type: ignore[assignment]  # upstream types it None
+
+    def _translate_data(self, data: Sequence[Any] | EncodedLogs) -> Any:
         if isinstance(data, EncodedLogs):
-            request: ExportLogsServiceRequest = ExportLogsServiceRequest.FromString(data.payload)
-            return request
+            return data  # serialized by _BytesLogsStub: its payload is the request
         return encode_batch(data)
+
+
+EXPORT_METHOD = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"  # as logs_service_pb2_grpc names it
+
+
+def serialized(request: EncodedLogs | ExportLogsServiceRequest) -> bytes:
+    """What goes on the wire: written bytes as they are, a request message serialized."""
+    if isinstance(request, EncodedLogs):
+        return request.payload
+    encoded: bytes = request.SerializeToString()
+    return encoded
+
+
+class _BytesLogsStub:
+    """``LogsServiceStub`` with ``serialized`` as its request serializer."""
+
+    def __init__(self, channel: Any) -> None:
+        self.Export = channel.unary_unary(EXPORT_METHOD, request_serializer=serialized,
+                                          response_deserializer=ExportLogsServiceResponse.FromString,
+                                          _registered_method=True)
 
 
 class WireLogWriter(SdkExporterWriter):
