@@ -79,6 +79,18 @@ class TestWireFormat:
         encoder = WireEncoder(resource, scope, 128, clock=lambda: next(clock))
         assert encoder.encode(kept) == expected
 
+    def test_a_body_left_to_the_encoder_is_the_payload(self) -> None:
+        """Events without a body (nothing sampled: the payload is ``body_of(event)``), written from the
+        event's fields, are the bytes of the same events with their bodies, and so the official ones."""
+        kept = [(event, body_of(event)) for event, _ in _events()]
+        resource = Resource({"service.name": "web"})
+        expected, observed = _official(kept, resource)
+        scope = LoggerProvider(resource=resource).get_logger("gyrinx_tracker", "1.2.3").instrumentation_scope
+        for bodies in ("none", "mixed"):
+            encoder = WireEncoder(resource, scope, 128, clock=iter(observed).__next__)
+            given = [(event, None if bodies == "none" or index % 2 else body) for index, (event, body) in enumerate(kept)]
+            assert encoder.encode(given) == expected, bodies
+
     def test_cached_pairs_encode_as_fresh_ones(self) -> None:
         """The second batch, written from the pair caches, is the same as the first."""
         kept = _events()

@@ -111,8 +111,9 @@ class EventLogWriter(Protocol):
     def bind_events(self, resource: Any, scope: Any, attribute_limit: int, value_length_limit: int | None) -> bool:
         """Prepare for ``write_events`` with this resource and scope; False if it cannot be used."""
 
-    def write_events(self, kept: Sequence[tuple[Event, dict[str, Any]]]) -> Delivery:
-        """Write one record per (event, body), the record ``Logger.emit`` would have made."""
+    def write_events(self, kept: Sequence[tuple[Event, dict[str, Any] | None]]) -> Delivery:
+        """Write one record per (event, body), the record ``Logger.emit`` would have made; a body
+        of None is ``body_of(event)`` (nothing sampled), written without building the dict."""
 
 
 class NullOutput:

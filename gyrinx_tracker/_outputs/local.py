@@ -46,7 +46,7 @@ from gyrinx_tracker._outputs.stdlib_records import (
     record_maker,
 )
 from gyrinx_tracker._outputs.text import rfc3339, span_hex, trace_hex
-from gyrinx_tracker._records import SAMPLE_RATE
+from gyrinx_tracker._records import SAMPLE_RATE, body_of
 from gyrinx_tracker._sanitize import Event, Site
 
 EVENTS_LOGGER = "gyrinx.tracker"
@@ -162,9 +162,10 @@ class LocalJsonWriter:
         """Records straight from events: this output reads no attribute, resource or scope."""
         return True
 
-    def write_events(self, kept: Sequence[tuple[Event, dict[str, Any]]]) -> Delivery:
+    def write_events(self, kept: Sequence[tuple[Event, dict[str, Any] | None]]) -> Delivery:
         """``write`` without the SDK records: the time, trace and caller come from the events, and the
-        fields a call site and thread repeat are merged with the record template once (``_base``)."""
+        fields a call site and thread repeat are merged with the record template once (``_base``).
+        A body of None is the event's payload, ``body_of(event)``."""
         logger = self._logger
         if not logger.hasHandlers():
             if not self._stderr_fallback:
@@ -172,7 +173,8 @@ class LocalJsonWriter:
             lines = []
             for event, body in kept:
                 span = self._span_of(event.context)
-                lines.append(_console_line(body, event.time_ns, span.trace_id, span.span_id) + "\n")
+                lines.append(_console_line(body_of(event) if body is None else body, event.time_ns, span.trace_id,
+                                           span.span_id) + "\n")
             return deliver_lines(self._fallback or sys.stderr, lines, "stderr")
         if logger.isEnabledFor(logging.INFO):
             merged = self._merged_maker()
@@ -180,12 +182,13 @@ class LocalJsonWriter:
             if merged is None:  # the application's record factory: makeRecord, through record_maker
                 make = self._record_maker()
                 for event, body in kept:
-                    handle(make(message_of(body), event.time_ns, self._event_fields(event)))
+                    handle(make(message_of(body_of(event) if body is None else body), event.time_ns,
+                                self._event_fields(event)))
             else:
                 self._write_merged(kept, handle, *merged)
         return Delivery(len(kept))
 
-    def _write_merged(self, kept: Sequence[tuple[Event, dict[str, Any]]], handle: Callable[[logging.LogRecord], None],
+    def _write_merged(self, kept: Sequence[tuple[Event, dict[str, Any] | None]], handle: Callable[[logging.LogRecord], None],
                       template: dict[str, Any], make_merged: MakeMerged) -> None:
         """The records of ``kept`` from their bases; ``message_of`` and the trace look-up inlined (hot loop)."""
         bases, trace_of, dumps = self._bases, self._trace_fields, encode_like_dumps
@@ -195,7 +198,7 @@ class LocalJsonWriter:
             key = (id(code), offset, thread.ident, thread.name) if thread is not None else (id(code), offset, None, None)
             entry = bases.get(key)
             base = entry[1] if entry is not None else self._base(key, site, template)
-            text = dumps(body)
+            text = dumps(body_of(event) if body is None else body)
             if len(text) > _SIZE_CHECK:
                 text = _fitted(text, dumps)
             trace = self._trace if context is self._context and context is not None else trace_of(context)

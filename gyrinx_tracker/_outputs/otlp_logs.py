@@ -205,7 +205,7 @@ class WireLogWriter(SdkExporterWriter):
         self._encoder = WireEncoder(resource, scope, attribute_limit)
         return True
 
-    def write_events(self, kept: Sequence[tuple[Event, dict[str, Any]]]) -> Delivery:
+    def write_events(self, kept: Sequence[tuple[Event, dict[str, Any] | None]]) -> Delivery:
         """One export of the records ``Logger.emit`` would have made of (event, body) pairs."""
         assert self._encoder is not None, "bind_events first"
         if not kept:

@@ -105,6 +105,10 @@ def key_value(key: str, value: Any) -> bytes:
     return (field(b"\x0a", key.encode()) if key else b"") + field(b"\x12", any_value(value))
 
 
+_N_ONE = field(b"\x0a", key_value("n", 1))  # the body's "n": 1, the common case, written once
+_VALUE_HEAD = _float_pair("value")  # the body's "value" pair but its double's 8 bytes
+
+
 class WireEncoder:
     """Writes ``ExportLogsServiceRequest`` bytes for batches of (event, body) of one resource and scope."""
 
@@ -119,12 +123,14 @@ class WireEncoder:
         self._pairs: dict[tuple[str, type, object], bytes] = {}  # body pairs: "event", "n", ...
         self._labels: dict[tuple[str, type, object], tuple[bytes, bytes]] = {}  # body pair, attribute
         self._events: dict[str, bytes] = {}  # gyrinx.event attributes
+        self._heads: dict[str, bytes] = {}  # the body's "event" pairs
         self._names: dict[str, bytes] = {}  # event_name fields
         self._context: Context | None = None
         self._trace = b""
 
-    def encode(self, kept: Sequence[tuple[Event, dict[str, Any]]]) -> bytes:
-        """The serialized request carrying one log record per (event, body), in order."""
+    def encode(self, kept: Sequence[tuple[Event, dict[str, Any] | None]]) -> bytes:
+        """The serialized request carrying one log record per (event, body), in order; a body of
+        None is ``body_of(event)``, written from the event's fields (no dict built and walked)."""
         record, lengths = self._record, _LENGTHS
         records = []
         for event, body in kept:
@@ -135,7 +141,7 @@ class WireEncoder:
         resource_logs = self._resource + field(b"\x12", scope_logs) + self._resource_schema
         return field(b"\x0a", resource_logs)
 
-    def _record(self, event: Event, body: dict[str, Any]) -> bytes:
+    def _record(self, event: Event, body: dict[str, Any] | None) -> bytes:
         """One ``LogRecord``: fields 1, 2, 3, 5, 6, (8, 9, 10), 11, 12, as the serializer orders them.
 
         The labels are walked once for both their body pairs and their attributes (one cache look-up
@@ -154,7 +160,7 @@ class WireEncoder:
             attributes.append(both[1])
         if len(attributes) > self._limit:
             del attributes[self._limit:]
-        encoded_body = self._body(body, labels, pairs)
+        encoded_body = self._body(body, labels, pairs) if body is not None else self._payload(event, pairs)
         size = len(encoded_body)
         return b"".join((
             b"\x09", _FIXED64(event.time_ns), _SEVERITY,
@@ -176,6 +182,23 @@ class WireEncoder:
                 parts.append((_FLOAT_PAIRS.get(key) or _float_pair(key)) + _DOUBLE(value))
             else:
                 parts.append(self._pair(key, value))
+        return field(b"\x32", b"".join(parts))
+
+    def _payload(self, event: Event, pairs: list[bytes]) -> bytes:
+        """``_body(body_of(event), ...)`` from the event's fields: event, n, value if any, labels if any."""
+        name, n, value = event.name, event.n, event.value
+        head = self._heads.get(name)
+        if head is None:
+            head = self._pair("event", name)
+            if len(self._heads) < _PAIR_LIMIT:
+                self._heads[name] = head
+        parts = [head, _N_ONE if n == 1 and type(n) is int else self._pair("n", n)]
+        if type(value) is float:
+            parts.append(_VALUE_HEAD + _DOUBLE(value))
+        elif value is not None:
+            parts.append(self._pair("value", value))
+        if pairs:
+            parts.append(field(b"\x0a", _LABELS_KEY + field(b"\x12", field(b"\x32", b"".join(pairs)))))
         return field(b"\x32", b"".join(parts))
 
     def _pair(self, key: str, value: Any) -> bytes:

@@ -64,8 +64,10 @@ class WriterOutput:
     def write(self, batch: Sequence[Event]) -> Delivery:
         if self._meters is not None:
             self._meters.metrics.record(batch)  # every event, sampled out or not
+        if self._direct is not None and self._sampler is None:  # OTLP: request bytes straight from the events
+            return self._direct.write_events([(event, None) for event in batch])
         kept, sampled_out = kept_bodies(self._sampler, batch)
-        if self._direct is not None:  # OTLP: request bytes straight from the events
+        if self._direct is not None:
             return self._direct.write_events(kept).with_sampled_out(sampled_out)
         if self._builder is not None:
             build = self._builder.emit
