@@ -105,6 +105,11 @@ def key_value(key: str, value: Any) -> bytes:
     return (field(b"\x0a", key.encode()) if key else b"") + field(b"\x12", any_value(value))
 
 
+def _labels_pair(pairs: bytes) -> bytes:
+    """The body's ``labels`` entry around its key/value list's encoded ``pairs``."""
+    return field(b"\x0a", _LABELS_KEY + field(b"\x12", field(b"\x32", pairs)))
+
+
 _N_ONE = field(b"\x0a", key_value("n", 1))  # the body's "n": 1, the common case, written once
 _VALUE_HEAD = _float_pair("value")  # the body's "value" pair but its double's 8 bytes
 
@@ -122,9 +127,7 @@ class WireEncoder:
         self._clock = clock  # the observed time: when the worker made the record, as Logger.emit stamps it
         self._pairs: dict[tuple[str, type, object], bytes] = {}  # body pairs: "event", "n", ...
         self._labels: dict[tuple[str, type, object], tuple[bytes, bytes]] = {}  # body pair, attribute
-        self._events: dict[str, bytes] = {}  # gyrinx.event attributes
-        self._heads: dict[str, bytes] = {}  # the body's "event" pairs
-        self._names: dict[str, bytes] = {}  # event_name fields
+        self._named: dict[str, tuple[bytes, bytes, bytes]] = {}  # per event name: see _name_parts
         self._context: Context | None = None
         self._trace = b""
 
@@ -132,11 +135,13 @@ class WireEncoder:
         """The serialized request carrying one log record per (event, body), in order; a body of
         None is ``body_of(event)``, written from the event's fields (no dict built and walked)."""
         record, lengths = self._record, _LENGTHS
-        records = []
+        records: list[bytes] = []
+        append = records.append
         for event, body in kept:
             encoded = record(event, body)
             size = len(encoded)
-            records.append(b"\x12" + (lengths[size] if size < _SHORT else varint(size)) + encoded)
+            append(b"\x12" + lengths[size] if size < _SHORT else b"\x12" + varint(size))
+            append(encoded)
         scope_logs = self._scope + b"".join(records) + self._scope_schema
         resource_logs = self._resource + field(b"\x12", scope_logs) + self._resource_schema
         return field(b"\x0a", resource_logs)
@@ -145,31 +150,59 @@ class WireEncoder:
         """One ``LogRecord``: fields 1, 2, 3, 5, 6, (8, 9, 10), 11, 12, as the serializer orders them.
 
         The labels are walked once for both their body pairs and their attributes (one cache look-up
-        each); the rest of the body (event, n, value, sample rate) is written by ``_body``.
+        each). Without a body (nothing sampled) the payload is written here from the event's fields,
+        inline: this runs once per event and is most of the worker's time in OTLP mode.
         """
         name = event.name
+        named = self._named.get(name) or self._name_parts(name)
         labels = event.labels
-        pairs, cache = [], self._labels
-        attributes = [self._event_attribute(name)]
-        for key, value in labels.items():
-            kind = type(value)
-            both = cache.get((key, kind, value)) if kind is str or kind is int or kind is bool else None
-            if both is None:
-                both = self._label(key, value)
-            pairs.append(both[0])
-            attributes.append(both[1])
-        if len(attributes) > self._limit:
-            del attributes[self._limit:]
-        encoded_body = self._body(body, labels, pairs) if body is not None else self._payload(event, pairs)
+        pairs: list[bytes] = []
+        attributes = [named[0]]
+        if labels:
+            cache = self._labels
+            for key, value in labels.items():
+                kind = type(value)
+                both = cache.get((key, kind, value)) if kind is str or kind is int or kind is bool else None
+                if both is None:
+                    both = self._label(key, value)
+                pairs.append(both[0])
+                attributes.append(both[1])
+            if len(attributes) > self._limit:
+                del attributes[self._limit:]
+        if body is None:  # body_of(event): {"event", "n", "value"?, "labels"?}
+            n, value = event.n, event.value
+            parts = [named[2], _N_ONE if n == 1 and type(n) is int else self._pair("n", n)]
+            if type(value) is float:
+                parts.append(_VALUE_HEAD)
+                parts.append(_DOUBLE(value))
+            elif value is not None:
+                parts.append(self._pair("value", value))
+            if pairs:
+                parts.append(_labels_pair(b"".join(pairs)))
+            inner = b"".join(parts)
+            size = len(inner)
+            encoded_body = b"\x32" + (_LENGTHS[size] if size < _SHORT else varint(size)) + inner
+        else:
+            encoded_body = self._body(body, labels, pairs)
+        context = event.context
+        trace = self._trace if context is self._context and context is not None else self._trace_of(context)
         size = len(encoded_body)
         return b"".join((
             b"\x09", _FIXED64(event.time_ns), _SEVERITY,
             b"\x2a", _LENGTHS[size] if size < _SHORT else varint(size), encoded_body,
             *attributes,
-            self._trace_of(event.context),
+            trace,
             b"\x59", _FIXED64(self._clock()),
-            self._names.get(name) or self._name(name),
+            named[1],
         ))
+
+    def _name_parts(self, name: str) -> tuple[bytes, bytes, bytes]:
+        """An event name's ``gyrinx.event`` attribute, ``event_name`` field and body ``event`` pair."""
+        parts = (field(b"\x32", key_value(EVENT_ATTRIBUTE, name)), field(b"\x62", name.encode()),
+                 field(b"\x0a", key_value("event", name)))
+        if len(self._named) < _PAIR_LIMIT:
+            self._named[name] = parts
+        return parts
 
     def _body(self, body: dict[str, Any], labels: dict[str, Any], pairs: list[bytes]) -> bytes:
         """The body's ``AnyValue``: a key/value list of its pairs; the labels' pairs are ``pairs``."""
@@ -177,28 +210,11 @@ class WireEncoder:
         for key, value in body.items():
             kind = type(value)
             if value is labels:
-                parts.append(field(b"\x0a", _LABELS_KEY + field(b"\x12", field(b"\x32", b"".join(pairs)))))
+                parts.append(_labels_pair(b"".join(pairs)))
             elif kind is float:
                 parts.append((_FLOAT_PAIRS.get(key) or _float_pair(key)) + _DOUBLE(value))
             else:
                 parts.append(self._pair(key, value))
-        return field(b"\x32", b"".join(parts))
-
-    def _payload(self, event: Event, pairs: list[bytes]) -> bytes:
-        """``_body(body_of(event), ...)`` from the event's fields: event, n, value if any, labels if any."""
-        name, n, value = event.name, event.n, event.value
-        head = self._heads.get(name)
-        if head is None:
-            head = self._pair("event", name)
-            if len(self._heads) < _PAIR_LIMIT:
-                self._heads[name] = head
-        parts = [head, _N_ONE if n == 1 and type(n) is int else self._pair("n", n)]
-        if type(value) is float:
-            parts.append(_VALUE_HEAD + _DOUBLE(value))
-        elif value is not None:
-            parts.append(self._pair("value", value))
-        if pairs:
-            parts.append(field(b"\x0a", _LABELS_KEY + field(b"\x12", field(b"\x32", b"".join(pairs)))))
         return field(b"\x32", b"".join(parts))
 
     def _pair(self, key: str, value: Any) -> bytes:
@@ -224,22 +240,6 @@ class WireEncoder:
         if (kind is str or kind is int or kind is bool) and len(self._labels) < _PAIR_LIMIT:
             self._labels[(key, kind, value)] = both
         return both
-
-    def _event_attribute(self, name: str) -> bytes:
-        """The ``gyrinx.event`` attribute of an event name."""
-        encoded = self._events.get(name)
-        if encoded is None:
-            encoded = field(b"\x32", key_value(EVENT_ATTRIBUTE, name))
-            if len(self._events) < _PAIR_LIMIT:
-                self._events[name] = encoded
-        return encoded
-
-    def _name(self, name: str) -> bytes:
-        """The ``event_name`` field of an event name."""
-        encoded = field(b"\x62", name.encode())
-        if len(self._names) < _PAIR_LIMIT:
-            self._names[name] = encoded
-        return encoded
 
     def _trace_of(self, context: Context | None) -> bytes:
         """Flags, trace id and span id of the caller's span (none without one), per context once."""
