@@ -64,7 +64,7 @@ class WriterOutput:
     def write(self, batch: Sequence[Event]) -> Delivery:
         if self._meters is not None:
             self._meters.metrics.record(batch)  # every event, sampled out or not
-        if self._direct is not None and self._sampler is None:  # OTLP: request bytes straight from the events
+        if self._direct is not None and self._sampler is None:  # nothing sampled: each writer builds the payload
             return self._direct.write_events([(event, None) for event in batch])
         kept, sampled_out = kept_bodies(self._sampler, batch)
         if self._direct is not None:
