@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -96,6 +97,35 @@ class TestMetricLines:
         gyrinx_tracker.track("a")
         assert gyrinx_tracker.flush(10)
         assert metric_lines.lines == []
+
+
+class TestRecords:
+    def test_the_records_are_what_logger_info_would_hand_the_apps_handlers(self, caplog: pytest.LogCaptureFixture) -> None:
+        """Made without ``logger.info``, a metric line is still a whole stdlib record: it reaches
+        caplog through propagation, a filter on the logger applies, a formatter renders it, and it
+        names the exporting thread and the time of the export."""
+        metrics = logging.getLogger("gyrinx.tracker.metrics")
+        quiet = logging.Filter()
+        quiet.filter = lambda record: "tracker.hidden" not in record.getMessage()  # type: ignore[method-assign]
+        metrics.addFilter(quiet)
+        try:
+            with caplog.at_level(logging.INFO, logger="gyrinx.tracker"):
+                gyrinx_tracker.configure(exporter="console", global_providers="never", handle_sigterm=False)
+                gyrinx_tracker.track("shown", status=200)
+                gyrinx_tracker.track("hidden")
+                before = time.time()
+                assert gyrinx_tracker.flush(10)
+        finally:
+            metrics.removeFilter(quiet)
+        records = [record for record in caplog.records if record.name == "gyrinx.tracker.metrics"]
+        assert [json.loads(record.getMessage())["metric"] for record in records] == ["tracker.shown"]
+        record = records[0]
+        formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(pathname)s: %(message)s")
+        assert formatter.format(record).endswith(
+            f" INFO gyrinx.tracker.metrics [{record.threadName}] (gyrinx_tracker): {record.getMessage()}")
+        assert record.threadName.startswith("gyrinx-tracker") or record.threadName == "MainThread"
+        assert before - 1 <= record.created <= time.time()
+        assert record.levelno == logging.INFO and record.args == () and record.exc_info is None
 
 
 class TestStderrFallback:

@@ -4,7 +4,10 @@ Lines go through the ``gyrinx.tracker.metrics`` logger at INFO, so the applicati
 configuration decides whether they show (``logging.getLogger("gyrinx.tracker.metrics")
 .setLevel(logging.WARNING)`` silences them). When the application configured no logging at all,
 they follow the event lines' rule and go to stderr: a developer running a script sees the totals
-at exit. Only series whose totals changed since the last lines are written (an idle process
+at exit. The records are made as the event lines' are (``stdlib_records``: no ``findCaller``, a
+template's fields copied), stamped with the export's time and thread, their source
+``(gyrinx_tracker)``: in a benchmark flushing every 6,000 events, ``logger.info`` per series was
+the larger part of the metric lines' 1.8 µs per event. Only series whose totals changed since the last lines are written (an idle process
 stays quiet), and ``gyrinx_tracker.exported`` is left out: the event lines already show it.
 
 A counter line: ``{"metric":"tracker.api_call","unit":"{event}","attributes":{"status":200},"value":6}``.
@@ -17,6 +20,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterator
+from time import time_ns
 from typing import Any, TextIO
 
 from opentelemetry.sdk.metrics.export import (
@@ -29,6 +33,7 @@ from opentelemetry.sdk.metrics.export import (
 
 from gyrinx_tracker._outputs.fast_json import encode_json
 from gyrinx_tracker._outputs.linewriter import write_whole
+from gyrinx_tracker._outputs.stdlib_records import dispatcher, record_maker
 
 METRICS_LOGGER = "gyrinx.tracker.metrics"
 _QUIET = frozenset({"gyrinx_tracker.exported"})
@@ -52,9 +57,10 @@ class LocalMetricLines(MetricExporter):
         written = len(lines)
         if not logger.hasHandlers():  # whole lines even when forked workers share stderr
             written, _error = write_whole(self._fallback or sys.stderr, [line + "\n" for line in lines])
-        elif logger.isEnabledFor(logging.INFO):
+        elif logger.isEnabledFor(logging.INFO):  # records as the event lines make them: no findCaller
+            make, handle, now = record_maker(logger), dispatcher(logger), time_ns()
             for line in lines:
-                logger.info(line)
+                handle(make(line, now, {}))
         for key, line in changed[:written]:  # a line not written is still "changed" at the next export
             self._last[key] = line
         return MetricExportResult.SUCCESS if written == len(lines) else MetricExportResult.FAILURE
