@@ -4,11 +4,13 @@ Lines go through the ``gyrinx.tracker.metrics`` logger at INFO, so the applicati
 configuration decides whether they show (``logging.getLogger("gyrinx.tracker.metrics")
 .setLevel(logging.WARNING)`` silences them). When the application configured no logging at all,
 they follow the event lines' rule and go to stderr: a developer running a script sees the totals
-at exit. The records are made as the event lines' are (``stdlib_records``: no ``findCaller``, a
-template's fields copied), stamped with the export's time and thread, their source
-``(gyrinx_tracker)``: in a benchmark flushing every 6,000 events, ``logger.info`` per series was
-the larger part of the metric lines' 1.8 µs per event. Only series whose totals changed since the last lines are written (an idle process
+at exit. Only series whose totals changed since the last lines are written (an idle process
 stays quiet), and ``gyrinx_tracker.exported`` is left out: the event lines already show it.
+
+Each line is a stdlib record made as the event lines' are (``stdlib_records``: no ``findCaller``,
+a template's fields copied), stamped with the export's time and thread, its source fields
+``(gyrinx_tracker)``. ``logger.info`` per series cost a benchmark round's metric export (476
+series) 11.1 ms, against about 9.3 ms this way.
 
 A counter line: ``{"metric":"tracker.api_call","unit":"{event}","attributes":{"status":200},"value":6}``.
 A histogram line has ``count``, ``sum``, ``min``, ``max`` and ``buckets``: ``[upper bound, count]``
