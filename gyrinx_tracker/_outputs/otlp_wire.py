@@ -199,7 +199,7 @@ class WireEncoder:
     def _name_parts(self, name: str) -> tuple[bytes, bytes, bytes]:
         """An event name's ``gyrinx.event`` attribute, ``event_name`` field and body ``event`` pair."""
         parts = (field(b"\x32", key_value(EVENT_ATTRIBUTE, name)), field(b"\x62", name.encode()),
-                 field(b"\x0a", key_value("event", name)))
+                 self._pair("event", name))
         if len(self._named) < _PAIR_LIMIT:
             self._named[name] = parts
         return parts
