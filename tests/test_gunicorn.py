@@ -1,5 +1,6 @@
 """gunicorn as recommended (examples/gunicorn.conf.py: preload, 2 workers, graceful exit) on a
-simulated Cloud Run instance, in the ``stdout`` and ``api`` modes.
+simulated Cloud Run instance, in the ``stdout`` and ``api`` modes, and with ``otlp`` to a collector
+(a loopback OTLP receiver), as a fleet outside Google Cloud deploys it.
 
 Each request's worker is frozen with SIGSTOP as soon as its response is read, as Cloud Run
 throttles an idle instance: the request's events must already have arrived (on stdout, or at the
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.servers.cloud_logging import CloudLoggingServer
+from tests.servers.otlp import OtlpReceiver
 from tests.webserver import ROOT, Server, Trace, clean_env, free_port, serve
 
 pytest_plugins = ("tests.servers.fixtures",)
@@ -95,3 +97,31 @@ class TestGunicornOnCloudRun:
         assert [e["jsonPayload"]["event"] for e in entries].count("app_loaded") == 1
         assert {e["logName"] for e in entries} == {"projects/proj/logs/tracker"}
         _assert_books(books, len(entries))
+
+    def test_otlp_mode_every_request_received_before_the_freeze_and_books_equal_records(
+            self, tmp_path: Path, otlp_receiver: OtlpReceiver) -> None:
+        """OTLP to a collector, from the preloading master and two forked workers: each request's
+        records have reached the receiver before SIGSTOP; the records it holds = the books."""
+        port = free_port()
+        argv, env = _gunicorn(port, tmp_path, GYRINX_TRACKER_EXPORTER="otlp",
+                              OTEL_EXPORTER_OTLP_ENDPOINT=otlp_receiver.endpoint, OTEL_EXPORTER_OTLP_INSECURE="true")
+        with serve(argv, env, port) as server:
+            pids: set[int] = set()
+            index = 0
+            # At least REQUESTS, and on until both workers have served (the kernel picks the worker).
+            while index < REQUESTS or (len(pids) < 2 and index < 10 * REQUESTS):
+                trace = Trace("traceparent" if index % 2 else "x-cloud-trace-context")
+                status, body = server.get(f"/fighters/{index}", trace.headers())
+                pid = json.loads(body)["pid"]
+                pids.add(pid)
+                with server.frozen(pid):
+                    arrived = {record["body"]["event"] for record in otlp_receiver.log_records()
+                               if record["trace_id"] == trace.trace_id}
+                assert (status, arrived) == (200, {"api_call", "http_request"}), (index, server.stderr())
+                index += 1
+            books = _stop_and_read_books(server, tmp_path)
+        records = otlp_receiver.log_records()
+        assert [r["body"]["event"] for r in records].count("app_loaded") == 1
+        assert len(pids) == 2, pids  # both workers served and exported
+        assert len({(r["time_unix_nano"], r["trace_id"], r["body"]["event"]) for r in records}) == len(records)
+        _assert_books(books, len(records))
