@@ -72,6 +72,20 @@ class TestMetricLines:
         assert gyrinx_tracker.flush(10)
         assert metric_lines.lines == [{"metric": "tracker.b", "unit": "{event}", "attributes": {}, "value": 5}]
 
+    def test_a_histogram_sum_past_the_largest_float_is_still_written(self, metric_lines: _Lines) -> None:
+        """Two finite values can sum to infinity, which JSON cannot hold: that series' sum is written
+        as ``"+Inf"`` (as the last bucket's bound is), and every other series still goes out."""
+        gyrinx_tracker.track("huge_bytes", value=1e308)
+        gyrinx_tracker.track("huge_bytes", value=1e308)
+        gyrinx_tracker.track("api_call")
+        assert gyrinx_tracker.flush(10)
+        got = by_series(metric_lines.lines)
+        assert got[("tracker.huge_bytes.value", "{}")] == {
+            "metric": "tracker.huge_bytes.value", "unit": "By", "attributes": {}, "count": 2, "sum": "+Inf",
+            "min": 1e308, "max": 1e308, "buckets": [["+Inf", 2]]}
+        assert got[("tracker.api_call", "{}")]["value"] == 1
+        assert gyrinx_tracker.stats()["metric_exports_failed"] == 0
+
     def test_drops_show_as_a_line_by_reason(self, metric_lines: _Lines) -> None:
         """The tracker's own books are metrics too: dropped events show with their reason."""
         gyrinx_tracker.configure(exporter="console", max_queue=1, when_full="drop", flush_interval=60.0, global_providers="never",

@@ -31,7 +31,7 @@ from gyrinx_tracker._outputs.base import LogWriter, Output
 from gyrinx_tracker._outputs.gcp_env import detect, on_google_cloud
 from gyrinx_tracker._outputs.local import LocalJsonWriter
 from gyrinx_tracker._outputs.local_metrics import LocalMetricLines
-from gyrinx_tracker._outputs.meters import ExportedMeters, MeterSide, SdkInstruments, SdkMeters
+from gyrinx_tracker._outputs.meters import AggregateExporter, ExportedMeters, MeterSide, SdkInstruments, SdkMeters
 from gyrinx_tracker._outputs.sdk import SdkExporterWriter
 from gyrinx_tracker._outputs.signals import ProviderOutput, WriterOutput
 from gyrinx_tracker._outputs.tee import TeeWriter
@@ -140,7 +140,7 @@ def metric_interval(config: TrackerConfig, environ: Mapping[str, str]) -> float:
     return standard if standard > 0 else 60.0
 
 
-def _metric_exporters(config: TrackerConfig, environ: Mapping[str, str]) -> list[MetricExporter]:
+def _metric_exporters(config: TrackerConfig, environ: Mapping[str, str]) -> list[MetricExporter | AggregateExporter]:
     if config.metric_exporter is not None:
         return [config.metric_exporter]
     mode = resolve_exporter(config, environ)

@@ -4,8 +4,9 @@ Two shapes, both driven only by the worker thread (no thread of their own: Cloud
 the CPU between requests, so a background exporter thread would stall there anyway):
 
 * ``ExportedMeters``: our own aggregates (``_metrics.Metrics``) handed as ``MetricsData`` to SDK
-  ``MetricExporter`` objects (OTLP, Cloud Monitoring, the local JSON lines, a test's memory) every
-  ``interval`` seconds, at every ``flush()`` and once more at shutdown.
+  ``MetricExporter`` objects (OTLP, Cloud Monitoring, a test's memory), or as they are to an
+  ``AggregateExporter`` (the local JSON lines), every ``interval`` seconds, at every ``flush()``
+  and once more at shutdown.
 * ``SdkMeters``: the routed events replayed into an SDK meter provider's instruments, for the
   application's own provider or a ``metric_reader=``; the provider's readers decide the rest.
 
@@ -19,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from opentelemetry.metrics import Counter, Histogram, Meter
-from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult
+from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
@@ -48,11 +49,19 @@ class MeterSide(Protocol):
     def shutdown(self, timeout: float) -> None: ...
 
 
-class ExportedMeters:
-    """Our aggregates exported through SDK metric exporters, from the worker thread."""
+class AggregateExporter(Protocol):
+    """An exporter that reads the aggregates themselves, where building ``MetricsData`` for it
+    would cost more than its export (the local lines: see ``local_metrics``)."""
 
-    def __init__(self, metrics: Metrics, stats: Stats, exporters: Sequence[MetricExporter], interval: float,
-                 resource: Resource, scope: tuple[str, str], timeout: float, min_gap: float = 0.0) -> None:
+    def export_aggregates(self, metrics: Metrics, stats: Stats) -> bool: ...
+
+
+class ExportedMeters:
+    """Our aggregates exported through SDK metric exporters (or aggregate exporters), from the worker thread."""
+
+    def __init__(self, metrics: Metrics, stats: Stats, exporters: Sequence[MetricExporter | AggregateExporter],
+                 interval: float, resource: Resource, scope: tuple[str, str], timeout: float,
+                 min_gap: float = 0.0) -> None:
         self.metrics = metrics
         self._stats = stats
         self._exporters = list(exporters)
@@ -77,6 +86,8 @@ class ExportedMeters:
         deadline = time.monotonic() + timeout
         self.export(timeout)
         for exporter in self._exporters:
+            if not isinstance(exporter, MetricExporter):
+                continue  # an aggregate exporter holds nothing to shut down
             left = max(0.0, deadline - time.monotonic())
             try:
                 exporter.shutdown(timeout_millis=left * 1000)
@@ -87,15 +98,21 @@ class ExportedMeters:
         """Every series' current total to every exporter; a failure is counted and warned about."""
         self._due = time.monotonic() + self._interval
         end_ns = self._end_time(timeout)
-        data = metrics_data(self.metrics, self._stats, self._resource, self._scope, self._start_ns, end_ns)
+        data: MetricsData | None = None  # made for the first SDK exporter, shared by the others
         ok = True
         for exporter in self._exporters:
             try:
-                result = exporter.export(data, timeout_millis=timeout * 1000)
+                if isinstance(exporter, MetricExporter):
+                    if data is None:
+                        data = metrics_data(self.metrics, self._stats, self._resource, self._scope,
+                                            self._start_ns, end_ns)
+                    done = exporter.export(data, timeout_millis=timeout * 1000) is MetricExportResult.SUCCESS
+                else:
+                    done = exporter.export_aggregates(self.metrics, self._stats)
             except Exception as error:  # noqa: BLE001 - an exporter bug must not stop the worker
                 _guard.caught("metric export", error)
-                result = MetricExportResult.FAILURE
-            if result is not MetricExportResult.SUCCESS:
+                done = False
+            if not done:
                 ok = False
                 self._stats.metric_export_failed()
                 warn_limited(f"metric_export:{type(exporter).__name__}", "gyrinx_tracker could not export "
