@@ -53,6 +53,26 @@ class TestOriginalContract:
         assert line == json.dumps({"event": "api_call", "n": 1,
                                    "labels": {"endpoint": "/api/v1/fighters", "method": "GET", "status": 200}})
 
+    @pytest.mark.parametrize(("name", "n", "value", "labels"), [
+        ("api_call", 1, None, {}),
+        ("checkout_v2", 7, 0.1, {"ünïcode": "→ ✓", "q": "\"quoted\" \\ \n", "nested": {"list": [1, 2.5, None, True]}}),
+        ("big", 2**53, 1e300, {"tiny": 5e-324, "neg": -0.0, "int": -(2**52), "empty": "", "none": None}),
+        ("int_value", 3, 12, {"flag": False}),
+        ("big_int_value", 1, 10**300, {}),
+        ("float_as_value", 1, 1.0, {"ctrl": "\x00\x1f\u2028", "emoji": "🎉"}),
+    ])
+    def test_the_text_is_json_dumps_of_the_payload_byte_for_byte(self, events_logger: _Lines, name: str, n: int,
+                                                                 value: float | None, labels: dict[str, object]) -> None:
+        """The message is written without building the payload dict; it is still exactly json.dumps of it."""
+        gyrinx_tracker.track(name, n, value, **labels)
+        assert gyrinx_tracker.flush(5)
+        payload: dict[str, object] = {"event": name, "n": n}
+        if value is not None:
+            payload["value"] = value
+        if labels:
+            payload["labels"] = labels
+        assert events_logger.lines == [json.dumps(payload)]
+
     def test_no_labels_no_labels_key(self, events_logger: _Lines) -> None:
         """An event tracked without labels has no labels key, as in the original payload."""
         gyrinx_tracker.track("test_event")
