@@ -63,17 +63,10 @@ def message_of(body: dict[str, Any]) -> str:
 
 
 def event_message(event: Event) -> str:
-    """``message_of(body_of(event))`` without the dict: the name's part encoded once, then the
-    numbers and the labels, the one part the JSON encoder still writes (measured 1.95 against
-    2.33 µs per event for the benchmark's calls)."""
-    head = _dumps_heads[event.name]
-    n, value, labels = event.n, event.value, event.labels
-    text = head + (repr(n) if type(n) is int else encode_like_dumps(n))
-    if value is not None:  # repr is what the JSON encoder writes for an int or a finite float
-        text += ', "value": ' + (repr(value) if type(value) is float or type(value) is int else encode_like_dumps(value))
-    if labels:
-        text += ', "labels": ' + encode_like_dumps(labels)
-    text += "}"
+    """``message_of(body_of(event))`` without the dict: the payload's fields in ``json.dumps``'
+    spelling, only the labels through the JSON encoder (measured 1.95 against 2.33 µs per event
+    for the benchmark's calls)."""
+    text = _dumps_fields(event.name, event.n, event.value, event.labels) + "}"
     return text if len(text) <= _SIZE_CHECK else _fitted(text, encode_like_dumps)
 
 
@@ -86,18 +79,8 @@ def console_line(record: Record) -> str:
 def _console_line(body: dict[str, Any], time_ns: int, trace_id: int | None, span_id: int | None) -> str:
     """Concatenated rather than built as a dict and encoded whole: the fixed parts are constants,
     and only the labels go through the JSON encoder."""
-    name = body["event"]
-    head = _heads[name]
-    value = body.get("value")
-    if value is None:
-        shown = ""
-    else:  # float.__repr__ is what the JSON encoder writes for a finite float
-        shown = ',"value":' + (repr(value) if type(value) is float else encode_json(value))
-    labels = body.get("labels")
-    if labels:
-        shown += ',"labels":' + encode_json(labels)
     time = rfc3339(time_ns)
-    line = f'{head}{body["n"]}{shown}'
+    line = _compact_fields(body["event"], body["n"], body.get("value"), body.get("labels"))
     rate = body.get(SAMPLE_RATE)  # only on entries kept by a sample rate below 1 (see _sampling)
     if rate is not None:
         line += f',"sample_rate":{rate!r}'
@@ -109,24 +92,40 @@ def _console_line(body: dict[str, Any], time_ns: int, trace_id: int | None, span
     return line if len(line) <= _SIZE_CHECK else _fitted(line, encode_json)
 
 
-class _Heads(dict[str, str]):
-    """``{"event":"<name>","n":`` per event name in one JSON spelling, encoded at its first look-up
-    (``heads[name]``: a plain dict look-up after that); at most ``_CACHE_LIMIT`` names are kept."""
-
-    def __init__(self, encode: Callable[[Any], str], colon: str, comma: str) -> None:
-        super().__init__()
-        self._parts = (encode, f'{{"event"{colon}', f'{comma}"n"{colon}')
-
-    def __missing__(self, name: str) -> str:
-        encode, opening, count = self._parts
-        head = opening + encode(name) + count
-        if len(self) < _CACHE_LIMIT:
-            self[name] = head
-        return head
+Fields = Callable[[str, int, "float | None", "dict[str, Any] | None"], str]
 
 
-_heads = _Heads(encode_json, ":", ",")  # the stderr lines' compact JSON
-_dumps_heads = _Heads(encode_like_dumps, ": ", ", ")  # the records' messages, as json.dumps writes them
+def _spelling(encode: Callable[[Any], str], colon: str, comma: str) -> Fields:
+    """A function writing the payload's fields (``{"event":...,"n":...,"value"?,"labels"?``, no
+    closing brace) in one JSON spelling, concatenated rather than built as a dict and encoded
+    whole: only the labels go through the encoder. The part up to ``n`` is encoded once per event
+    name, at its first look-up (at most ``_CACHE_LIMIT`` names are kept). A closure, not a class:
+    its constants are cells, which measured 0.14 µs per event less than attributes of ``self``."""
+    opening, count = f'{{"event"{colon}', f'{comma}"n"{colon}'
+    value_key, labels_key = f'{comma}"value"{colon}', f'{comma}"labels"{colon}'
+
+    class Heads(dict[str, str]):
+        def __missing__(self, name: str) -> str:
+            head = opening + encode(name) + count
+            if len(self) < _CACHE_LIMIT:
+                self[name] = head
+            return head
+
+    heads = Heads()
+
+    def fields(name: str, n: int, value: float | None, labels: dict[str, Any] | None) -> str:
+        text = heads[name] + (repr(n) if type(n) is int else encode(n))
+        if value is not None:  # repr is what the JSON encoder writes for an int or a finite float
+            text += value_key + (repr(value) if type(value) is float or type(value) is int else encode(value))
+        if labels:
+            text += labels_key + encode(labels)
+        return text
+
+    return fields
+
+
+_compact_fields = _spelling(encode_json, ":", ",")  # the stderr lines' compact JSON
+_dumps_fields = _spelling(encode_like_dumps, ": ", ", ")  # the records' messages, as json.dumps writes them
 
 
 def _line(code: CodeType, offset: int) -> int:
@@ -214,15 +213,20 @@ class LocalJsonWriter:
 
     def _write_merged(self, kept: Sequence[tuple[Event, dict[str, Any] | None]], handle: Callable[[logging.LogRecord], None],
                       template: dict[str, Any], make_merged: MakeMerged) -> None:
-        """The records of ``kept`` from their bases; the trace look-up inlined (hot loop)."""
-        bases, trace_of = self._bases, self._trace_fields
+        """The records of ``kept`` from their bases; ``event_message`` and the trace look-up inlined (hot loop)."""
+        bases, trace_of, fields = self._bases, self._trace_fields, _dumps_fields
         for event, body in kept:
             thread, site, context = event.thread, event.site, event.context
             code, offset = site if site is not None else (None, 0)
             key = (id(code), offset, thread.ident, thread.name) if thread is not None else (id(code), offset, None, None)
             entry = bases.get(key)
             base = entry[1] if entry is not None else self._base(key, site, template)
-            text = event_message(event) if body is None else message_of(body)
+            if body is None:  # event_message, inlined
+                text = fields(event.name, event.n, event.value, event.labels) + "}"
+                if len(text) > _SIZE_CHECK:
+                    text = _fitted(text, encode_like_dumps)
+            else:
+                text = message_of(body)
             trace = self._trace if context is self._context and context is not None else trace_of(context)
             handle(make_merged(base, text, event.time_ns, trace))
 
