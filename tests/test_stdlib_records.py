@@ -61,13 +61,3 @@ class TestRecordMaker:
         record = stdlib_records.record_maker(logger)("line", time.time_ns(), fields)
         assert {key: getattr(record, key) for key in fields} == fields
 
-
-class TestDispatcher:
-    def test_without_filters_handlers_are_called_directly(self, logger: logging.Logger) -> None:
-        """No logger filters: callHandlers, the same thing handle() would do, one call shorter."""
-        assert stdlib_records.dispatcher(logger) == logger.callHandlers
-
-    def test_with_a_filter_handle_runs_it(self, logger: logging.Logger) -> None:
-        """A filter on the events logger keeps its say."""
-        logger.addFilter(lambda record: False)
-        assert stdlib_records.dispatcher(logger) == logger.handle

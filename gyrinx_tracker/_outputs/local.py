@@ -37,11 +37,11 @@ from gyrinx_tracker._outputs.base import Delivery
 from gyrinx_tracker._outputs.fast_json import encode_json, encode_like_dumps
 from gyrinx_tracker._outputs.limits import ENTRY_LIMIT, fit
 from gyrinx_tracker._outputs.linewriter import deliver_lines
+from gyrinx_tracker._outputs.stdlib_dispatch import dispatch
 from gyrinx_tracker._outputs.stdlib_records import (
     SOURCE,
     MakeMerged,
     MakeRecord,
-    dispatcher,
     merged_maker,
     record_maker,
 )
@@ -174,11 +174,12 @@ class LocalJsonWriter:
             return deliver_lines(self._fallback or sys.stderr, lines, "stderr")
         elif logger.isEnabledFor(logging.INFO):
             make = self._record_maker()
-            handle = dispatcher(logger)
+            made = []
             for record, event in zip(records, events, strict=True):
                 log = record.log_record
                 fields = self._fields(log, event)
-                handle(make(message_of(log.body), log.timestamp or log.observed_timestamp, fields))  # type: ignore[arg-type]
+                made.append(make(message_of(log.body), log.timestamp or log.observed_timestamp, fields))  # type: ignore[arg-type]
+            dispatch(logger, made)
         return Delivery(len(records))
 
     def bind_events(self, resource: Any, scope: Any, attribute_limit: int, value_length_limit: int | None) -> bool:
@@ -201,20 +202,21 @@ class LocalJsonWriter:
             return deliver_lines(self._fallback or sys.stderr, lines, "stderr")
         if logger.isEnabledFor(logging.INFO):
             merged = self._merged_maker()
-            handle = dispatcher(logger)
             if merged is None:  # the application's record factory: makeRecord, through record_maker
                 make = self._record_maker()
-                for event, body in kept:
-                    handle(make(event_message(event) if body is None else message_of(body), event.time_ns,
-                                self._event_fields(event)))
+                made = [make(event_message(event) if body is None else message_of(body), event.time_ns,
+                             self._event_fields(event)) for event, body in kept]
             else:
-                self._write_merged(kept, handle, *merged)
+                made = self._write_merged(kept, *merged)
+            dispatch(logger, made)
         return Delivery(len(kept))
 
-    def _write_merged(self, kept: Sequence[tuple[Event, dict[str, Any] | None]], handle: Callable[[logging.LogRecord], None],
-                      template: dict[str, Any], make_merged: MakeMerged) -> None:
+    def _write_merged(self, kept: Sequence[tuple[Event, dict[str, Any] | None]], template: dict[str, Any],
+                      make_merged: MakeMerged) -> list[logging.LogRecord]:
         """The records of ``kept`` from their bases; ``event_message`` and the trace look-up inlined (hot loop)."""
         bases, trace_of, fields = self._bases, self._trace_fields, _dumps_fields
+        made: list[logging.LogRecord] = []
+        append = made.append
         for event, body in kept:
             thread, site, context = event.thread, event.site, event.context
             code, offset = site if site is not None else (None, 0)
@@ -228,7 +230,8 @@ class LocalJsonWriter:
             else:
                 text = message_of(body)
             trace = self._trace if context is self._context and context is not None else trace_of(context)
-            handle(make_merged(base, text, event.time_ns, trace))
+            append(make_merged(base, text, event.time_ns, trace))
+        return made
 
     def _base(self, key: tuple[int, int, int | None, str | None], site: Site | None,
               template: dict[str, Any]) -> dict[str, Any]:

@@ -39,7 +39,8 @@ from gyrinx_tracker._metric_data import book_metrics
 from gyrinx_tracker._metrics import BOUNDARIES, PREFIX, Metrics, Series
 from gyrinx_tracker._outputs.fast_json import encode_json
 from gyrinx_tracker._outputs.linewriter import write_whole
-from gyrinx_tracker._outputs.stdlib_records import dispatcher, record_maker
+from gyrinx_tracker._outputs.stdlib_dispatch import dispatch
+from gyrinx_tracker._outputs.stdlib_records import record_maker
 from gyrinx_tracker._stats import Stats
 
 METRICS_LOGGER = "gyrinx.tracker.metrics"
@@ -85,9 +86,8 @@ class LocalMetricLines:
         if not logger.hasHandlers():  # whole lines even when forked workers share stderr
             written, _error = write_whole(self._fallback or sys.stderr, [line + "\n" for _, _, line in changed])
         elif logger.isEnabledFor(logging.INFO):  # records as the event lines make them: no findCaller
-            make, handle, now = record_maker(logger), dispatcher(logger), time_ns()
-            for _, _, line in changed:
-                handle(make(line, now, {}))
+            make, now = record_maker(logger), time_ns()
+            dispatch(logger, [make(line, now, {}) for _, _, line in changed])
         marks = self._written
         for mark, value, _ in changed[:written]:  # a line not written is still "changed" at the next export
             marks[mark] = value

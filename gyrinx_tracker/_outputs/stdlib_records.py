@@ -8,10 +8,8 @@ cost, which matters where the target is parity with the original tracker's ``log
 relies on ``LogRecord`` keeping its fields in ``__dict__``, so it is fenced here and used only
 with the standard record class: an application that installed its own record factory gets
 ``makeRecord``, and its factory runs for our records too. ``tests/test_stdlib_records.py``
-compares the records with ``makeRecord``'s field by field.
-
-``dispatcher`` is the other shortcut: ``Logger.handle`` is "if not disabled and the logger's
-filters pass, call the handlers"; with no filters, ``callHandlers`` is the same, one call shorter.
+compares the records with ``makeRecord``'s field by field. How the records reach the handlers is
+``stdlib_dispatch``'s job.
 """
 
 from __future__ import annotations
@@ -84,7 +82,3 @@ def _through_factory(logger: logging.Logger, message: str, time_ns: int, fields:
     record.msecs = (time_ns % 1_000_000_000) // 1_000_000 + 0.0
     return record
 
-
-def dispatcher(logger: logging.Logger) -> Callable[[logging.LogRecord], None]:
-    """``logger.handle``, or ``logger.callHandlers`` when the logger has no filters of its own."""
-    return logger.handle if logger.filters or logger.disabled else logger.callHandlers

@@ -1,9 +1,10 @@
 """One of several processes writing events to one shared stream (tests/test_shared_streams.py).
 
-Usage: ``python shared_writer.py MODE PROC EVENTS BOOKS_PATH BARRIER_DIR``. The process
+Usage: ``python shared_writer.py MODE PROC EVENTS BOOKS_PATH BARRIER_DIR [short]``. The process
 configures the output named by MODE, signals that it is ready, waits for the go file (so every
 writer starts at once and their writes really contend), tracks EVENTS events (every 50th with a
-label of 4-64 KiB, so its line is longer than PIPE_BUF), flushes and writes its books as JSON.
+label of 4-64 KiB, so its line is longer than PIPE_BUF, unless ``short`` is given), flushes and
+writes its books as JSON.
 
 MODE: ``stdout`` (Cloud Run structured lines on stdout), ``fallback`` (local JSON on stderr, the
 app configured no logging), ``handler`` (local JSON through SharedStreamHandler on stdout),
@@ -56,11 +57,12 @@ def wait_for_go(barrier: Path, proc: int) -> None:
 
 def main() -> None:
     mode, proc, events, books, barrier = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4]), Path(sys.argv[5])
+    big_every = 0 if sys.argv[6:] == ["short"] else BIG_EVERY
     configure(mode)
     rng = random.Random(proc)
     wait_for_go(barrier, proc)
     for seq in range(events):
-        if seq % BIG_EVERY == 0:
+        if big_every and seq % big_every == 0:
             length = rng.randint(4 * 1024, 64 * 1024)
             gyrinx_tracker.track("shared", proc=proc, seq=seq, blob=blob(proc, seq, length), blob_len=length)
         else:
