@@ -109,11 +109,11 @@ def _write_runs(handler: logging.StreamHandler[Any], records: Sequence[logging.L
     """
     text_of = _formatter(handler)
     terminator = handler.terminator
-    one_byte = _one_byte_ascii(handler.stream)
     index, total = 0, len(records)
     while index < total:
         with _locked(handler):
-            stream = handler.stream
+            stream = handler.stream  # per run, as emit reads it per record: setStream may come between
+            one_byte = _one_byte_ascii(stream)
             run: list[str] = []
             size, first = 0, index
             while index < total:
