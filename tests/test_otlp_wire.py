@@ -34,6 +34,10 @@ LABELS: list[dict[str, Any]] = [
     {"tags": ["a", 1, 2.5, None, True], "meta": {"k": 1, "": "dropped from attributes", "deep": {"x": [1]}}},
     {},
     {f"key{index}": index for index in range(140)},  # past the SDK's 128-attribute limit
+    {f"key{index}": index for index in range(127)},  # the limit exactly, with gyrinx.event
+    {"huge": "y" * 5_000, "n2": 2},  # a record longer than the cached lengths (4,096) and 2-byte varints
+    {"pairs": "z" * 112},  # the labels' key/value list: 125 bytes, its AnyValue 127 (a 1-byte length)
+    {"pairs": "z" * 113},  # 126 bytes, and an AnyValue of 128 (a 2-byte length)
 ]
 
 

@@ -7,7 +7,8 @@ three quarters of the worker's time per event. Both only re-express what an ``Ev
 Here each event's ``LogRecord`` is written directly in protobuf's wire format, field by field in
 the order the official encoder's serializer writes them, from pieces cached where they repeat (the
 resource and scope once per writer; a label's key/value pair once per distinct pair; the trace
-fields once per distinct context). The bytes are those that serializing the official exporter's
+fields once per distinct context), with their lengths, so that a record's length is added up and the
+whole request is one join of its pieces. The bytes are those that serializing the official exporter's
 ``ExportLogsServiceRequest`` for the same records gives: ``tests/test_otlp_wire.py`` compares them
 with ``encode_logs`` over records built by ``Logger.emit``, byte for byte.
 
@@ -105,13 +106,25 @@ def key_value(key: str, value: Any) -> bytes:
     return (field(b"\x0a", key.encode()) if key else b"") + field(b"\x12", any_value(value))
 
 
-def _labels_pair(pairs: bytes) -> bytes:
-    """The body's ``labels`` entry around its key/value list's encoded ``pairs``."""
-    return field(b"\x0a", _LABELS_KEY + field(b"\x12", field(b"\x32", pairs)))
+def _labels_head(listed: int) -> bytes:
+    """What comes before the body's ``labels`` entry's ``listed`` bytes of key/value pairs: the
+    entry's tag and length, its key, its value's tag and length, the key/value list's tag and length."""
+    if listed < 126:  # the list's and the AnyValue's lengths fit one byte each (the entry's is in the table)
+        return b"".join((b"\x0a", _LENGTHS[listed + 12], _LABELS_KEY, b"\x12", _LENGTHS[listed + 2],
+                         b"\x32", _LENGTHS[listed]))
+    inner = varint(listed)
+    value = varint(1 + len(inner) + listed)  # the AnyValue around the key/value list
+    entry = len(_LABELS_KEY) + 1 + len(value) + 1 + len(inner) + listed
+    return b"\x0a" + varint(entry) + _LABELS_KEY + b"\x12" + value + b"\x32" + inner
 
 
 _N_ONE = field(b"\x0a", key_value("n", 1))  # the body's "n": 1, the common case, written once
 _VALUE_HEAD = _float_pair("value")  # the body's "value" pair but its double's 8 bytes
+_VALUE_BYTES = len(_VALUE_HEAD) + 8
+
+
+Label = tuple[bytes, bytes, int, int]  # body pair, attribute, and their lengths
+Named = tuple[bytes, bytes, bytes, int]  # attribute, event_name field, body pair; fixed record bytes
 
 
 class WireEncoder:
@@ -126,33 +139,105 @@ class WireEncoder:
         self._limit = attribute_limit
         self._clock = clock  # the observed time: when the worker made the record, as Logger.emit stamps it
         self._pairs: dict[tuple[str, type, object], bytes] = {}  # body pairs: "event", "n", ...
-        self._labels: dict[tuple[str, type, object], tuple[bytes, bytes]] = {}  # body pair, attribute
-        self._named: dict[str, tuple[bytes, bytes, bytes]] = {}  # per event name: see _name_parts
+        self._labels: dict[tuple[str, type, object], Label] = {}
+        self._named: dict[str, Named] = {}  # per event name: see _name_parts
         self._context: Context | None = None
         self._trace = b""
 
     def encode(self, kept: Sequence[tuple[Event, dict[str, Any] | None]]) -> bytes:
         """The serialized request carrying one log record per (event, body), in order; a body of
-        None is ``body_of(event)``, written from the event's fields (no dict built and walked)."""
-        record, lengths = self._record, _LENGTHS
-        records: list[bytes] = []
-        append = records.append
-        for event, body in kept:
-            encoded = record(event, body)
-            size = len(encoded)
-            append(b"\x12" + lengths[size] if size < _SHORT else b"\x12" + varint(size))
-            append(encoded)
-        scope_logs = self._scope + b"".join(records) + self._scope_schema
-        resource_logs = self._resource + field(b"\x12", scope_logs) + self._resource_schema
-        return field(b"\x0a", resource_logs)
+        None is ``body_of(event)``, written from the event's fields (no dict built and walked).
 
-    def _record(self, event: Event, body: dict[str, Any] | None) -> bytes:
-        """One ``LogRecord``: fields 1, 2, 3, 5, 6, (8, 9, 10), 11, 12, as the serializer orders them.
-
-        The labels are walked once for both their body pairs and their attributes (one cache look-up
-        each). Without a body (nothing sampled) the payload is written here from the event's fields,
-        inline: this runs once per event and is most of the worker's time in OTLP mode.
+        The request is one join of the pieces of all its records: a record's length, which comes
+        before it, is added up from the lengths of its pieces (cached with them), so no record is
+        joined on its own and then copied into the request. The request's head, written last, is
+        the only piece whose lengths depend on the whole batch.
         """
+        out = [b""]  # [0]: the head, once the batch's length is known
+        size = 0
+        write = self._write_payload_record
+        for event, body in kept:
+            if body is None:
+                size += write(event, out)
+            else:
+                encoded = self._record(event, body)
+                head = b"\x12" + varint(len(encoded))
+                out.append(head)
+                out.append(encoded)
+                size += len(head) + len(encoded)
+        scope_logs = len(self._scope) + size + len(self._scope_schema)
+        out.append(self._scope_schema)
+        out.append(self._resource_schema)
+        resource_head = self._resource + b"\x12" + varint(scope_logs)
+        out[0] = b"\x0a" + varint(len(resource_head) + scope_logs + len(self._resource_schema)) + resource_head + self._scope
+        return b"".join(out)
+
+    def _write_payload_record(self, event: Event, out: list[bytes]) -> int:
+        """Append the pieces of the ``LogRecord`` (tag and length first) whose body is
+        ``body_of(event)``; the bytes appended.
+
+        The fields are 1, 2, 3, 5, 6, (8, 9, 10), 11, 12, as the serializer orders them; the body is
+        a key/value list of ``event``, ``n``, ``value`` (if any) and ``labels`` (if any). The labels
+        are walked once for both their body pairs and their attributes (one cache look-up each).
+        This runs once per event and is most of the worker's time in OTLP mode: nothing here is
+        joined per record, and every length comes from the cached pieces' lengths.
+        """
+        lengths = _LENGTHS
+        name = event.name
+        named = self._named.get(name) or self._name_parts(name)
+        n, value, labels = event.n, event.value, event.labels
+        number = _N_ONE if n == 1 and type(n) is int else self._pair("n", n)
+        inner = len(named[2]) + len(number)  # the body's key/value list
+        measured: tuple[bytes, ...]
+        if type(value) is float:
+            measured = (_VALUE_HEAD, _DOUBLE(value))
+            inner += _VALUE_BYTES
+        elif value is None:
+            measured = ()
+        else:
+            measured = (self._pair("value", value),)
+            inner += len(measured[0])
+        pairs: list[bytes] = []
+        attributes = [named[0]]
+        listed = 0
+        if labels:
+            cache = self._labels
+            attributed = 0
+            for key, item in labels.items():
+                kind = type(item)
+                label = cache.get((key, kind, item)) if kind is str or kind is int or kind is bool else None
+                if label is None:
+                    label = self._label(key, item)
+                pairs.append(label[0])
+                attributes.append(label[1])
+                listed += label[2]
+                attributed += label[3]
+            if len(attributes) > self._limit:
+                del attributes[self._limit:]
+                attributed = sum(map(len, attributes)) - len(named[0])
+            head = _labels_head(listed)
+            inner += len(head) + listed
+        else:
+            attributed = 0
+        context = event.context
+        trace = self._trace if context is self._context and context is not None else self._trace_of(context)
+        listing = lengths[inner] if inner < _SHORT else varint(inner)
+        body = 1 + len(listing) + inner  # the AnyValue around the key/value list
+        framing = lengths[body] if body < _SHORT else varint(body)
+        size = named[3] + len(framing) + body + attributed + len(trace)
+        prefix = lengths[size] if size < _SHORT else varint(size)
+        out += (b"\x12", prefix,
+                b"\x09", _FIXED64(event.time_ns), _SEVERITY, b"\x2a", framing, b"\x32", listing, named[2], number)
+        out += measured
+        if pairs:
+            out.append(head)
+            out += pairs
+        out += attributes
+        out += (trace, b"\x59", _FIXED64(self._clock()), named[1])
+        return 1 + len(prefix) + size
+
+    def _record(self, event: Event, body: dict[str, Any]) -> bytes:
+        """One ``LogRecord`` with the given body (a sampled event's, with its ``sample_rate``)."""
         name = event.name
         named = self._named.get(name) or self._name_parts(name)
         labels = event.labels
@@ -162,44 +247,30 @@ class WireEncoder:
             cache = self._labels
             for key, value in labels.items():
                 kind = type(value)
-                both = cache.get((key, kind, value)) if kind is str or kind is int or kind is bool else None
-                if both is None:
-                    both = self._label(key, value)
-                pairs.append(both[0])
-                attributes.append(both[1])
+                label = cache.get((key, kind, value)) if kind is str or kind is int or kind is bool else None
+                if label is None:
+                    label = self._label(key, value)
+                pairs.append(label[0])
+                attributes.append(label[1])
             if len(attributes) > self._limit:
                 del attributes[self._limit:]
-        if body is None:  # body_of(event): {"event", "n", "value"?, "labels"?}
-            n, value = event.n, event.value
-            parts = [named[2], _N_ONE if n == 1 and type(n) is int else self._pair("n", n)]
-            if type(value) is float:
-                parts.append(_VALUE_HEAD)
-                parts.append(_DOUBLE(value))
-            elif value is not None:
-                parts.append(self._pair("value", value))
-            if pairs:
-                parts.append(_labels_pair(b"".join(pairs)))
-            inner = b"".join(parts)
-            size = len(inner)
-            encoded_body = b"\x32" + (_LENGTHS[size] if size < _SHORT else varint(size)) + inner
-        else:
-            encoded_body = self._body(body, labels, pairs)
-        context = event.context
-        trace = self._trace if context is self._context and context is not None else self._trace_of(context)
-        size = len(encoded_body)
+        encoded_body = self._body(body, labels, pairs)
+        trace = self._trace_of(event.context)
         return b"".join((
             b"\x09", _FIXED64(event.time_ns), _SEVERITY,
-            b"\x2a", _LENGTHS[size] if size < _SHORT else varint(size), encoded_body,
+            b"\x2a", varint(len(encoded_body)), encoded_body,
             *attributes,
             trace,
             b"\x59", _FIXED64(self._clock()),
             named[1],
         ))
 
-    def _name_parts(self, name: str) -> tuple[bytes, bytes, bytes]:
-        """An event name's ``gyrinx.event`` attribute, ``event_name`` field and body ``event`` pair."""
-        parts = (field(b"\x32", key_value(EVENT_ATTRIBUTE, name)), field(b"\x62", name.encode()),
-                 self._pair("event", name))
+    def _name_parts(self, name: str) -> Named:
+        """An event name's ``gyrinx.event`` attribute, ``event_name`` field and body ``event`` pair,
+        and the bytes of a record's fields that are the same for every record of the name: time
+        (9), severity (8), the body's tag (1), the attribute, observed time (9) and ``event_name``."""
+        attribute, event_name = field(b"\x32", key_value(EVENT_ATTRIBUTE, name)), field(b"\x62", name.encode())
+        parts = (attribute, event_name, self._pair("event", name), 27 + len(attribute) + len(event_name))
         if len(self._named) < _PAIR_LIMIT:
             self._named[name] = parts
         return parts
@@ -210,7 +281,8 @@ class WireEncoder:
         for key, value in body.items():
             kind = type(value)
             if value is labels:
-                parts.append(_labels_pair(b"".join(pairs)))
+                listed = b"".join(pairs)
+                parts.append(_labels_head(len(listed)) + listed)
             elif kind is float:
                 parts.append((_FLOAT_PAIRS.get(key) or _float_pair(key)) + _DOUBLE(value))
             else:
@@ -231,15 +303,17 @@ class WireEncoder:
             return encoded
         return field(b"\x0a", key_value(str(key), value))
 
-    def _label(self, key: str, value: Any) -> tuple[bytes, bytes]:
+    def _label(self, key: str, value: Any) -> Label:
         """A label's body pair (a ``KeyValueList.values`` entry) and its ``gyrinx.label.<key>``
-        attribute (a ``LogRecord.attributes`` entry), cached for str/int/bool values."""
-        both = (field(b"\x0a", key_value(str(key), value)),
-                field(b"\x32", key_value(LABEL_ATTRIBUTE_PREFIX + key, _attribute_value(value))))
+        attribute (a ``LogRecord.attributes`` entry), with their lengths; cached for str/int/bool
+        values."""
+        pair = field(b"\x0a", key_value(str(key), value))
+        attribute = field(b"\x32", key_value(LABEL_ATTRIBUTE_PREFIX + key, _attribute_value(value)))
+        label = (pair, attribute, len(pair), len(attribute))
         kind = type(value)
         if (kind is str or kind is int or kind is bool) and len(self._labels) < _PAIR_LIMIT:
-            self._labels[(key, kind, value)] = both
-        return both
+            self._labels[(key, kind, value)] = label
+        return label
 
     def _trace_of(self, context: Context | None) -> bytes:
         """Flags, trace id and span id of the caller's span (none without one), per context once."""
