@@ -199,9 +199,13 @@ class Sanitizer:
         return None
 
     def labels(self, raw: dict[str, Any]) -> dict[str, JSON]:
-        """Labels converted, bounded in count and bytes, and redacted where they look secret."""
+        """Labels converted, bounded in count and bytes, and redacted where they look secret.
+
+        Labels that need nothing done are kept as the very dict given, not copied: ``raw`` is
+        ``track()``'s ``**labels``, a dict Python makes for each call, which nothing else holds.
+        """
         if self._plain_fits and len(raw) <= self._config.max_labels and self._all_plain(raw):
-            return dict(raw)
+            return raw
         return self._converted(raw)
 
     def _all_plain(self, raw: dict[str, Any]) -> bool:
