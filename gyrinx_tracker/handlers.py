@@ -11,6 +11,7 @@ into atomic writes when short, under an inter-process lock when long (see ``_out
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from gyrinx_tracker._outputs.linewriter import write_whole
@@ -29,14 +30,29 @@ class SharedStreamHandler(_StreamHandler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            _, error = write_whole(self.stream, [self.format(record) + self.terminator])
+            line = self.format(record) + self.terminator
         except RecursionError:  # as StreamHandler does: a recursion error is the app's bug to see
             raise
         except Exception:  # noqa: BLE001 - logging's contract: report through handleError, never raise
             self.handleError(record)
             return
-        if error is not None:
-            self.handleError(record)
+        self.write_lines([record], [line])
+
+    def write_lines(self, records: Sequence[logging.LogRecord], lines: Sequence[str]) -> None:
+        """Write formatted ``lines`` (each ``records[i]``'s, terminator included) through the line
+        writer in one call; the first record whose line was not written goes to ``handleError``.
+
+        ``emit`` is its one-record case; the tracker's own output hands it a whole batch, under
+        the handler's lock, as ``emit`` runs under it.
+        """
+        try:
+            written, error = write_whole(self.stream, lines)
+        except RecursionError:
+            raise
+        except Exception:  # noqa: BLE001 - logging's contract: report through handleError, never raise
+            written, error = 0, OSError("write failed")
+        if error is not None and written < len(records):
+            self.handleError(records[written])
 
 
 __all__ = ["SharedStreamHandler"]

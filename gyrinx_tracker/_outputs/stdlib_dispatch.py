@@ -27,9 +27,9 @@ import codecs
 import contextlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
-from gyrinx_tracker._outputs.linewriter import PIPE_BUF, write_whole
+from gyrinx_tracker._outputs.linewriter import PIPE_BUF
 from gyrinx_tracker.handlers import SharedStreamHandler
 
 _STANDARD = logging.StreamHandler
@@ -95,7 +95,7 @@ def _writer(handler: logging.Handler) -> Writer | None:
         return None
     if cls.emit is _STANDARD.emit and cls.flush is _STANDARD.flush:
         return _write_runs
-    if cls.emit is SharedStreamHandler.emit:
+    if cls.emit is SharedStreamHandler.emit and isinstance(handler, SharedStreamHandler):
         return _write_shared
     return None
 
@@ -139,7 +139,8 @@ def _write_runs(handler: logging.StreamHandler[Any], records: Sequence[logging.L
 
 
 def _write_shared(handler: logging.StreamHandler[Any], records: Sequence[logging.LogRecord]) -> None:
-    """``SharedStreamHandler.emit`` for each record, the lines handed to the line writer at once."""
+    """``SharedStreamHandler.emit`` for each record: formatted here, written in one ``write_lines``."""
+    shared = cast(SharedStreamHandler, handler)  # _writer checked it
     text_of = _formatter(handler)
     terminator = handler.terminator
     with _locked(handler):
@@ -149,14 +150,7 @@ def _write_shared(handler: logging.StreamHandler[Any], records: Sequence[logging
             if text is not None:
                 kept.append(record)
                 texts.append(text + terminator)
-        try:
-            written, error = write_whole(handler.stream, texts)
-        except RecursionError:
-            raise
-        except Exception:  # noqa: BLE001 - as SharedStreamHandler.emit: reported, never raised
-            written, error = 0, OSError("write failed")
-        if error is not None and written < len(kept):
-            handler.handleError(kept[written])
+        shared.write_lines(kept, texts)
 
 
 def _formatted(handler: logging.Handler, text_of: Callable[[logging.LogRecord], str],
