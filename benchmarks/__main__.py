@@ -32,7 +32,8 @@ BURSTS = ("sdk_otlp", "ours_local_metrics", "ours_otlp", "ours_app")
 STEERING = ("GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT", "K_SERVICE", "CLOUD_RUN_JOB", "OTEL_SERVICE_NAME",
             "OTEL_RESOURCE_ATTRIBUTES", "OTEL_EXPORTER_OTLP_ENDPOINT")
 # name: (full run, --quick)
-SETTINGS = {"rounds": (9, 2), "events": (6_000, 1_000), "thread_seconds": (2.0, 0.5), "burst": (40_000, 5_000),
+SETTINGS = {"rounds": (9, 2), "events": (6_000, 1_000), "thread_seconds": (2.0, 0.5), "thread_runs": (5, 1),
+            "burst": (40_000, 5_000),
             "books_seconds": (10.0, 1.0), "cardinality_events": (1_000_000, 40_000),
             "catalogue_rounds": (11, 2), "catalogue_calls": (20_000, 4_000)}
 
@@ -56,9 +57,9 @@ def measure(args: argparse.Namespace, endpoints: Endpoints, counted: bool) -> Re
     rows = run_rounds(IMPLS, args.rounds, request_calls(args.events), Env(sink, endpoints))
     shutdown_app_providers()
     sink.close()
-    print(f"{report.cost_table(rows)}\n[2/4] 8 threads × {args.thread_seconds:g} s; bursts of {args.burst:,}",
-          flush=True)
-    results = Results(rows, {key: load.run("threads", key, args.thread_seconds, endpoints) for key in THREADS},
+    print(f"{report.cost_table(rows)}\n[2/4] 8 threads × {args.thread_seconds:g} s, {args.thread_runs} runs per "
+          f"implementation, interleaved; bursts of {args.burst:,}", flush=True)
+    results = Results(rows, load.repeated(THREADS, args.thread_runs, args.thread_seconds, endpoints),
                       {key: load.run("burst", key, args.burst, endpoints) for key in BURSTS})
     print(f"{report.load_table(results.threads)}\n{report.load_table(results.bursts)}\n[3/4] books under 8 threads "
           f"× {args.books_seconds:g} s, max_queue=1000; {args.cardinality_events:,} unique-id events", flush=True)
@@ -100,7 +101,8 @@ def main() -> None:
     elapsed = time.perf_counter() - started
     print(f"{report.instructions_table(results.instructions)}\n{report.targets_table(results)}\ntotal {elapsed:.0f} s")
     if args.output is not None:
-        settings = (f"{args.rounds} rounds × {args.events:,} calls; threads {args.thread_seconds:g} s; bursts of "
+        settings = (f"{args.rounds} rounds × {args.events:,} calls; threads {args.thread_runs} × "
+                    f"{args.thread_seconds:g} s; bursts of "
                     f"{args.burst:,}; books {args.books_seconds:g} s; {args.cardinality_events:,} unique-id "
                     f"events; the whole run took {elapsed:.0f} s")
         args.output.write_text(report.render(results, settings))

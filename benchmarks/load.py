@@ -1,6 +1,7 @@
 """Load runs, each in a fresh process so that peak RSS (``VmHWM``) is that implementation's alone.
 
-``threads KEY SECONDS [--max-queue N]``: 8 threads call as fast as they can; ``burst KEY EVENTS``:
+``threads KEY SECONDS [--max-queue N]``: 8 threads call as fast as they can (``repeated`` runs
+that several times per key, interleaved, and keeps the median); ``burst KEY EVENTS``:
 one thread makes EVENTS calls as fast as it can; then one flush. Every call is counted by the
 thread that made it and delivery where the output landed. Our books must balance (calls = emitted
 = exported + dropped) and be exact (delivered = exported); the others keep no books, so what they
@@ -110,6 +111,32 @@ def run(mode: str, key: str, amount: float, endpoints: Endpoints, max_queue: int
     done = subprocess.run(command + (["--max-queue", str(max_queue)] if max_queue else []), capture_output=True,
                           text=True, timeout=300, env={**os.environ, ENDPOINTS: json.dumps(endpoints)})
     return last_json(done.stdout, done.stderr, key)
+
+
+def repeated(keys: tuple[str, ...], runs: int, seconds: float, endpoints: Endpoints) -> dict[str, dict[str, Any]]:
+    """``runs`` thread runs of every key, interleaved (key by key, round after round), so a slow
+    minute of this shared machine falls on every key alike; each key's result is ``median_run``."""
+    found: dict[str, list[dict[str, Any]]] = {key: [] for key in keys}
+    for _ in range(runs):
+        for key in keys:
+            found[key].append(run("threads", key, seconds, endpoints))
+    return {key: median_run(key, made) for key, made in found.items()}
+
+
+def median_run(key: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median rate received, with every run's rate beside it (``rates``, in the
+    order run) and the books judged over all of them: one unbalanced run makes the key's books
+    unbalanced. A failed run is reported as the key's error; an even count takes the lower middle."""
+    failed = [made for made in runs if "error" in made]
+    if failed or not runs:
+        return {"key": key, "error": failed[0]["error"] if failed else "no run"}
+    ordered = sorted(runs, key=lambda made: made["delivered_per_s"])
+    middle = dict(ordered[(len(ordered) - 1) // 2])
+    middle["rates"] = [made["delivered_per_s"] for made in runs]
+    if "balanced" in middle:
+        middle["balanced"] = all(made["balanced"] for made in runs)
+        middle["exact"] = all(made["exact"] for made in runs)
+    return middle
 
 
 def instructions(key: str) -> float:

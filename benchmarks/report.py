@@ -61,6 +61,7 @@ LOADS: Columns = (
     ("calls/s", _cell("calls_per_s", "{:,.0f}")),
     ("received", _cell("delivered", "{:,}")),
     ("received/s", _cell("delivered_per_s", "{:,.0f}")),
+    ("received/s, every run", lambda run: " · ".join(f"{rate:,.0f}" for rate in run.get("rates", []))),
     ("dropped by reason", lambda run: ", ".join(f"{k} {v:,}" for k, v in run.get("dropped_by_reason", {}).items())),
     ("CPU µs/received", _cell("cpu_us_per_delivered", "{:.1f}")),
     ("peak RSS MB", _cell("peak_rss_mb", "{:.1f}")),
@@ -158,6 +159,12 @@ exported + dropped) and be exact (received = exported); the others keep no books
 (`sdk_otlp`, and the app's providers under `ours_app`) keep the SDK's default 2,048-record queue here;
 what the app's processor drops after we handed a record over is *exported, not received*."""
 
+THREAD_RUNS = """ Each implementation is run several times, the
+implementations interleaved run by run (`load.repeated`), and the row is its median run by
+*received/s*, with every run's rate beside it in the order run; the books are those of all its runs.
+On this shared machine, 2-s runs of the same code minutes apart have differed by a quarter (OTLP,
+73,304 to 96,990 events/s on 2026-12-07): one run cannot decide a target."""
+
 
 IMPORT = """`import gyrinx_tracker` in a fresh interpreter, the cumulative time `-X importtime` reports for it
 (`benchmarks/import_time.py`): median {median_ms:.1f} ms, min {min_ms:.1f}, max {max_ms:.1f}, over {runs} runs."""
@@ -174,7 +181,8 @@ def render(results: Results, settings: str) -> str:
         INTRO, machine() + f"\n- Settings: {settings}", "## Targets", targets_table(results),
         "## Per-call cost", COST, cost_table(results.rows), problems,
         "\n".join(f"- `{impl.key}`: {impl.about}" for impl in IMPLS),
-        "## Eight threads", LOAD.format(what="8 threads call as fast as they can"), load_table(results.threads),
+        "## Eight threads", LOAD.format(what="8 threads call as fast as they can") + THREAD_RUNS,
+        load_table(results.threads),
         "## Bursts", LOAD.format(what="one thread calls as fast as it can"), load_table(results.bursts),
         "## Books under overload", LOAD.format(what="8 threads with `max_queue=1000`, so the queue overflows"),
         load_table(results.books), "## Metric cardinality",

@@ -68,10 +68,17 @@ def ratio(key: str, cpu: bool = True) -> Reading:
 
 
 def rate(key: str) -> Reading:
+    """The median of the key's interleaved runs (``load.repeated``), their range, and the books of all."""
     def read(results: Results) -> Measured:
         run = results.threads[key]
-        books = "books exact" if run["balanced"] and run["exact"] else "books NOT exact"
-        return Measured(run["delivered_per_s"], f"{run['delivered_per_s']:,.0f}/s ({books})")
+        rates = run.get("rates", [run["delivered_per_s"]])
+        exact = run["balanced"] and run["exact"]
+        if len(rates) == 1:
+            books = "books exact" if exact else "books NOT exact"
+            return Measured(run["delivered_per_s"], f"{run['delivered_per_s']:,.0f}/s (one run; {books})")
+        books = "books exact in every run" if exact else "books NOT exact in some run"
+        return Measured(run["delivered_per_s"], f"median {run['delivered_per_s']:,.0f}/s of {len(rates)} runs "
+                        f"({min(rates):,.0f}–{max(rates):,.0f}; {books})")
     return read
 
 
