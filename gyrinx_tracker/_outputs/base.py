@@ -16,13 +16,17 @@ written: a partial failure is reported as such, by reason, and the pipeline's bo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # the logs SDK is imported by the worker, when it opens an output
     from gyrinx_tracker._otel_logs import Record
     from gyrinx_tracker._sanitize import Event
+
+# Given bodies for write_events' events, one each (a sampled event's); None: every body is the payload.
+Bodies = Sequence["dict[str, Any] | None"] | None
 
 # Reasons an output gives for events it could not deliver (keys of stats()["dropped_by_reason"]).
 EXPORT_FAILED = "export_failed"
@@ -111,9 +115,17 @@ class EventLogWriter(Protocol):
     def bind_events(self, resource: Any, scope: Any, attribute_limit: int, value_length_limit: int | None) -> bool:
         """Prepare for ``write_events`` with this resource and scope; False if it cannot be used."""
 
-    def write_events(self, kept: Sequence[tuple[Event, dict[str, Any] | None]]) -> Delivery:
-        """Write one record per (event, body), the record ``Logger.emit`` would have made; a body
-        of None is ``body_of(event)`` (nothing sampled), written without building the dict."""
+    def write_events(self, events: Sequence[Event], bodies: Bodies = None) -> Delivery:
+        """Write one record per event, the record ``Logger.emit`` would have made with the event's
+        body from ``bodies`` (a sampled event's, with its rate); a body of None, or no ``bodies``
+        at all (nothing sampled), is ``body_of(event)``, written without building the dict."""
+
+
+def with_bodies(events: Sequence[Event], bodies: Bodies) -> Iterator[tuple[Event, dict[str, Any] | None]]:
+    """Each event with its body (None: the payload). Two sequences, not a list of pairs: a pair
+    per event is a container the garbage collector counts, 512 per batch alive together, and
+    ``zip`` reuses its one tuple when the loop unpacks it."""
+    return zip(events, repeat(None)) if bodies is None else zip(events, bodies, strict=True)
 
 
 class NullOutput:

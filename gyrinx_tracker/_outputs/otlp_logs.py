@@ -35,7 +35,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyVa
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
 
 from gyrinx_tracker._diagnostics import warn_limited
-from gyrinx_tracker._outputs.base import Delivery
+from gyrinx_tracker._outputs.base import Bodies, Delivery
 from gyrinx_tracker._outputs.otlp_wire import WireEncoder
 from gyrinx_tracker._outputs.sdk import SdkExporterWriter
 from gyrinx_tracker._sanitize import Event
@@ -205,15 +205,15 @@ class WireLogWriter(SdkExporterWriter):
         self._encoder = WireEncoder(resource, scope, attribute_limit)
         return True
 
-    def write_events(self, kept: Sequence[tuple[Event, dict[str, Any] | None]]) -> Delivery:
-        """One export of the records ``Logger.emit`` would have made of (event, body) pairs."""
+    def write_events(self, events: Sequence[Event], bodies: Bodies = None) -> Delivery:
+        """One export of the records ``Logger.emit`` would have made of the events (and bodies)."""
         assert self._encoder is not None, "bind_events first"
-        if not kept:
+        if not events:
             return Delivery(0)
         try:
-            batch = EncodedLogs(self._encoder.encode(kept), len(kept))
+            batch = EncodedLogs(self._encoder.encode(events, bodies), len(events))
         except Exception as error:  # noqa: BLE001 - as the official encoder fails a batch; counted
             warn_limited(f"encode:{type(error).__name__}", "gyrinx_tracker could not encode %d OTLP log "
-                         "records (%r); counted as dropped", len(kept), error)
-            return Delivery.failed(len(kept))
+                         "records (%r); counted as dropped", len(events), error)
+            return Delivery.failed(len(events))
         return self.write(batch, ())  # type: ignore[arg-type]  # the exporter takes EncodedLogs too

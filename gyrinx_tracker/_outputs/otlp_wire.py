@@ -36,6 +36,7 @@ from opentelemetry.exporter.otlp.proto.common._internal import (
 )
 from opentelemetry.trace import get_current_span
 
+from gyrinx_tracker._outputs.base import Bodies, with_bodies
 from gyrinx_tracker._records import EVENT_ATTRIBUTE, LABEL_ATTRIBUTE_PREFIX
 from gyrinx_tracker._sanitize import Event
 
@@ -144,9 +145,10 @@ class WireEncoder:
         self._context: Context | None = None
         self._trace = b""
 
-    def encode(self, kept: Sequence[tuple[Event, dict[str, Any] | None]]) -> bytes:
-        """The serialized request carrying one log record per (event, body), in order; a body of
-        None is ``body_of(event)``, written from the event's fields (no dict built and walked).
+    def encode(self, events: Sequence[Event], bodies: Bodies = None) -> bytes:
+        """The serialized request carrying one log record per event, in order, with its body from
+        ``bodies``; a body of None (or no ``bodies``) is ``body_of(event)``, written from the
+        event's fields (no dict built and walked).
 
         The request is one join of the pieces of all its records: a record's length, which comes
         before it, is added up from the lengths of its pieces (cached with them), so no record is
@@ -164,7 +166,7 @@ class WireEncoder:
         named_parts, label_parts = self._named, self._labels
         out = [b""]  # [0]: the head, once the batch's length is known
         total = 0
-        for event, given in kept:
+        for event, given in with_bodies(events, bodies):
             name = event.name
             named = named_parts.get(name) or self._name_parts(name)
             labels = event.labels

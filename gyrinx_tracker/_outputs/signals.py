@@ -65,10 +65,11 @@ class WriterOutput:
         if self._meters is not None:
             self._meters.metrics.record(batch)  # every event, sampled out or not
         if self._direct is not None and self._sampler is None:  # nothing sampled: each writer builds the payload
-            return self._direct.write_events([(event, None) for event in batch])
+            return self._direct.write_events(batch)
         kept, sampled_out = kept_bodies(self._sampler, batch)
         if self._direct is not None:
-            return self._direct.write_events(kept).with_sampled_out(sampled_out)
+            return self._direct.write_events([event for event, _ in kept],
+                                             [body for _, body in kept]).with_sampled_out(sampled_out)
         if self._builder is not None:
             build = self._builder.emit
             for event, body in kept:
