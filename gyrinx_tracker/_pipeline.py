@@ -372,11 +372,12 @@ class Pipeline(Ending):
             try:
                 event = cleaned
                 if event is None:
-                    event = sanitizer.event(name, n, value, labels)
+                    event = sanitizer.event(name, n, value, labels, stamp, context, thread, site)
                     problems = sanitizer.take_problems()
                     if problems:
                         _problems.warn(event.name, problems)
-                event.time_ns, event.context, event.thread, event.site = stamp, context, thread, site
+                else:  # converted on the caller's thread, before the call's time and context were set
+                    event.time_ns, event.context, event.thread, event.site = stamp, context, thread, site
                 if catalogue is not None:
                     problems = catalogue.review(event)
                     if problems:
