@@ -133,7 +133,7 @@ class Pipeline(Ending):
             else:
                 queue.append((time_ns(), get_current(), thread, site, None, None, None, None,
                               self._convert_now(event, n, value, labels)))
-        if len(queue) >= self._wake_at and not self._wake.is_set():
+        if len(queue) >= self._wake_at and not self._wake.pending:
             self._wake.set()
         if state is not _RUNNING:
             self._not_running(state)

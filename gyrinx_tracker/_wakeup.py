@@ -5,7 +5,8 @@ is inside ``threading.Event.set()`` and holds the Event's lock: setting the same
 handler would then wait forever. ``queue.SimpleQueue.put`` is documented as safe to call from a
 signal handler (it is implemented in C and takes no lock a Python frame can hold), so the worker
 sleeps on one of those instead. ``set``/``is_set``/``wait``/``clear`` keep ``threading.Event``'s
-meaning, so the hot path (one ``is_set`` and, per batch, one ``set``) reads as before.
+meaning. The hot path reads ``pending``, the flag itself: once the queue holds a batch, every
+``track()`` asks, and the method call measured 29 ns against 8 for the attribute.
 """
 
 from __future__ import annotations
@@ -17,19 +18,19 @@ import queue
 class Wakeup:
     """An Event-like wake-up for one waiting thread, settable from signal handlers."""
 
-    __slots__ = ("_bell", "_flag")
+    __slots__ = ("_bell", "pending")
 
     def __init__(self) -> None:
-        self._flag = False
+        self.pending = False  # a wake-up was rung and not yet cleared; written only by the methods below
         self._bell: queue.SimpleQueue[None] = queue.SimpleQueue()
 
     def is_set(self) -> bool:
         """Whether a wake-up is pending (a cheap read: the hot path asks before ringing)."""
-        return self._flag
+        return self.pending
 
     def set(self) -> None:
         """Wake the waiter (or make its next ``wait`` return at once)."""
-        self._flag = True
+        self.pending = True
         self._bell.put(None)
 
     def wait(self, timeout: float) -> None:
@@ -50,4 +51,4 @@ class Wakeup:
                 bell.get_nowait()
             except queue.Empty:
                 break
-        self._flag = False
+        self.pending = False
