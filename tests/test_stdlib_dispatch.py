@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import itertools
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -239,6 +240,33 @@ class TestSameAsHandle:
         dispatch(logger, _records(logger))
         assert handler.errors and set(handler.errors) <= set(MESSAGES)
 
+
+    def test_records_unlike_ours_are_formatted_as_handle_formats_them(self) -> None:
+        """The plain formatter's text is worked out inline only for a str message without arguments,
+        exception or stack: a record with any of those is written as ``Formatter.format`` writes it."""
+        def unusual(logger: logging.Logger) -> list[logging.LogRecord]:
+            try:
+                raise ValueError("boom")
+            except ValueError:
+                failure = sys.exc_info()
+            made = [logger.makeRecord(logger.name, logging.INFO, "f.py", 1, "with %s", ("arguments",), None),
+                    logger.makeRecord(logger.name, logging.INFO, "f.py", 1, 42, (), None),
+                    logger.makeRecord(logger.name, logging.INFO, "f.py", 1, "failed", (), failure),
+                    logger.makeRecord(logger.name, logging.INFO, "f.py", 1, "stack", (), None, sinfo="Stack: here"),
+                    logger.makeRecord(logger.name, logging.INFO, "f.py", 1, "plain", (), None)]
+            made.append(logger.makeRecord(logger.name, logging.INFO, "f.py", 1, "given text", (), None))
+            made[-1].exc_text = "Traceback: given"
+            return made
+
+        by_record, batched = _fresh_tree()[1], _fresh_tree()[1]
+        (expected,), (got,) = plain(by_record), plain(batched)
+        for record in unusual(by_record):
+            by_record.handle(record)
+        assert stdlib_dispatch._plan(batched) is not None
+        dispatch(batched, unusual(batched))
+        assert got.getvalue() == expected.getvalue()
+        assert "with arguments\n42\nfailed\nTraceback" in expected.getvalue()
+        assert "Stack: here" in expected.getvalue() and "Traceback: given" in expected.getvalue()
 
 class RecordingStream:
     """A text stream over a real pipe's write end that keeps the bytes of each write it passes on."""

@@ -108,6 +108,7 @@ def _write_runs(handler: logging.StreamHandler[Any], records: Sequence[logging.L
     not written; a write that fails does the same for the first record of its run.
     """
     text_of = _formatter(handler)
+    plain = text_of is _message_only  # then a record's text is its message, worked out inline below
     terminator = handler.terminator
     index, total = 0, len(records)
     while index < total:
@@ -117,10 +118,17 @@ def _write_runs(handler: logging.StreamHandler[Any], records: Sequence[logging.L
             run: list[str] = []
             size, first = 0, index
             while index < total:
-                text = _formatted(handler, text_of, records[index])
-                if text is None:
-                    index += 1
-                    continue
+                record = records[index]
+                # _message_only and getMessage, inlined (three calls per record, 0.1 µs of 0.47),
+                # for a record with a str message, no arguments and nothing to print after it
+                if (plain and type(record.msg) is str and not record.args and not record.exc_info
+                        and not record.exc_text and not record.stack_info):
+                    text = record.message = record.msg
+                else:
+                    text = _formatted(handler, text_of, record)
+                    if text is None:
+                        index += 1
+                        continue
                 text += terminator
                 length = len(text) if one_byte and text.isascii() else _encoded_length(text, stream)
                 if run and size + length > PIPE_BUF:
