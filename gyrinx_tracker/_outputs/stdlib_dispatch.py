@@ -125,10 +125,11 @@ def _write_runs(handler: logging.StreamHandler[Any], records: Sequence[logging.L
                         and not record.exc_text and not record.stack_info):
                     text = record.message = record.msg
                 else:
-                    text = _formatted(handler, text_of, record)
-                    if text is None:
+                    formatted = _formatted(handler, text_of, record)
+                    if formatted is None:
                         index += 1
                         continue
+                    text = formatted
                 text += terminator
                 length = len(text) if one_byte and text.isascii() else _encoded_length(text, stream)
                 if run and size + length > PIPE_BUF:
