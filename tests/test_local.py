@@ -9,9 +9,11 @@ import logging.config
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
@@ -72,6 +74,50 @@ class TestOriginalContract:
         if labels:
             payload["labels"] = labels
         assert events_logger.lines == [json.dumps(payload)]
+
+    @pytest.mark.parametrize("formatter", [None, "%(message)s", "%(threadName)s|%(funcName)s|%(message)s"])
+    def test_a_bare_stream_handler_gets_the_same_lines_without_records(self, monkeypatch: pytest.MonkeyPatch,
+                                                                       formatter: str | None) -> None:
+        """A plain StreamHandler that writes bare messages (the usual JSON-lines set-up) gets the messages
+        without any record being made (stdlib_dispatch.message_plan); one whose formatter reads more
+        of the record gets records with the caller's fields. The lines are json.dumps of the payload."""
+        from gyrinx_tracker._outputs.local import LocalJsonWriter
+
+        made: list[int] = []
+        real = LocalJsonWriter._write_merged
+
+        def counting(self: LocalJsonWriter, events: Any, *rest: Any) -> Any:
+            made.append(len(events))
+            return real(self, events, *rest)
+
+        monkeypatch.setattr(LocalJsonWriter, "_write_merged", counting)
+        stream = io.StringIO()
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(logging.Formatter(formatter) if formatter else None)
+        logger = logging.getLogger("gyrinx.tracker")
+        monkeypatch.setattr(logger, "propagate", False)  # pytest's own handlers on the root would need records
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        try:
+            gyrinx_tracker.track("checkout_v2", 7, 0.1, **{"ünïcode": "→ ✓", "q": "\"quoted\" \\ \n"})
+            gyrinx_tracker.track("api_call", endpoint="/api/v1/fighters", status=200)
+            gyrinx_tracker.track("no_labels")
+            assert gyrinx_tracker.flush(5)
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(logging.NOTSET)
+        payloads = [json.dumps({"event": "checkout_v2", "n": 7, "value": 0.1,
+                                "labels": {"ünïcode": "→ ✓", "q": "\"quoted\" \\ \n"}}),
+                    json.dumps({"event": "api_call", "n": 1, "labels": {"endpoint": "/api/v1/fighters", "status": 200}}),
+                    json.dumps({"event": "no_labels", "n": 1})]
+        lines = [line for line in stream.getvalue().splitlines() if '{"metric":' not in line]
+        if formatter and "threadName" in formatter:
+            prefix = f"{threading.current_thread().name}|test_a_bare_stream_handler_gets_the_same_lines_without_records|"
+            assert lines == [prefix + payload for payload in payloads]
+            assert sum(made) >= 3
+        else:
+            assert lines == payloads
+            assert made == []
 
     def test_no_labels_no_labels_key(self, events_logger: _Lines) -> None:
         """An event tracked without labels has no labels key, as in the original payload."""

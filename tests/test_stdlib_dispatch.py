@@ -268,6 +268,91 @@ class TestSameAsHandle:
         assert "with arguments\n42\nfailed\nTraceback" in expected.getvalue()
         assert "Stack: here" in expected.getvalue() and "Traceback: given" in expected.getvalue()
 
+
+def message_format(logger: logging.Logger) -> list[Any]:
+    return _stream(logger, logging.Formatter("%(message)s"))
+
+
+MESSAGE_ONLY = ["plain", "message_format", "hierarchy", "not_propagating", "shared_stream_handler"]
+SETUPS["message_format"] = message_format
+
+
+class Maker:
+    """``dispatch_messages``' record maker, counting what it was asked for."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self.records = _records(logger)
+        self.asked: list[int] = []
+
+    def __call__(self, index: int) -> logging.LogRecord:
+        self.asked.append(index)
+        return self.records[index]
+
+
+class TestMessagesOnly:
+    """When every handler writes the bare message, the local output hands over messages, not records."""
+
+    @pytest.mark.parametrize("name", MESSAGE_ONLY)
+    def test_messages_are_written_as_handle_writes_their_records(self, name: str) -> None:
+        """Same bytes as ``handle`` per record, and no record made."""
+        by_record, batched = _fresh_tree()[1], _fresh_tree()[1]
+        expected, got = SETUPS[name](by_record), SETUPS[name](batched)
+        for record in _records(by_record):
+            by_record.handle(record)
+        plan = stdlib_dispatch.message_plan(batched)
+        assert plan is not None
+        maker = Maker(batched)
+        stdlib_dispatch.dispatch_messages(plan, MESSAGES, maker)
+        assert _contents(got) == _contents(expected) and any(_contents(expected))
+        assert maker.asked == []
+
+    @pytest.mark.parametrize("name", [name for name in SETUPS if name not in MESSAGE_ONLY])
+    def test_any_other_formatter_or_handler_needs_the_records(self, name: str) -> None:
+        logger = _fresh_tree()[1]
+        SETUPS[name](logger)
+        assert stdlib_dispatch.message_plan(logger) is None
+
+    def test_a_failed_write_reports_the_record_of_its_first_message(self) -> None:
+        """``handleError`` gets a real record, made then, for the first message of each failed run."""
+        logger = _fresh_tree()[1]
+        handler = Failing(BrokenStream())
+        logger.addHandler(handler)
+        plan = stdlib_dispatch.message_plan(logger)
+        assert plan is not None
+        maker = Maker(logger)
+        stdlib_dispatch.dispatch_messages(plan, MESSAGES, maker)
+        assert maker.asked and maker.asked[0] == 0 and maker.asked == sorted(set(maker.asked))
+        assert handler.errors == [MESSAGES[index] for index in maker.asked]
+        assert len(maker.asked) < len(MESSAGES) / 2  # one per run, not one per message
+
+    @pytest.mark.parametrize("name", ["plain", "shared_stream_handler"])
+    def test_a_formatter_set_after_the_plan_formats_the_records(self, name: str) -> None:
+        """The plan is read per batch; a formatter given meanwhile gets records, made for it, as ``handle`` would."""
+        by_record, batched = _fresh_tree()[1], _fresh_tree()[1]
+        (expected,), (got,) = SETUPS[name](by_record), SETUPS[name](batched)
+        plan = stdlib_dispatch.message_plan(batched)
+        assert plan is not None
+        for logger in (by_record, batched):
+            logger.handlers[0].setFormatter(logging.Formatter("%(threadName)s %(lineno)d %(message)s"))
+        for record in _records(by_record):
+            by_record.handle(record)
+        maker = Maker(batched)
+        stdlib_dispatch.dispatch_messages(plan, MESSAGES, maker)
+        assert got.getvalue() == expected.getvalue() and "request-7 12 " in got.getvalue()
+        assert sorted(set(maker.asked)) == list(range(len(MESSAGES)))  # one that ended a run is made again
+
+    def test_runs_of_messages_stay_within_pipe_buf(self) -> None:
+        logger = _fresh_tree()[1]
+        stream = RecordingStream("utf-8")
+        logger.addHandler(logging.StreamHandler(stream))  # type: ignore[arg-type]
+        plan = stdlib_dispatch.message_plan(logger)
+        assert plan is not None
+        stdlib_dispatch.dispatch_messages(plan, MESSAGES, Maker(logger))
+        assert b"".join(stream.writes).decode() == "".join(message + "\n" for message in MESSAGES)
+        assert len(stream.writes) < len(MESSAGES) / 2
+        assert all(len(data) <= PIPE_BUF or data.count(b"\n") == 1 for data in stream.writes)
+
+
 class RecordingStream:
     """A text stream over a real pipe's write end that keeps the bytes of each write it passes on."""
 
