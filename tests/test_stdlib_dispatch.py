@@ -190,14 +190,21 @@ def _records(logger: logging.Logger) -> list[logging.LogRecord]:
     return [make(message, start + index, fields) for index, message in enumerate(MESSAGES)]
 
 
+def _handled_and_unwritten(name: str) -> tuple[list[Any], list[Any], logging.Logger]:
+    """Set-up ``name`` on two fresh loggers: what the first holds after ``handle`` of each record,
+    what the second's will hold, and the second, not yet written to."""
+    by_record, batched = _fresh_tree()[1], _fresh_tree()[1]
+    expected, got = SETUPS[name](by_record), SETUPS[name](batched)
+    for record in _records(by_record):
+        by_record.handle(record)
+    return expected, got, batched
+
+
 class TestSameAsHandle:
     @pytest.mark.parametrize("name", SETUPS)
     def test_every_handler_gets_what_handle_per_record_gives(self, name: str) -> None:
         """Same stream bytes, same records seen, same errors reported, in the same order."""
-        by_record, batched = _fresh_tree()[1], _fresh_tree()[1]
-        expected, got = SETUPS[name](by_record), SETUPS[name](batched)
-        for record in _records(by_record):
-            by_record.handle(record)
+        expected, got, batched = _handled_and_unwritten(name)
         dispatch(batched, _records(batched))
         assert _contents(got) == _contents(expected)
         assert any(_contents(expected)), "the case wrote nothing: it would pass whatever dispatch did"
@@ -295,10 +302,7 @@ class TestMessagesOnly:
     @pytest.mark.parametrize("name", MESSAGE_ONLY)
     def test_messages_are_written_as_handle_writes_their_records(self, name: str) -> None:
         """Same bytes as ``handle`` per record, and no record made."""
-        by_record, batched = _fresh_tree()[1], _fresh_tree()[1]
-        expected, got = SETUPS[name](by_record), SETUPS[name](batched)
-        for record in _records(by_record):
-            by_record.handle(record)
+        expected, got, batched = _handled_and_unwritten(name)
         plan = stdlib_dispatch.message_plan(batched)
         assert plan is not None
         maker = Maker(batched)
