@@ -19,7 +19,7 @@ import gyrinx_tracker
 from benchmarks.impls import Env, Sink, ours_local
 from benchmarks.load import peak_rss_mb
 from benchmarks.workload import EVENT, low_cardinality, unique_calls
-from gyrinx_tracker.testing import MemoryMetricExporter
+from gyrinx_tracker._integrations.testing import MemoryMetricExporter
 
 PACE, WARM_UP = 10_000, 20_000
 SERIES_CAP = 500  # metric_series_per_event, set explicitly so the check knows it

@@ -15,7 +15,7 @@ from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
 
 import gyrinx_tracker
-from gyrinx_tracker._outputs.otlp_logs import encode_batch
+from gyrinx_tracker._outputs.otlp.logs import encode_batch
 
 BATCH = 512
 ROUNDS = 15

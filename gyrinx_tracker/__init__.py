@@ -7,7 +7,7 @@ providers).
 """
 
 from gyrinx_tracker._api import configure, flush, shutdown, stats, track
-from gyrinx_tracker._problems import TrackerInputError
+from gyrinx_tracker._core.problems import TrackerInputError
 from gyrinx_tracker._stats import Snapshot
 from gyrinx_tracker._version import VERSION as __version__
 

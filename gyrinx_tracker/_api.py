@@ -14,8 +14,9 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
-from gyrinx_tracker import _diagnostics, _guard, _lifecycle, _stats
-from gyrinx_tracker._problems import TrackerInputError
+from gyrinx_tracker import _diagnostics, _guard, _stats
+from gyrinx_tracker._core.problems import TrackerInputError
+from gyrinx_tracker._pipeline import process as _lifecycle
 from gyrinx_tracker._stats import Snapshot, Stats
 
 # The pipeline, its configuration table and the shutdown machinery pull in most of the stdlib
@@ -23,9 +24,9 @@ from gyrinx_tracker._stats import Snapshot, Stats
 # the first ``track()`` or ``configure()``, not by ``import gyrinx_tracker`` (see _load()).
 if TYPE_CHECKING:
     from gyrinx_tracker._config import TrackerConfig
-    from gyrinx_tracker._disabled import Disabled
-    from gyrinx_tracker._outputs.base import Output
-    from gyrinx_tracker._pipeline import Pipeline
+    from gyrinx_tracker._pipeline.disabled import Disabled
+    from gyrinx_tracker._pipeline.pipeline import Pipeline
+    from gyrinx_tracker._pipeline.port import Output
 
 # Defaults below the environment: set by the pytest plugin (synchronous, local), empty otherwise.
 _defaults: dict[str, object] = {}
@@ -202,8 +203,8 @@ def _default_pipeline() -> Pipeline | Disabled:
 def _install(config: TrackerConfig, replace: bool = True) -> Pipeline | Disabled:
     """Make ``config`` current (or, with ``replace=False``, keep a pipeline another thread made)."""
     global _pipeline
-    from gyrinx_tracker._disabled import Disabled
-    from gyrinx_tracker._pipeline import Pipeline
+    from gyrinx_tracker._pipeline.disabled import Disabled
+    from gyrinx_tracker._pipeline.pipeline import Pipeline
 
     with _install_lock:
         if not replace and _pipeline is not None:
@@ -236,7 +237,7 @@ EXIT_FLOOR = 0.5
 def _at_exit() -> None:
     pipeline = _pipeline
     if pipeline is not None:
-        from gyrinx_tracker._shutdown import DEADLINE  # loaded with the pipeline: a dictionary look-up
+        from gyrinx_tracker._pipeline.lifecycle import DEADLINE  # loaded with the pipeline: a dictionary look-up
 
         left = DEADLINE.remaining(pipeline.config.shutdown_timeout)
         pipeline.finish_at_exit(max(left, EXIT_FLOOR))
@@ -253,7 +254,7 @@ def _on_sigterm(hands_on: bool) -> None:
     pipeline = _pipeline
     if pipeline is None or not pipeline.config.handle_sigterm:
         return
-    from gyrinx_tracker._shutdown import DEADLINE  # loaded with the pipeline: a dictionary look-up
+    from gyrinx_tracker._pipeline.lifecycle import DEADLINE  # loaded with the pipeline: a dictionary look-up
 
     config = pipeline.config
     budget = DEADLINE.remaining(config.shutdown_timeout)
@@ -288,7 +289,7 @@ def _after_fork_in_child() -> None:
     global _install_lock
     _install_lock = threading.Lock()
     _lifecycle.after_fork_in_child()
-    shutdown_module = sys.modules.get("gyrinx_tracker._shutdown")
+    shutdown_module = sys.modules.get("gyrinx_tracker._pipeline.lifecycle")
     if shutdown_module is not None:  # never imported: no deadline was ever started
         shutdown_module.DEADLINE.reset()
     _diagnostics.after_fork_in_child()

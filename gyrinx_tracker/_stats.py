@@ -118,6 +118,8 @@ QUEUE_FULL = "queue_full"
 CLOSED = "closed"
 TRACK_FAILED = "track_failed"  # an internal error inside track() before the event was queued
 PRE_QUEUE = frozenset({QUEUE_FULL, CLOSED, TRACK_FAILED})
+# Reasons an output gives for events it could not deliver.
 EXPORT_FAILED = "export_failed"
+TOO_LARGE = "too_large"  # over the destination's entry size limit, even after salvage
 INTERNAL_ERROR = "internal_error"
 SHUTDOWN = "shutdown_timeout"

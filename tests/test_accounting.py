@@ -17,7 +17,7 @@ import grpc
 import pytest
 
 import gyrinx_tracker
-from gyrinx_tracker._otel_logs import LogRecordExporter, LogRecordExportResult
+from gyrinx_tracker._signals.otel_logs import LogRecordExporter, LogRecordExportResult
 from gyrinx_tracker._stats import Snapshot
 from tests.servers.cloud_logging import CloudLoggingServer
 

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 import gyrinx_tracker
-from gyrinx_tracker import TrackerInputError, _catalogue, track
-from gyrinx_tracker._schema import SchemaError, object_schema, value_check
+from gyrinx_tracker import TrackerInputError, track
+from gyrinx_tracker._catalogue import catalogue as _catalogue
+from gyrinx_tracker._catalogue.schema import SchemaError, object_schema, value_check
 from gyrinx_tracker.testing import capture_events
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "events.json"

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from gyrinx_tracker import _catalogue, _schema_compile
-from gyrinx_tracker._schema import object_schema
+from gyrinx_tracker._catalogue import catalogue as _catalogue
+from gyrinx_tracker._catalogue import compiled as _schema_compile
+from gyrinx_tracker._catalogue.schema import object_schema
 
 LABELS: dict[str, Any] = {
     "type": "object",

@@ -151,7 +151,7 @@ class TestReadmeShell:
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
         assert '{"event": "user_login"' in result.stdout  # make demo
         imported = subprocess.run([app / "bin" / "python", "-c",
-                                   "import gyrinx_tracker._outputs.cloud_logging, opentelemetry.exporter.otlp.proto.grpc"],
+                                   "import gyrinx_tracker._outputs.gcp.cloud_logging, opentelemetry.exporter.otlp.proto.grpc"],
                                   cwd=tmp_path, capture_output=True, text=True, check=False)
         assert imported.returncode == 0, imported.stderr  # both extras installed, from the git URL and the wheel
 

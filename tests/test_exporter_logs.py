@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from gyrinx_tracker._outputs.exporter_logs import EXPORTER_LOGGERS, RepeatLimit, install
+from gyrinx_tracker._outputs.shared.exporter_logs import EXPORTER_LOGGERS, RepeatLimit, install
 
 
 def _record(message: str, *args: object, level: int = logging.WARNING) -> logging.LogRecord:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from gyrinx_tracker._outputs import fast_json
+from gyrinx_tracker._outputs.shared import fast_json
 
 BATTERY: list[Any] = [
     {},

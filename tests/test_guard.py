@@ -9,7 +9,7 @@ from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
 
 import gyrinx_tracker
 from gyrinx_tracker import _api, _guard
-from gyrinx_tracker._pipeline import Pipeline
+from gyrinx_tracker._pipeline.pipeline import Pipeline
 
 
 @pytest.fixture(autouse=True)

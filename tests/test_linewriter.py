@@ -20,8 +20,8 @@ from collections.abc import Iterator
 import pytest
 
 import gyrinx_tracker
-from gyrinx_tracker._outputs import linewriter as _linewriter
-from gyrinx_tracker._outputs.linewriter import PIPE_BUF, write_whole
+from gyrinx_tracker._outputs.shared import linewriter as _linewriter
+from gyrinx_tracker._outputs.shared.linewriter import PIPE_BUF, write_whole
 from gyrinx_tracker.handlers import SharedStreamHandler
 
 
@@ -188,7 +188,7 @@ class TestFork:
         """The process-wide lock is replaced in a forked child, so a fork mid-write cannot deadlock it."""
         script = textwrap.dedent("""
             import os, sys
-            from gyrinx_tracker._outputs import linewriter as _linewriter
+            from gyrinx_tracker._outputs.shared import linewriter as _linewriter
             _linewriter._process_lock.acquire()  # as if the exporter thread were writing at fork time
             pid = os.fork()
             if pid == 0:

@@ -81,7 +81,7 @@ class TestOriginalContract:
         """A plain StreamHandler that writes bare messages (the usual JSON-lines set-up) gets the messages
         without any record being made (stdlib_dispatch.message_plan); one whose formatter reads more
         of the record gets records with the caller's fields. The lines are json.dumps of the payload."""
-        from gyrinx_tracker._outputs.local import LocalJsonWriter
+        from gyrinx_tracker._outputs.local.writer import LocalJsonWriter
 
         made: list[int] = []
         real = LocalJsonWriter._write_merged

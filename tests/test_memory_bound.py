@@ -18,7 +18,7 @@ import pytest
 
 import gyrinx_tracker
 from gyrinx_tracker import track
-from gyrinx_tracker._budget import QUEUED_FOOTPRINT
+from gyrinx_tracker._pipeline.budget import QUEUED_FOOTPRINT
 from gyrinx_tracker.testing import capture_events
 
 ROOT = Path(__file__).parent.parent

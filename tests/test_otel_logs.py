@@ -10,7 +10,7 @@ from opentelemetry.context import Context, get_current
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
-from gyrinx_tracker._otel_logs import Collector, RecordBuilder, make_record, private_logger_provider
+from gyrinx_tracker._signals.otel_logs import Collector, RecordBuilder, make_record, private_logger_provider
 
 BODY = {"event": "api_call", "n": 1, "value": 1.5, "labels": {"endpoint": "/a"}}
 

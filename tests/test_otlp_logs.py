@@ -12,7 +12,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
 import gyrinx_tracker
-from gyrinx_tracker._outputs.otlp_logs import encode_batch
+from gyrinx_tracker._outputs.otlp.logs import encode_batch
 
 
 def _records(batches: list[tuple[Resource, str, list[dict[str, Any]]]]) -> list[Any]:

@@ -18,11 +18,11 @@ from opentelemetry.trace import set_span_in_context, use_span
 
 import gyrinx_tracker
 from gyrinx_tracker import _api
-from gyrinx_tracker._otel_logs import make_record
-from gyrinx_tracker._outputs.otlp_logs import EncodedLogs
-from gyrinx_tracker._outputs.otlp_wire import WireEncoder, any_value, varint
-from gyrinx_tracker._records import attributes_of, body_of
-from gyrinx_tracker._sanitize import Event
+from gyrinx_tracker._core.event import Event
+from gyrinx_tracker._outputs.otlp.logs import EncodedLogs
+from gyrinx_tracker._outputs.otlp.wire import WireEncoder, any_value, varint
+from gyrinx_tracker._signals.otel_logs import make_record
+from gyrinx_tracker._signals.records import attributes_of, body_of
 from tests.servers.otlp import OtlpReceiver
 
 pytest_plugins = ("tests.servers.fixtures",)
@@ -129,7 +129,7 @@ class TestThroughTheExporter:
         """Written bytes are sent unparsed (no FromString and SerializeToString again), and the
         receiver gets the message they encode; SDK records still go as the official encoder's
         message; the stub survives the exporter's reconnection."""
-        from gyrinx_tracker._outputs import otlp_logs
+        from gyrinx_tracker._outputs.otlp import logs as otlp_logs
 
         kept = _events()[:4]
         resource = Resource({"service.name": "web"})

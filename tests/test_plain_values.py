@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gyrinx_tracker._config import TrackerConfig
-from gyrinx_tracker._sanitize import _PLAIN_VALUES_LIMIT, Sanitizer
+from gyrinx_tracker._core.sanitize import _PLAIN_VALUES_LIMIT, Sanitizer
 
 REDACTED = "[REDACTED]"
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJl"

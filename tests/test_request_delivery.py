@@ -23,7 +23,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 import gyrinx_tracker
 from gyrinx_tracker import asgi, propagation, wsgi
-from gyrinx_tracker._otel_logs import InMemoryLogRecordExporter, memory_exporter
+from gyrinx_tracker._signals.otel_logs import InMemoryLogRecordExporter, memory_exporter
 from gyrinx_tracker.testing import Capture, capture_events
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"

@@ -212,7 +212,9 @@ print(before is signal.SIG_DFL, signal.getsignal(signal.SIGTERM) is not signal.S
 HOLD_EVERY_LOCK = """
 import os, signal, threading, time
 import gyrinx_tracker
-from gyrinx_tracker import _api, _diagnostics, _guard, _lifecycle, _forksafe
+from gyrinx_tracker import _api, _diagnostics, _guard
+from gyrinx_tracker._pipeline import process as _lifecycle
+from gyrinx_tracker._pipeline import forksafe as _forksafe
 
 gyrinx_tracker.configure(flush_interval=60.0)
 for index in range(100):

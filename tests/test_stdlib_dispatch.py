@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from gyrinx_tracker._outputs import stdlib_dispatch
-from gyrinx_tracker._outputs.linewriter import PIPE_BUF
-from gyrinx_tracker._outputs.stdlib_dispatch import dispatch
-from gyrinx_tracker._outputs.stdlib_records import record_maker
+from gyrinx_tracker._outputs.local import dispatch as stdlib_dispatch
+from gyrinx_tracker._outputs.local.dispatch import dispatch
+from gyrinx_tracker._outputs.local.records import record_maker
+from gyrinx_tracker._outputs.shared.linewriter import PIPE_BUF
 from gyrinx_tracker.handlers import SharedStreamHandler
 
 _names = itertools.count()

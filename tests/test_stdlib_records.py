@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from gyrinx_tracker._outputs import stdlib_records
+from gyrinx_tracker._outputs.local import records as stdlib_records
 
 VOLATILE = {"created", "msecs", "relativeCreated"}
 

@@ -7,10 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gyrinx_tracker._outputs.base import LogWriter
-from gyrinx_tracker._outputs.cloud_run import CloudRunStdoutWriter
-from gyrinx_tracker._outputs.local import LocalJsonWriter
-from gyrinx_tracker._outputs.sdk import SdkExporterWriter
+from gyrinx_tracker._outputs.gcp.cloud_run import CloudRunStdoutWriter
+from gyrinx_tracker._outputs.local.writer import LocalJsonWriter
+from gyrinx_tracker._outputs.shared.sdk import SdkExporterWriter
+from gyrinx_tracker._signals.writers import LogWriter
 from gyrinx_tracker._version import VERSION
 from tests.servers.cloud_logging import CloudLoggingServer
 
@@ -29,7 +29,7 @@ class TestImport:
     def test_import_loads_no_output_and_no_metrics_sdk(self) -> None:
         """``import gyrinx_tracker`` stays light: outputs are loaded when the first pipeline is made."""
         loaded = _modules_after("import gyrinx_tracker")
-        heavy = {"gyrinx_tracker._outputs.choice", "gyrinx_tracker._outputs.local", "opentelemetry.sdk.metrics",
+        heavy = {"gyrinx_tracker._outputs.choice", "gyrinx_tracker._outputs.local.writer", "opentelemetry.sdk.metrics",
                  "google.cloud.logging_v2", "grpc", "urllib.request"}
         assert heavy.isdisjoint(loaded), heavy & loaded
 
@@ -46,7 +46,7 @@ class TestCloudLoggingOutput:
             loaded = _modules_after("import gyrinx_tracker as t\nt.track('user_login')\nassert t.flush(10)\n"
                                     "assert t.stats()['exported'] == 1, t.stats()", env)
             assert len(server.entries()) == 1
-        assert "gyrinx_tracker._outputs.cloud_logging" in loaded
+        assert "gyrinx_tracker._outputs.gcp.cloud_logging" in loaded
         assert not any(name.startswith("opentelemetry.exporter.cloud_logging") for name in loaded)
 
 

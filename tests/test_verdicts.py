@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from gyrinx_tracker import _verdicts
-from gyrinx_tracker._schema import object_schema, value_check
+from gyrinx_tracker._catalogue import verdicts as _verdicts
+from gyrinx_tracker._catalogue.schema import object_schema, value_check
 from tests.test_catalogue import KEYWORD_CASES
 
 # (label schema, a value that passes and is remembered, a value equal to it in Python to try next)

@@ -19,7 +19,7 @@ from gyrinx_tracker._cli import _checks
 from gyrinx_tracker._cli._checks import Finding
 from gyrinx_tracker._cli._output import Painter
 from gyrinx_tracker._config import TrackerConfig, from_env
-from gyrinx_tracker._outputs.gcp_env import GcpEnvironment
+from gyrinx_tracker._outputs.gcp.environment import GcpEnvironment
 from gyrinx_tracker._version import VERSION
 
 TEST_EVENT = "gyrinx_tracker_doctor"
@@ -123,7 +123,7 @@ def _configuration(config: TrackerConfig, exporter: str, why: str, environ: Mapp
 def _gcp_rows(config: TrackerConfig, environ: Mapping[str, str], rows: list[tuple[str, str]],
               timeout: float) -> list[Finding]:
     """Transport, project, region, resource and log, resolved as the gcp output will resolve them."""
-    from gyrinx_tracker._outputs.gcp_env import detect
+    from gyrinx_tracker._outputs.gcp.environment import detect
 
     transport = config.gcp_transport
     source = "GYRINX_TRACKER_GCP_TRANSPORT" if environ.get("GYRINX_TRACKER_GCP_TRANSPORT") else "default"
@@ -180,7 +180,7 @@ def _project(config: TrackerConfig, environment: GcpEnvironment, environ: Mappin
 
 def _otel_resource(environ: Mapping[str, str]) -> str:
     """The OpenTelemetry resource the OTLP output sends, as the tracker builds it."""
-    from gyrinx_tracker._resource import resource_from_env
+    from gyrinx_tracker._signals.resource import resource_from_env
 
     attributes = resource_from_env().attributes
     shown = ", ".join(f"{key}={_attribute(attributes[key])}" for key in sorted(attributes)

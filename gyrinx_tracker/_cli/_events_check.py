@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 
-from gyrinx_tracker._catalogue import TRACKER_LABELS, Catalogue, EventSpec
+from gyrinx_tracker._catalogue.catalogue import TRACKER_LABELS, Catalogue, EventSpec
 from gyrinx_tracker._cli import _events_names, _events_scan
 from gyrinx_tracker._cli._events_scan import TrackCall
 

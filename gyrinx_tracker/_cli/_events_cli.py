@@ -8,7 +8,7 @@ import os
 import sys
 import textwrap
 
-from gyrinx_tracker._catalogue import Catalogue, CatalogueError, load
+from gyrinx_tracker._catalogue.catalogue import Catalogue, CatalogueError, load
 from gyrinx_tracker._cli import _events_check, _events_docs
 
 CATALOGUE_VARIABLE = "GYRINX_TRACKER_CATALOGUE"

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from gyrinx_tracker._catalogue import Catalogue, name_parts
+from gyrinx_tracker._catalogue.catalogue import Catalogue, name_parts
 
 _HOLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NAME_CHARACTERS = "letters, digits, `_`, `.` and `-`"

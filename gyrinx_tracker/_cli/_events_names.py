@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
-from gyrinx_tracker._catalogue import Catalogue, EventSpec, name_parts
+from gyrinx_tracker._catalogue.catalogue import Catalogue, EventSpec, name_parts
 from gyrinx_tracker._cli._events_scan import Template
 
 _HOLE = "\ue000"  # a private-use character standing for an f-string's {...}

@@ -1,11 +1,13 @@
-"""The outputs: where validated events go. Nothing is imported here, so that importing one output
-(or the interfaces in ``base``) never loads the others and their dependencies.
+"""The last stage: the destinations, one sub-package each, and the I/O pieces they share.
 
-``choice.open_output`` runs on the pipeline's worker thread, never at import or at the call site,
-so neither ``import gyrinx_tracker`` nor the first ``track()`` waits for Google's libraries or the
-metadata server. One module per destination: ``local`` (JSON through the ``gyrinx.tracker``
-logger), ``cloud_run`` (structured stdout lines), ``cloud_logging`` (the API), ``otlp``; ``sdk``
-adapts any SDK exporter; ``base`` holds the interfaces, ``limits`` the entry size limits,
-``signals`` the record and metric building the outputs share, ``fast_json``, ``stdlib_records``
-and ``text`` the fenced speed-ups and formatting helpers.
+What belongs here: ``local`` (JSON through the ``gyrinx.tracker`` logger, the local metric lines),
+``gcp`` (Cloud Run stdout, the Cloud Logging API, Cloud Monitoring, where on Google Cloud we run),
+``otlp`` (the official OTLP exporters, requests written from events), ``shared`` (whole lines on
+shared streams, JSON, size limits, senders, the SDK exporter adapter), and ``choice``, which picks
+and builds one output for a configuration on the worker thread.
+
+What must not: queueing, cleaning or metric aggregation. A destination implements
+``_signals.writers``; the destinations do not import one another (only ``choice`` knows them all),
+and nothing is imported in this ``__init__``, so loading one destination never loads another's
+dependencies.
 """

@@ -21,22 +21,25 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricExporter
 from opentelemetry.sdk.resources import Resource
 
-from gyrinx_tracker import _otel_logs, _self_metrics
-from gyrinx_tracker._catalogue import catalogue_for
+from gyrinx_tracker._catalogue.catalogue import catalogue_for
 from gyrinx_tracker._config import TrackerConfig
 from gyrinx_tracker._diagnostics import warn_limited
-from gyrinx_tracker._metrics import Metrics
-from gyrinx_tracker._outputs import exporter_logs, otlp
-from gyrinx_tracker._outputs.base import LogWriter, Output
-from gyrinx_tracker._outputs.gcp_env import detect, on_google_cloud
-from gyrinx_tracker._outputs.local import LocalJsonWriter
-from gyrinx_tracker._outputs.local_metrics import LocalMetricLines
-from gyrinx_tracker._outputs.meters import AggregateExporter, ExportedMeters, MeterSide, SdkInstruments, SdkMeters
-from gyrinx_tracker._outputs.sdk import SdkExporterWriter
-from gyrinx_tracker._outputs.signals import ProviderOutput, WriterOutput
-from gyrinx_tracker._outputs.tee import TeeWriter
-from gyrinx_tracker._resource import resource_from_env
-from gyrinx_tracker._sampling import sampler_for
+from gyrinx_tracker._outputs.gcp.environment import detect, on_google_cloud
+from gyrinx_tracker._outputs.local.metric_lines import LocalMetricLines
+from gyrinx_tracker._outputs.local.writer import LocalJsonWriter
+from gyrinx_tracker._outputs.otlp import exporters as otlp
+from gyrinx_tracker._outputs.shared import exporter_logs
+from gyrinx_tracker._outputs.shared.sdk import SdkExporterWriter
+from gyrinx_tracker._outputs.shared.tee import TeeWriter
+from gyrinx_tracker._pipeline.port import Output
+from gyrinx_tracker._signals import otel_logs as _otel_logs
+from gyrinx_tracker._signals import self_metrics as _self_metrics
+from gyrinx_tracker._signals.meters import AggregateExporter, ExportedMeters, MeterSide, SdkInstruments, SdkMeters
+from gyrinx_tracker._signals.metrics import Metrics
+from gyrinx_tracker._signals.output import ProviderOutput, WriterOutput
+from gyrinx_tracker._signals.resource import resource_from_env
+from gyrinx_tracker._signals.sampling import sampler_for
+from gyrinx_tracker._signals.writers import LogWriter
 from gyrinx_tracker._stats import Stats
 from gyrinx_tracker._version import VERSION
 
@@ -108,7 +111,7 @@ def _gcp_meters(config: TrackerConfig, stats: Stats, environ: Mapping[str, str],
     if not config.gcp_metrics:
         return None
     try:
-        from gyrinx_tracker._outputs import cloud_monitoring as monitoring
+        from gyrinx_tracker._outputs.gcp import cloud_monitoring as monitoring
 
         environment = detect(environ, config.project_id, config.gcp_region, config.metadata_timeout)
         exporter = monitoring.metric_exporter(config, environment)
@@ -196,12 +199,12 @@ class NoProject(LookupError):
 def _gcp_writer(config: TrackerConfig, environ: Mapping[str, str], stats: Stats) -> LogWriter:
     environment = detect(environ, config.project_id, config.gcp_region, config.metadata_timeout)
     if config.gcp_transport == "stdout":
-        from gyrinx_tracker._outputs.cloud_run import CloudRunStdoutWriter
+        from gyrinx_tracker._outputs.gcp.cloud_run import CloudRunStdoutWriter
 
         return CloudRunStdoutWriter(environment.project_id)
     if not environment.project_id:
         raise NoProject("no Google Cloud project was found (set GOOGLE_CLOUD_PROJECT)")
-    from gyrinx_tracker._outputs import cloud_logging
+    from gyrinx_tracker._outputs.gcp import cloud_logging
 
     client = cloud_logging.make_client(config.cloud_logging_endpoint)
     concurrency = 0 if config.delivery == "sync" else config.export_concurrency  # sync: sent before track() returns

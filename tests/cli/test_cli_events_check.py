@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from conftest import Run, clean_env, run_cli
-from gyrinx_tracker._catalogue import CatalogueError, load
+from gyrinx_tracker._catalogue.catalogue import CatalogueError, load
 
 CATALOGUE = {
     "events": {

@@ -1,0 +1,94 @@
+"""Django integration: trace correlation, the optional request event, request-scoped delivery.
+
+Add ``"gyrinx_tracker.django.TrackerMiddleware"`` near the top of ``MIDDLEWARE``. It is sync and
+async capable (Django runs it without a thread switch under WSGI and ASGI alike).
+
+* Trace correlation. When no span is current (the app has no OpenTelemetry instrumentation of
+  its own), the request's ``traceparent`` or ``X-Cloud-Trace-Context`` is made current while the
+  view runs, so events tracked in views carry the request's trace. An app span already current
+  is left alone.
+* Request events. With ``GYRINX_TRACKER_REQUEST_EVENT = "http_request"`` in Django settings, each
+  request is tracked once with ``value`` = duration in ms and labels ``route`` (the URL pattern,
+  not the path, so metrics stay low-cardinality), ``method`` and ``status``. Off by default: an
+  event per request is a cost decision, not a default.
+* Request-scoped delivery. With ``before`` (the default of ``GYRINX_TRACKER_REQUEST_FLUSH``, a
+  Django setting or the environment variable) the request's events are flushed when the view
+  chain has returned, before Django hands the response to the server; with ``after``, on
+  ``request_finished``, which Django sends when the server closes the response after its last
+  chunk (WSGI and ASGI alike; a streamed body's events go out there in both). The wait is at
+  most ``GYRINX_TRACKER_REQUEST_FLUSH_TIMEOUT`` seconds (setting or variable). Under ASGI, Django
+  runs ``request_finished`` receivers on its thread for sync code: with ``after`` and the ``api``
+  transport that wait holds sync views back; ``gyrinx_tracker.asgi.TrackerMiddleware`` around
+  the ASGI application flushes on its own thread instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+
+from gyrinx_tracker._integrations.propagation import context_from_headers
+from gyrinx_tracker._integrations.request import RequestScope, deliver
+
+Handler = Callable[[Any], Any]
+
+_flush_timeout: float | None = None
+_flush_when: str | None = None
+
+
+class TrackerMiddleware:
+    """New-style Django middleware, sync and async; see the module docstring."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Handler) -> None:
+        from django.conf import settings
+        from django.core.signals import request_finished
+
+        global _flush_timeout, _flush_when
+        self.get_response = get_response
+        self.request_event: str | None = getattr(settings, "GYRINX_TRACKER_REQUEST_EVENT", None)
+        _flush_timeout = getattr(settings, "GYRINX_TRACKER_REQUEST_FLUSH_TIMEOUT", None)
+        _flush_when = getattr(settings, "GYRINX_TRACKER_REQUEST_FLUSH", None)
+        request_finished.connect(_deliver, dispatch_uid="gyrinx_tracker.request_finished")
+        self._async = iscoroutinefunction(get_response)
+        if self._async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: Any) -> Any:
+        if self._async:
+            return self._acall(request)
+        scope = self._scope(request)
+        response = scope.run(lambda: self.get_response(request))
+        scope.record(_route(request), request.method, response.status_code)
+        scope.deliver("response")
+        return response
+
+    async def _acall(self, request: Any) -> Any:
+        scope = self._scope(request)
+        token = scope.attach()
+        try:
+            response = await self.get_response(request)
+        finally:
+            scope.detach(token)
+        scope.record(_route(request), request.method, response.status_code)
+        await sync_to_async(scope.deliver, thread_sensitive=False)("response")
+        return response
+
+    def _scope(self, request: Any) -> RequestScope:
+        return RequestScope(dict(request.headers), self.request_event, _flush_timeout, _flush_when)
+
+
+def _route(request: Any) -> str | None:
+    return getattr(getattr(request, "resolver_match", None), "route", None) or None
+
+
+def _deliver(sender: Any, **kwargs: Any) -> None:
+    """``request_finished`` receiver: never raises (the server is closing the response)."""
+    deliver("end", _flush_timeout, _flush_when)
+
+
+__all__ = ["TrackerMiddleware", "context_from_headers"]

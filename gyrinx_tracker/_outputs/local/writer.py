@@ -1,0 +1,335 @@
+"""The local default: the original tracker's payload through the ``gyrinx.tracker`` logger.
+
+The original tracker did ``logger.info(json.dumps(payload))`` on that logger, and its users' tests
+read it back with pytest's ``caplog``. So each event becomes one stdlib ``LogRecord`` whose
+message is exactly that text (``{"event", "n", "value"?, "labels"?}``), and everything else
+travels the way the logging ecosystem already reads it:
+
+* time and severity are the record's own (``created`` is the time of the call, level INFO);
+* the calling thread (``thread``, ``threadName``) and the call site (``pathname``, ``module``,
+  ``funcName``, ``lineno``) are the application's, not the exporter thread's or ours;
+* the trace is in record attributes: ``otelTraceID``, ``otelSpanID``, ``otelTraceSampled`` (the
+  names OpenTelemetry's logging instrumentation puts in format strings) and ``trace``,
+  ``span_id``, ``trace_sampled`` (what google-cloud-logging's handlers read), so an app that keeps
+  its own handlers gets correlation for free.
+
+When the application configured no logging at all, Python would print nothing at INFO, so a
+richer compact line (payload, time, severity, trace ids) goes to stderr instead: a developer
+running a script sees their events. Those lines go through the line writer, so they stay whole
+when forked workers share stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from types import CodeType
+from typing import Any, TextIO
+
+from opentelemetry.context import Context, get_current
+from opentelemetry.trace import SpanContext, get_current_span
+
+from gyrinx_tracker._core.event import Event, Site
+from gyrinx_tracker._outputs.local.dispatch import dispatch, dispatch_messages, message_plan
+from gyrinx_tracker._outputs.local.records import (
+    SOURCE,
+    MakeMerged,
+    MakeRecord,
+    merged_maker,
+    record_maker,
+)
+from gyrinx_tracker._outputs.shared.fast_json import encode_json, encode_like_dumps
+from gyrinx_tracker._outputs.shared.limits import ENTRY_LIMIT, fit
+from gyrinx_tracker._outputs.shared.linewriter import deliver_lines
+from gyrinx_tracker._outputs.shared.text import rfc3339, span_hex, trace_hex
+from gyrinx_tracker._pipeline.port import Delivery
+from gyrinx_tracker._signals.otel_logs import Record
+from gyrinx_tracker._signals.records import SAMPLE_RATE, body_of
+from gyrinx_tracker._signals.writers import Bodies, with_bodies
+
+EVENTS_LOGGER = "gyrinx.tracker"
+_SIZE_CHECK = ENTRY_LIMIT // 4  # a line this short cannot exceed the limit even in 4-byte UTF-8
+_NO_SITE = {"pathname": SOURCE, "filename": SOURCE, "module": SOURCE, "funcName": None, "lineno": 0}
+_NO_TRACE = {"otelTraceID": "0", "otelSpanID": "0", "otelTraceSampled": False}
+_CACHE_LIMIT = 10_000
+
+
+def message_of(body: dict[str, Any]) -> str:
+    """The record's message: ``json.dumps(payload)``, as the original tracker logged it."""
+    text = encode_like_dumps(body)
+    return text if len(text) <= _SIZE_CHECK else _fitted(text, encode_like_dumps)
+
+
+def _messages(events: Sequence[Event], bodies: Bodies) -> list[str]:
+    """The records' messages: a given body's ``message_of``, or for the payload (no body),
+    ``message_of(body_of(event))`` without the dict: the payload's fields in ``json.dumps``'
+    spelling, only the labels through the JSON encoder (measured 1.95 against 2.33 µs per event
+    for the benchmark's calls)."""
+    fields = _dumps_fields
+    messages: list[str] = []
+    append = messages.append
+    for event, body in with_bodies(events, bodies):
+        if body is None:
+            text = fields(event.name, event.n, event.value, event.labels, "}")
+            append(text if len(text) <= _SIZE_CHECK else _fitted(text, encode_like_dumps))
+        else:
+            append(message_of(body))
+    return messages
+
+
+def console_line(record: Record) -> str:
+    """The stderr line for one record: the payload, then time, severity and trace ids."""
+    log = record.log_record
+    return _console_line(log.body, log.timestamp or log.observed_timestamp, log.trace_id, log.span_id)  # type: ignore[arg-type]
+
+
+def _console_line(body: dict[str, Any], time_ns: int, trace_id: int | None, span_id: int | None) -> str:
+    """Concatenated rather than built as a dict and encoded whole: the fixed parts are constants,
+    and only the labels go through the JSON encoder."""
+    time = rfc3339(time_ns)
+    line = _compact_fields(body["event"], body["n"], body.get("value"), body.get("labels"), "")
+    rate = body.get(SAMPLE_RATE)  # only on entries kept by a sample rate below 1 (see _sampling)
+    if rate is not None:
+        line += f',"sample_rate":{rate!r}'
+    line += f',"time":"{time}","severity":"INFO"'
+    if trace_id:
+        line += f',"trace_id":"{trace_hex(trace_id)}","span_id":"{span_hex(span_id or 0)}"}}'
+    else:
+        line += "}"
+    return line if len(line) <= _SIZE_CHECK else _fitted(line, encode_json)
+
+
+Fields = Callable[[str, int, "float | None", "dict[str, Any] | None", str], str]
+
+
+def _spelling(encode: Callable[[Any], str], colon: str, comma: str) -> Fields:
+    """A function writing the payload's fields (``{"event":...,"n":...,"value"?,"labels"?``, then
+    ``tail``: the closing brace, or nothing when more fields follow) in one JSON spelling,
+    concatenated rather than built as a dict and encoded whole: only the labels go through the
+    encoder. The part up to ``n`` is encoded once per event name, at its first look-up (at most
+    ``_CACHE_LIMIT`` names are kept). A closure, not a class: its constants are cells, which
+    measured 0.14 µs per event less than attributes of ``self``. One f-string per shape, not a
+    string grown piece by piece: one allocation and copy instead of four (1.92 against 1.69 µs
+    per event for the benchmark's calls)."""
+    opening, count = f'{{"event"{colon}', f'{comma}"n"{colon}'
+    value_key, labels_key = f'{comma}"value"{colon}', f'{comma}"labels"{colon}'
+
+    class Heads(dict[str, str]):
+        def __missing__(self, name: str) -> str:
+            head = opening + encode(name) + count
+            if len(self) < _CACHE_LIMIT:
+                self[name] = head
+            return head
+
+    heads = Heads()
+
+    def fields(name: str, n: int, value: float | None, labels: dict[str, Any] | None, tail: str) -> str:
+        head = heads[name]
+        count_text = repr(n) if type(n) is int else encode(n)  # repr: what the encoder writes for an int
+        if value is None:
+            return f"{head}{count_text}{labels_key}{encode(labels)}{tail}" if labels else f"{head}{count_text}{tail}"
+        value_text = repr(value) if type(value) is float or type(value) is int else encode(value)  # and a finite float
+        if labels:
+            return f"{head}{count_text}{value_key}{value_text}{labels_key}{encode(labels)}{tail}"
+        return f"{head}{count_text}{value_key}{value_text}{tail}"
+
+    return fields
+
+
+_compact_fields = _spelling(encode_json, ":", ",")  # the stderr lines' compact JSON
+_dumps_fields = _spelling(encode_like_dumps, ": ", ", ")  # the records' messages, as json.dumps writes them
+
+
+def _line(code: CodeType, offset: int) -> int:
+    """The source line of the instruction at ``offset`` (what ``frame.f_lineno`` would have said)."""
+    for start, end, line in code.co_lines():
+        if start <= offset < end and line is not None:
+            return line
+    return code.co_firstlineno
+
+
+def _fitted(text: str, encode: Any) -> str:
+    """The rare oversized text, rebuilt with its largest labels dropped until it fits."""
+    fitted, _ = fit(json.loads(text), encode)
+    return fitted
+
+
+class LocalJsonWriter:
+    """Hands each record to the ``gyrinx.tracker`` logger's handlers, or writes stderr if unconfigured."""
+
+    reads_attributes = False  # the body carries everything this output writes
+
+    def __init__(self, project_id: str | None = None, logger_name: str = EVENTS_LOGGER,
+                 fallback: TextIO | None = None, stderr_fallback: bool = True) -> None:
+        self._logger = logging.getLogger(logger_name)
+        self._fallback = fallback
+        self._stderr_fallback = stderr_fallback
+        self._trace_prefix = f"projects/{project_id}/traces/" if project_id else ""
+        self._make: MakeRecord | None = None
+        self._factory: object = None
+        self._sites: dict[tuple[CodeType, int], dict[str, Any]] = {}
+        self._merged: tuple[dict[str, Any], MakeMerged] | None = None
+        self._merged_factory: object = None
+        # (id of the site's code, offset, thread ident, thread name) → (the code, its base): the code
+        # object is kept by its entry, so its id cannot be reused while the entry exists (hashing the
+        # code object itself costs a walk of its constants per event).
+        self._bases: dict[tuple[int, int, int | None, str | None], tuple[object, dict[str, Any]]] = {}
+        self._context: Context | None = None
+        self._trace: dict[str, Any] | None = None
+
+    def write(self, records: Sequence[Record], events: Sequence[Event]) -> Delivery:
+        logger = self._logger
+        if not logger.hasHandlers():
+            if not self._stderr_fallback:
+                return Delivery(len(records))
+            lines = [console_line(record) + "\n" for record in records]
+            return deliver_lines(self._fallback or sys.stderr, lines, "stderr")
+        elif logger.isEnabledFor(logging.INFO):
+            make = self._record_maker()
+            made = []
+            for record, event in zip(records, events, strict=True):
+                log = record.log_record
+                fields = self._fields(log, event)
+                made.append(make(message_of(log.body), log.timestamp or log.observed_timestamp, fields))  # type: ignore[arg-type]
+            dispatch(logger, made)
+        return Delivery(len(records))
+
+    def bind_events(self, resource: Any, scope: Any, attribute_limit: int, value_length_limit: int | None) -> bool:
+        """Records straight from events: this output reads no attribute, resource or scope."""
+        return True
+
+    def write_events(self, events: Sequence[Event], bodies: Bodies = None) -> Delivery:
+        """``write`` without the SDK records: the time, trace and caller come from the events, and the
+        fields a call site and thread repeat are merged with the record template once (``_base``).
+        A body of None (or no ``bodies``) is the event's payload, ``body_of(event)``."""
+        logger = self._logger
+        if not logger.hasHandlers():
+            if not self._stderr_fallback:
+                return Delivery(len(events))
+            lines = []
+            for event, body in with_bodies(events, bodies):
+                span = self._span_of(event.context)
+                lines.append(_console_line(body_of(event) if body is None else body, event.time_ns, span.trace_id,
+                                           span.span_id) + "\n")
+            return deliver_lines(self._fallback or sys.stderr, lines, "stderr")
+        if logger.isEnabledFor(logging.INFO):
+            merged = self._merged_maker()
+            messages = _messages(events, bodies)
+            if merged is None:  # the application's record factory: makeRecord, through record_maker
+                make = self._record_maker()
+                dispatch(logger, [make(message, event.time_ns, self._event_fields(event))
+                                  for event, message in zip(events, messages, strict=True)])
+                return Delivery(len(events))
+            plan = message_plan(logger)
+            if plan is None:
+                dispatch(logger, self._write_merged(events, messages, *merged))
+            else:  # every handler writes the bare message: no record is needed, unless to report an error
+                dispatch_messages(plan, messages,
+                                  lambda index: self._write_merged([events[index]], [messages[index]], *merged)[0])
+        return Delivery(len(events))
+
+    def _write_merged(self, events: Sequence[Event], messages: Sequence[str], template: dict[str, Any],
+                      make_merged: MakeMerged) -> list[logging.LogRecord]:
+        """The records of the events, with their messages, from their bases; the trace look-up inlined (hot loop)."""
+        bases, trace_of = self._bases, self._trace_fields
+        made: list[logging.LogRecord] = []
+        append = made.append
+        for event, text in zip(events, messages, strict=True):
+            thread, site, context = event.thread, event.site, event.context
+            code, offset = site if site is not None else (None, 0)
+            key = (id(code), offset, thread.ident, thread.name) if thread is not None else (id(code), offset, None, None)
+            entry = bases.get(key)
+            base = entry[1] if entry is not None else self._base(key, site, template)
+            trace = self._trace if context is self._context and context is not None else trace_of(context)
+            append(make_merged(base, text, event.time_ns, trace))
+        return made
+
+    def _base(self, key: tuple[int, int, int | None, str | None], site: Site | None,
+              template: dict[str, Any]) -> dict[str, Any]:
+        """The record template with a call site's and thread's fields and no trace, once per such pair."""
+        _, _, ident, name = key
+        base = {**template, **(_NO_SITE if site is None else self._site(*site)), **_NO_TRACE}
+        if ident is not None:
+            base["thread"], base["threadName"] = ident, name
+        if len(self._bases) >= _CACHE_LIMIT:
+            self._bases.clear()
+        self._bases[key] = (None if site is None else site[0], base)
+        return base
+
+    def _span_of(self, context: Context | None) -> SpanContext:
+        """The span context of the caller's context, as the SDK's record would carry it."""
+        return get_current_span(context or get_current()).get_span_context()
+
+    def _trace_fields(self, context: Context | None) -> dict[str, Any] | None:
+        """The trace attributes of a record (None without a trace: the base has the empty ones),
+        worked out once per context in a row."""
+        if context is self._context and context is not None:
+            return self._trace
+        span = self._span_of(context)
+        trace = None
+        if span.trace_id:
+            trace_id, span_id = trace_hex(span.trace_id), span_hex(span.span_id or 0)
+            sampled = bool(span.trace_flags and span.trace_flags.sampled)
+            trace = {"otelTraceID": trace_id, "otelSpanID": span_id, "otelTraceSampled": sampled,
+                     "trace": self._trace_prefix + trace_id, "span_id": span_id, "trace_sampled": sampled}
+        self._context, self._trace = context, trace
+        return trace
+
+    def _event_fields(self, event: Event) -> dict[str, Any]:
+        """``_fields`` for an event without a record: the trace read from its context."""
+        fields = dict(_NO_SITE if event.site is None else self._site(*event.site))
+        if event.thread is not None:
+            fields["thread"], fields["threadName"] = event.thread.ident, event.thread.name
+        fields.update(self._trace_fields(event.context) or _NO_TRACE)
+        return fields
+
+    def _fields(self, log: Any, event: Event) -> dict[str, Any]:
+        """What the record carries besides the message: the caller's thread and site, the trace."""
+        site, thread = event.site, event.thread
+        fields = dict(_NO_SITE if site is None else self._site(*site))
+        if thread is not None:
+            fields["thread"], fields["threadName"] = thread.ident, thread.name
+        if log.trace_id:
+            trace, span = trace_hex(log.trace_id), span_hex(log.span_id or 0)
+            sampled = bool(log.trace_flags and log.trace_flags.sampled)
+            fields.update(otelTraceID=trace, otelSpanID=span, otelTraceSampled=sampled,
+                          trace=self._trace_prefix + trace, span_id=span, trace_sampled=sampled)
+        else:
+            fields.update(_NO_TRACE)
+        return fields
+
+    def _site(self, code: CodeType, offset: int) -> dict[str, Any]:
+        """The stdlib's record fields for a call site, worked out once per call site."""
+        known = self._sites.get((code, offset))
+        if known is None:
+            path = code.co_filename
+            filename = os.path.basename(path)
+            known = {"pathname": path, "filename": filename, "module": os.path.splitext(filename)[0],
+                     "funcName": code.co_name, "lineno": _line(code, offset)}
+            if len(self._sites) < _CACHE_LIMIT:
+                self._sites[(code, offset)] = known
+        return known
+
+    def _record_maker(self) -> MakeRecord:
+        """The record maker, made again only if the app changed its record factory since."""
+        factory = logging.getLogRecordFactory()
+        if self._make is None or factory is not self._factory:
+            self._make, self._factory = record_maker(self._logger), factory
+        return self._make
+
+    def _merged_maker(self) -> tuple[dict[str, Any], MakeMerged] | None:
+        """``merged_maker``'s pair, made again (and the bases forgotten) if the record factory changed."""
+        factory = logging.getLogRecordFactory()
+        if factory is not self._merged_factory:
+            self._merged, self._merged_factory = merged_maker(self._logger), factory
+            self._bases.clear()
+        return self._merged
+
+    def flush(self, timeout: float) -> bool:
+        return True
+
+    def shutdown(self, timeout: float) -> None:
+        return None

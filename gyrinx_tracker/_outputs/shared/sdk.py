@@ -1,0 +1,39 @@
+"""Any OpenTelemetry SDK log exporter as a ``LogWriter``: the official OTLP one, or a test's.
+
+The SDK's exporter interface says only SUCCESS or FAILURE for a whole batch, so that is all this
+adapter can report: a failure counts the whole batch as not written. An exporter that raises is
+named in a rate-limited warning with the count it cost, and the worker goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gyrinx_tracker._core.event import Event
+from gyrinx_tracker._diagnostics import warn_limited
+from gyrinx_tracker._pipeline.port import Delivery
+from gyrinx_tracker._signals.otel_logs import LogRecordExporter, Record, export_batch
+
+
+class SdkExporterWriter:
+    """Writes records through an SDK ``LogRecordExporter``; records carry attributes."""
+
+    reads_attributes = True  # OTLP and custom exporters may route on attributes
+
+    def __init__(self, exporter: LogRecordExporter) -> None:
+        self.exporter = exporter
+
+    def write(self, records: Sequence[Record], events: Sequence[Event]) -> Delivery:
+        try:
+            ok = export_batch(self.exporter, records)
+        except Exception as error:  # noqa: BLE001 - an exporter must not kill the worker; counted
+            warn_limited(f"export:{type(error).__name__}", "gyrinx_tracker: the %s exporter raised %r; "
+                         "%d events counted as dropped", type(self.exporter).__name__, error, len(records))
+            ok = False
+        return Delivery(len(records)) if ok else Delivery.failed(len(records))
+
+    def flush(self, timeout: float) -> bool:
+        return bool(self.exporter.force_flush(timeout_millis=int(timeout * 1000)))
+
+    def shutdown(self, timeout: float) -> None:
+        self.exporter.shutdown()  # type: ignore[no-untyped-call]  # the SDK leaves it unannotated
