@@ -32,6 +32,7 @@ from itertools import islice
 from json.encoder import encode_basestring_ascii as _escaped
 from typing import Any
 
+from gyrinx_tracker._core.plain import is_safe_int
 from gyrinx_tracker._core.redact import REDACTED, redacted_value
 
 JSON = Any
@@ -39,7 +40,6 @@ Report = Callable[[str, str], None]
 
 MAX_DEPTH = 4
 MAX_ITEMS = 100
-MAX_SAFE_INT = 2**53
 # Characters one nested value may convert: ``[["x" * 8000] * 100] * 100`` is cheap to build and
 # would otherwise become 80 MB of JSON on the caller's thread before the size check drops it.
 MAX_VALUE_CHARS = 200_000
@@ -128,7 +128,8 @@ class Encoder:
         if isinstance(value, enum.Enum):
             return self._convert(value.value, depth)
         if isinstance(value, int):
-            return int(value) if -MAX_SAFE_INT <= value <= MAX_SAFE_INT else str(int(value))
+            number = int(value)
+            return number if is_safe_int(number) else str(number)
         if isinstance(value, float):
             return self._float(float(value))
         if isinstance(value, str):
@@ -271,7 +272,7 @@ def _number(value: object) -> JSON:
         return bool(value)
     if isinstance(value, numbers.Integral):
         number = int(value)
-        return number if -MAX_SAFE_INT <= number <= MAX_SAFE_INT else str(number)
+        return number if is_safe_int(number) else str(number)
     if isinstance(value, numbers.Real):
         return float(value)
     return _MISSING

@@ -16,17 +16,15 @@ The budget takes a lock, but only for the large converted events, which already 
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 from gyrinx_tracker._core.event import DROPPED_LABELS, Event
 from gyrinx_tracker._diagnostics import warn_limited
 
-# Events queued as given: at most this many labels and this many characters of label keys, string
-# values and event name (see Pipeline.submit). Their footprint is then at most QUEUED_FOOTPRINT
-# bytes: the dict of 16 entries, 16 str objects holding 512 characters at up to 4 bytes each, the
-# queue's tuple (measured: 2.8 KB an event in ASCII, 4.3 KB in 4-byte characters; see
-# tests/test_memory_bound.py).
-QUEUED_LABELS = 16
-QUEUED_CHARS = 512
+# Events queued as given hold at most QUEUED_LABELS labels and QUEUED_CHARS characters of label
+# keys, string values and event name (``_core.plain.queueable``). Their footprint is then at most
+# QUEUED_FOOTPRINT bytes: the dict of 16 entries, 16 str objects holding 512 characters at up to 4
+# bytes each, the queue's tuple (tests/test_memory_bound.py measures it).
 QUEUED_FOOTPRINT = 5_000
 # Per label and per event, what Python's objects add to the JSON size of a converted event.
 _PER_LABEL = 128
@@ -67,22 +65,23 @@ class ByteBudget:
         return self._used
 
 
-def hold(budget: ByteBudget, cleaned: Event, labels_size: int) -> None:
-    """Charge a large converted event to ``budget``, or drop its labels when the budget is spent.
+def hold(budget: ByteBudget, cleaned: Event, labels_size: int | None) -> Event:
+    """The event as it may wait in the queue: as it is when small, charged to ``budget`` (``held``)
+    when large, or without its labels when the budget is spent.
 
-    ``labels_size`` is the JSON size the sanitizer measured, or -1 from its plain path (scalars and
-    short strings, not measured: then it is counted here, cheaply).
+    ``labels_size`` is the JSON size the sanitizer measured, or None from its plain path (scalars
+    and short strings, not measured: then it is counted here, cheaply).
     """
     labels = cleaned.labels
-    if labels_size < 0:
+    if labels_size is None:
         labels_size = sum(len(key) + (len(item) if type(item) is str else 8) for key, item in labels.items())
     held = footprint(labels_size, len(labels))
     if held <= QUEUED_FOOTPRINT:
-        return
+        return cleaned
     if budget.charge(held):
-        cleaned.held = held
-        return
-    cleaned.labels = {DROPPED_LABELS: len(labels) + int(labels.get(DROPPED_LABELS, 0) or 0)}
+        return replace(cleaned, held=held)
+    dropped = {DROPPED_LABELS: len(labels) + int(labels.get(DROPPED_LABELS, 0) or 0)}
     warn_limited("dropped:labels_over_queue_bytes", "gyrinx_tracker: the queue already holds %d MB of large "
                  "events (the exporter is slow or down); the labels of event %r were dropped and counted "
                  "in _dropped_labels; its count and value were kept", budget.limit // 1_000_000, cleaned.name)
+    return replace(cleaned, labels=dropped)

@@ -1,93 +1,74 @@
-"""From the call site to the outputs: a bounded queue and the one worker thread that drains it.
+"""From the call site to the worker: a bounded queue, its states, and its end.
 
 ``submit`` runs on the application's thread and does only what must happen there: read the clock
 and the current OpenTelemetry context, and append one tuple to a deque (atomic under the GIL, so no
-lock). Validation, record building, encoding and export happen on the worker thread, which wakes
-when a batch is ready or the flush interval passes. The worker opens its output lazily on its
-first run, so neither ``import`` nor the first ``track()`` waits for Google's libraries or the
-metadata server.
+lock). Everything else (cleaning, records, encoding, export) happens on the worker thread
+(``worker``), which this class starts, asks to flush and stops. Its states and the one shutdown
+deadline are in ``lifecycle``; what a full queue does to the caller is in ``backpressure``.
 
-The pipeline's states and its end (``shutdown()``, exit, SIGTERM, fork) are in ``_shutdown``; what
-a full queue does to the caller is in ``_backpressure``.
-
-Request-scoped delivery (``drain_here``) exports on the request's own thread; one drain lock
-keeps a single user of the output at a time, the worker's drains and metric ticks included.
+The end of a pipeline, ``shutdown()``, the exit hook, SIGTERM and fork, is here too: each is a
+change of state plus an order to the worker, and whatever the deadline leaves undelivered is
+counted as dropped (``shutdown_timeout``) and said in one line, so the books balance after exit.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from threading import current_thread
 from time import time_ns
 from typing import Any
 
-from opentelemetry.context import Context, get_current
+from opentelemetry.context import get_current
 
 from gyrinx_tracker import _guard, _stats
 from gyrinx_tracker._catalogue import catalogue as _catalogue
 from gyrinx_tracker._config import TrackerConfig
 from gyrinx_tracker._core import problems as _problems
-from gyrinx_tracker._core.encode import MAX_SAFE_INT
 from gyrinx_tracker._core.event import Event, Site
-from gyrinx_tracker._core.sanitize import SCALARS, Sanitizer
+from gyrinx_tracker._core.plain import queueable
+from gyrinx_tracker._core.sanitize import Sanitizer
 from gyrinx_tracker._diagnostics import warn_limited
-from gyrinx_tracker._pipeline import backpressure as _backpressure
 from gyrinx_tracker._pipeline import budget as _budget
-from gyrinx_tracker._pipeline import forksafe as _forksafe
-from gyrinx_tracker._pipeline.budget import QUEUED_CHARS, QUEUED_LABELS
-from gyrinx_tracker._pipeline.lifecycle import REFUSING, Ending, State, WaiterQueue
-from gyrinx_tracker._pipeline.port import Delivery, NullOutput, Output
-from gyrinx_tracker._pipeline.wakeup import Wakeup
+from gyrinx_tracker._pipeline.backpressure import WhenFull
+from gyrinx_tracker._pipeline.lifecycle import REFUSING, State, lost_line
+from gyrinx_tracker._pipeline.worker import Item, OpenOutput, Worker
 from gyrinx_tracker._stats import Snapshot, Stats
 
-# (time_ns, context, calling thread, call site, event, n, value, labels, cleaned): a tuple is the
-# cheapest thing to build on the caller's thread; the worker unpacks it by name. The thread object,
-# not its id: a short-lived thread may have ended, and its name gone, by the time of the export.
-Item = tuple[int, Context, "threading.Thread | None", "Site | None", Any, Any, Any, Any, "Event | None"]
-OpenOutput = Callable[[TrackerConfig, Stats], Output]
-_TOO_LARGE = 1 << 62  # characters: "not small enough to queue as given"
-_ONE = 1  # the default n: an identity test (small ints are cached) before the full check
-
-
-_STOPPING = frozenset({State.CLOSED, State.EXITING})
-CLOSE_FLOOR = 0.1  # seconds an output gets to close its connections even past shutdown()'s deadline
 _RUNNING = State.RUNNING  # a module global: the hot path compares by identity, never hashes
-# Each caller's Thread object (the records' thread fields): a thread-local's attribute costs a
-# third of current_thread(), a Python function, and is the same object for the thread's life.
+# Each caller's Thread object (the records' thread fields): a thread-local's attribute is cheaper
+# than current_thread(), a Python function, and is the same object for the thread's life.
 _here = threading.local()
 
 
-class Pipeline(Ending):
-    """One configuration's queue, worker thread and output."""
+class Pipeline:
+    """One configuration's queue and the worker that drains it, from the first event to the end."""
 
     def __init__(self, config: TrackerConfig, open_output: OpenOutput, wants_site: bool = False) -> None:
         self.config = config
         self.wants_site = wants_site  # track() captures the caller's code and thread only if so
-        self.stats = Stats()
         self._open_output = open_output
         self._state = State.SYNC if config.delivery == "sync" else State.IDLE
-        self._queue: deque[Item] = deque()
-        self._bytes = _budget.ByteBudget(config.max_queue_bytes)
         self._max = config.max_queue
         self._strict = config.strict
         self._wake_at = config.batch_size
-        self._wake = Wakeup()  # settable from a signal handler (see _wakeup)
-        self._thread: threading.Thread | None = None
-        self._lock = threading.RLock()  # starting the worker, and draining on the caller's thread
-        # flush() calls waiting for the worker's next drain, each with whether it wants the metric
-        # side flushed too. A deque, appended and popped without a lock (each is atomic), so a
-        # signal handler can wait as well.
-        self._waiters: WaiterQueue = deque()
-        self._when_full = _backpressure.WhenFull(config)
-        self._drain_lock = threading.Lock()  # one user of the output at a time: the worker or drain_here
-        self._output: Output | None = None
-        self._close_by: float | None = None  # shutdown()'s deadline, which closing the output shares
-        self._sanitizer = Sanitizer(config)
         self._per_thread = threading.local()
         self._catalogue = _catalogue.install(config)  # read at start-up: a bad file warns now, once
+        self._worker_sanitizer = Sanitizer(config)
+        self._fresh_queue()
+
+    def _fresh_queue(self) -> None:
+        """An empty queue, its books and its worker: at start, and in a forked child."""
+        self.stats = Stats()
+        self._queue: deque[Item] = deque()
+        self._bytes = _budget.ByteBudget(self.config.max_queue_bytes)
+        self._when_full = WhenFull(self.config)  # its stall mark counts these books' takes
+        self._worker = Worker(self.config, self.stats, self._queue, self._bytes, self._open_output,
+                              self._worker_sanitizer, None if self._strict else self._catalogue)
+        self._wake = self._worker.wake  # the hot path rings it without a second attribute look-up
 
     # -- the application's thread ------------------------------------------------------------
 
@@ -96,12 +77,11 @@ class Pipeline(Ending):
         """Queue one call; when the queue is full or closed, ``_admits`` waits (``WHEN_FULL=block``,
         bounded by ``BLOCK_TIMEOUT``) or drops and counts.
 
-        Only a small call of immutable scalars is queued as given (at most ``QUEUED_LABELS`` labels,
-        ``QUEUED_CHARS`` characters of name, keys and strings, ints in range, a plain n and value),
-        so what the queue holds is bounded in bytes whatever the input (see ``_budget``). Anything
-        else is converted here, on the caller's thread, and queued without the call's own objects:
-        cut to the entry's limits (work bounded by them, not by the input), recorded as it was at
-        the call (a mutable value may change later), and without running an unknown object's code.
+        Only a call ``queueable`` as given is queued so (see ``_core.plain``): what the queue
+        holds is then bounded in bytes whatever the input (see ``budget``). Anything else is
+        converted here, on the caller's thread, and queued without the call's own objects: cut to
+        the entry's limits (work bounded by them, not by the input), recorded as it was at the
+        call (a mutable value may change later), and without running an unknown object's code.
         """
         queue = self._queue
         state = self._state
@@ -113,32 +93,11 @@ class Pipeline(Ending):
                 thread = _here.thread
             except AttributeError:  # this thread's first event
                 thread = _here.thread = current_thread()
-        if self._strict:
-            queue.append((time_ns(), get_current(), thread, site, None, None, None, None,
-                          self._validate_now(event, n, value, labels)))
+        if not self._strict and queueable(event, n, value, labels):
+            queue.append((time_ns(), get_current(), thread, site, event, n, value, labels, None))
         else:
-            # "can the call be queued as given?", inlined: the hot path
-            chars = len(event) if type(event) is str else _TOO_LARGE
-            for key, item in labels.items():
-                kind = type(item)
-                chars += len(key)  # a key made from data (**{path: 1}) is held too
-                if kind is str:
-                    chars += len(item)
-                elif kind is int:
-                    if not -MAX_SAFE_INT <= item <= MAX_SAFE_INT:
-                        chars = _TOO_LARGE
-                        break
-                elif kind not in SCALARS:
-                    chars = _TOO_LARGE
-                    break
-            if (chars <= QUEUED_CHARS and len(labels) <= QUEUED_LABELS
-                    and (n is _ONE or (type(n) is int and 0 < n <= MAX_SAFE_INT))
-                    and (value is None or type(value) is float
-                         or (type(value) is int and -MAX_SAFE_INT <= value <= MAX_SAFE_INT))):
-                queue.append((time_ns(), get_current(), thread, site, event, n, value, labels, None))
-            else:
-                queue.append((time_ns(), get_current(), thread, site, None, None, None, None,
-                              self._convert_now(event, n, value, labels)))
+            queue.append((0, None, None, None, None, None, None, None,
+                          self._clean_now(event, n, value, labels, time_ns(), thread, site)))
         if len(queue) >= self._wake_at and not self._wake.pending:
             self._wake.set()
         if state is not _RUNNING:
@@ -149,9 +108,9 @@ class Pipeline(Ending):
         if state is State.IDLE:
             self._start()
         elif state is State.SYNC:
-            self._drain_inline(flush_output=False)
+            self._worker.drain_inline(flush_output=False)
         elif state is State.INLINE:
-            self._drain_inline()
+            self._worker.drain_inline()
 
     def _admits(self, state: State) -> bool:
         """The slow path's verdict: False (and the drop counted) when closed or the queue is full."""
@@ -166,63 +125,37 @@ class Pipeline(Ending):
         return False
 
     def _room_made(self, state: State) -> bool:
-        """The full-queue policy (see _backpressure); never waits on the worker from the worker."""
-        if state is not _RUNNING or current_thread() is self._thread:
+        """The full-queue policy (see backpressure); never waits on the worker from the worker."""
+        if state is not _RUNNING or current_thread() is self._worker.thread:
             return False
         return self._when_full.room_made(self._queue, self._max, self._wake, self.stats)
 
-    def _caller_sanitizer(self) -> Sanitizer:
-        """One sanitizer per calling thread, so its caches survive between calls."""
+    def _clean_now(self, event: object, n: object, value: object, labels: dict[str, Any], time: int,
+                   thread: threading.Thread | None, site: Site | None) -> Event:
+        """The whole ``Event``, made on the caller's thread: a call not queueable as given, or any
+        call in strict mode (where a repair, or a catalogue violation, raises here)."""
         sanitizer: Sanitizer | None = getattr(self._per_thread, "sanitizer", None)
-        if sanitizer is None:
+        if sanitizer is None:  # one per calling thread, so its caches survive between calls
             sanitizer = self._per_thread.sanitizer = Sanitizer(self.config)
-        return sanitizer
-
-    def _convert_now(self, event: object, n: object, value: object, labels: dict[str, Any]) -> Event:
-        sanitizer = self._caller_sanitizer()
-        sanitizer.labels_size = -1
-        cleaned = sanitizer.event(event, n, value, labels)
-        _problems.warn(cleaned.name, sanitizer.take_problems())
-        _budget.hold(self._bytes, cleaned, sanitizer.labels_size)
-        return cleaned
-
-    def _validate_now(self, event: object, n: object, value: object, labels: dict[str, Any]) -> Event:
-        sanitizer = self._caller_sanitizer()
-        sanitizer.labels_size = -1
-        cleaned = sanitizer.event(event, n, value, labels)
-        catalogue = self._catalogue
-        _problems.enforce(cleaned.name, sanitizer.take_problems() + (catalogue.review(cleaned) if catalogue else []))
-        _budget.hold(self._bytes, cleaned, sanitizer.labels_size)
-        return cleaned
+        cleaned, size = sanitizer.measured_event(event, n, value, labels, time, get_current(), thread, site)
+        problems = sanitizer.take_problems()
+        if self._strict:
+            catalogue = self._catalogue
+            _problems.enforce(cleaned.name, problems + (catalogue.review(cleaned) if catalogue else []))
+        else:
+            _problems.warn(cleaned.name, problems)
+        return _budget.hold(self._bytes, cleaned, size)
 
     @_guard.guarded("start worker", None)
     def _start(self) -> None:
-        with self._lock:
+        with self._worker.lock:
             if self._state is not State.IDLE:
                 return
-            thread = threading.Thread(target=self._run, name="gyrinx-tracker", daemon=True)
-            _forksafe.begin()  # until the thread has built its output (see _forksafe); ended in _run
-            try:
-                thread.start()
-            except RuntimeError:  # "can't create new thread at interpreter shutdown"
-                _forksafe.end()
+            if self._worker.start():
+                self._state = State.RUNNING
+            else:  # the interpreter is exiting: whoever tracks exports
                 self._state = State.INLINE
-                self._drain_inline()
-                return
-            self._thread = thread
-            self._state = State.RUNNING
-
-    @_guard.guarded("drain inline", None)
-    def _drain_inline(self, flush_output: bool = True, metrics: bool = True) -> None:
-        """Export on the caller's thread: in SYNC delivery, when no thread can be started, and
-        after exit began (then the output is flushed too: no later flush may come)."""
-        with self._lock:
-            if self._output is None:
-                self._output = self._opened()
-            self._drain()
-            if flush_output:
-                with self._drain_lock:
-                    self._flush_output(metrics)
+                self._worker.drain_inline()
 
     # -- control, from any thread ------------------------------------------------------------
 
@@ -231,181 +164,119 @@ class Pipeline(Ending):
 
         The worker's next drain takes what is queued when it starts (all of this call's events,
         at least) and no more, then flushes the output and releases the waiters: events tracked
-        meanwhile by other threads do not hold this call up.
-
-        ``metrics=False`` (request-scoped delivery) leaves the metric side to its own interval.
+        meanwhile by other threads do not hold this call up. ``metrics=False`` (request-scoped
+        delivery) leaves the metric side to its own interval.
         """
-        if threading.current_thread() is self._thread:
+        worker = self._worker
+        if current_thread() is worker.thread:
             return False
         if self._state is State.IDLE:
             if not self._queue:
                 return True
             self._start()
         if self._state is State.INLINE or self._state is State.SYNC:
-            self._drain_inline(metrics=metrics)
+            worker.drain_inline(metrics=metrics)
             return not self._queue
-        thread = self._thread
-        if thread is None or not thread.is_alive():
-            return not self._queue
-        done = threading.Event()
-        self._waiters.append((done, metrics))
-        self._wake.set()
-        return done.wait(timeout)
+        return worker.ask_flush(timeout, metrics)
 
     def drain_here(self, timeout: float) -> bool:
-        """Export what is queued on the calling thread (request-scoped delivery), log side only.
-
-        Handing the drain to the worker and waiting for it cost 0.4-0.7 ms per request (two
-        thread switches under the GIL); draining here costs the export itself. The drain lock
-        keeps one user of the output at a time (the worker's drains and ticks take it too). Until
-        the worker has built the output, in any state but RUNNING and on the worker itself, this
-        is ``flush(timeout, metrics=False)``.
-        """
-        if (self._output is None or self._state is not _RUNNING
-                or threading.current_thread() is self._thread):
+        """Export what is queued on the calling thread (request-scoped delivery), log side only:
+        ``Worker.drain_here`` while the worker runs and has built its output, else ``flush``."""
+        worker = self._worker
+        if worker.output is None or self._state is not _RUNNING or current_thread() is worker.thread:
             return self.flush(timeout, metrics=False)
-        if not self._drain_lock.acquire(timeout=timeout):
-            return False
-        try:
-            with _forksafe.no_fork_meanwhile():
-                if self._output is None:  # closed while this thread waited for the lock
-                    return not self._queue
-                self._drain_queued()
-                self._flush_output(metrics=False)
-        finally:
-            self._drain_lock.release()
-        return True
+        return worker.drain_here(timeout)
 
     def snapshot(self) -> Snapshot:
         """The books of this pipeline."""
         with self.stats.lock:
             return self.stats.snapshot(len(self._queue), _guard.counts())
 
-    # -- the worker thread -------------------------------------------------------------------
+    # -- the end -----------------------------------------------------------------------------
 
-    def _opened(self) -> Output:
-        try:
-            return self._open_output(self.config, self.stats)
-        except Exception as error:  # noqa: BLE001 - the app must keep running without telemetry
-            _guard.caught("open outputs", error)
-            warn_limited("outputs", "gyrinx_tracker could not start its outputs (%r); events are "
-                                    "counted as dropped", error)
-            return NullOutput()
-
-    def _run(self) -> None:
-        try:
-            self._output = self._opened()
-        finally:
-            _forksafe.end()  # begun in _start: a fork no longer risks copying an import lock
-        while True:
-            self._wake.wait(self.config.flush_interval)
-            self._wake.clear()
-            stopping = self._state in _STOPPING
-            with _forksafe.no_fork_meanwhile():
-                self._drain()
-                if stopping:
-                    break
-                self._tick()
+    def shutdown(self, timeout: float) -> bool:
+        """Refuse new events, flush within ``timeout``, then stop the worker and close the output."""
         if self._state is State.CLOSED:
-            self._close_output()
+            return True
+        self._state = State.CLOSING
+        self._worker.close_by = time.monotonic() + timeout  # closing the output gets what is left, no more
+        flushed, stopped = self._flush_and_stop(timeout, State.CLOSED)
+        self._give_up("shutdown")
+        if stopped and self._worker.output is not None:  # a worker that stopped under CLOSED closed it
+            self._worker.close_output()
+        return flushed
 
-    @_guard.guarded("close output", None)
-    def _close_output(self) -> None:
-        with self._drain_lock:
-            output, self._output = self._output, None
-        if output is not None:
-            close_by = self._close_by
-            timeout = self.config.shutdown_timeout if close_by is None else close_by - time.monotonic()
-            with _forksafe.no_fork_meanwhile():  # closing channels calls into gRPC too
-                output.shutdown(max(CLOSE_FLOOR, timeout))
+    def finish_at_exit(self, timeout: float) -> bool:
+        """Flush and stop the worker within ``timeout``, but keep the output: events tracked by
+        later exit hooks are then exported synchronously by whoever tracks them. Past the
+        deadline, what is left is counted as dropped and later events are refused."""
+        if self._state in REFUSING:
+            return True
+        flushed, stopped = self._flush_and_stop(timeout, State.EXITING)
+        if not stopped:
+            self._state = State.CLOSED  # a late event must not wait for a hung exporter: refused, counted
+            self._worker.close_when_stopped()
+            self._give_up("exit")
+            return False
+        self._state = State.INLINE
+        if self._queue:
+            self._worker.drain_inline()
+        return flushed
 
-    @_guard.guarded("drain", None)  # the worker must outlive any bug in one drain
-    def _drain(self) -> None:
-        pending = self._waiters
-        waiters = [pending.popleft() for _ in range(len(pending))]  # before the queue's length is read
-        with self._drain_lock:
-            self._drain_queued()
-            if waiters:
-                self._flush_output(any(metrics for _, metrics in waiters))
-        for done, _ in waiters:
-            done.set()
+    def flush_from_signal(self, timeout: float) -> bool:
+        """``flush`` for a signal handler: takes no lock the interrupted thread could hold.
 
-    def _drain_queued(self) -> None:
-        """Export what is queued now, not what other threads add meanwhile: a drain (and the
-        flush() waiting for it) must end even while the application tracks flat out. Batches
-        stay whole (the last may take some of what came meanwhile): a drain that began with 700
-        events queued sends 512 + 512, not 512 + 188, so requests are as few as before."""
-        count = len(self._queue)
-        while count > 0 and self._queue:
-            batch = self._take(self.config.batch_size)
-            count -= len(batch)
-            self._write(batch)
+        Only a running worker can be asked (``Worker.ask_flush`` takes no lock); in any other
+        state the exit hook does the work.
+        """
+        if self._state is not State.RUNNING:
+            return not self._queue
+        return self._worker.ask_flush(timeout, True)
 
-    @_guard.guarded("tick", None)
-    def _tick(self) -> None:
-        with self._drain_lock:  # a metric export must not read aggregates drain_here is updating
-            if self._output is not None:
-                self._output.tick()
+    def say_on_the_way_out(self) -> None:
+        """From a signal handler about to let the signal kill the process: one line on stderr,
+        with the books, if anything is still queued or in flight (no exit hook will run).
 
-    @_guard.guarded("flush output", None)
-    def _flush_output(self, metrics: bool = True) -> None:
-        """The output's flush, under the drain lock: everything, or (``metrics=False``) the logs."""
-        output = self._output
-        if output is not None:
-            timeout = self.config.shutdown_timeout
-            if metrics:
-                output.flush(timeout)
-            else:
-                output.flush_logs(timeout)
+        No lock: the books are read as they are (a count may be one batch stale), and written
+        with ``os.write``, not logging, whose handler lock the interrupted thread may hold.
+        """
+        books = self.stats.snapshot(len(self._queue))
+        lost = books["queued"] + books["in_flight"]
+        if not lost:
+            return
+        detail = (f"queued or in flight; of {books['emitted']} tracked, {books['exported']} exported, "
+                  f"{books['dropped']} dropped before")
+        with contextlib.suppress(OSError):
+            os.write(2, (lost_line(lost, detail, "SIGTERM") + "\n").encode())
 
-    def _take(self, limit: int) -> list[Item]:
-        queue = self._queue
-        with self.stats.lock:
-            batch = [queue.popleft() for _ in range(min(limit, len(queue)))]
-            self.stats.taken += len(batch)
-            self.stats.in_flight += len(batch)
-        return batch
+    def _flush_and_stop(self, timeout: float, stop_as: State) -> tuple[bool, bool]:
+        """Flush, then stop the worker, all within ``timeout``: (flushed, worker stopped)."""
+        deadline = time.monotonic() + timeout
+        flushed = self.flush(timeout)
+        self._state = stop_as
+        self._worker.stop(close_output=stop_as is State.CLOSED)
+        thread = self._worker.thread
+        if thread is None or thread is threading.current_thread():
+            return flushed, True
+        thread.join(max(0.0, deadline - time.monotonic()))
+        return flushed, not thread.is_alive()
 
-    def _write(self, items: list[Item]) -> None:
-        events: list[Event] = []
-        failed = 0
-        sanitizer = self._sanitizer
-        catalogue = None if self._strict else self._catalogue  # strict mode checked on the caller
-        held = 0
-        for stamp, context, thread, site, name, n, value, labels, cleaned in items:
-            if cleaned is not None:
-                held += cleaned.held
-            try:
-                event = cleaned
-                if event is None:
-                    event = sanitizer.event(name, n, value, labels, stamp, context, thread, site)
-                    problems = sanitizer.take_problems()
-                    if problems:
-                        _problems.warn(event.name, problems)
-                else:  # converted on the caller's thread, before the call's time and context were set
-                    event.time_ns, event.context, event.thread, event.site = stamp, context, thread, site
-                if catalogue is not None:
-                    problems = catalogue.review(event)
-                    if problems:
-                        _problems.warn(event.name, problems)
-                events.append(event)
-            except Exception as error:  # noqa: BLE001 - one event's bug must not lose the batch
-                failed += 1
-                _guard.caught("clean", error)
-        delivery = self._export(events)
-        self._bytes.release(held)
-        if failed:
-            delivery = delivery.plus(Delivery.failed(failed, _stats.INTERNAL_ERROR))
-        self.stats.settle(delivery.written, delivery.rejected, delivery.sampled_out)
+    def _give_up(self, when: str) -> int:
+        """Count what is still queued or in flight as dropped (``shutdown_timeout``), say so once."""
+        rest = self._worker.take(len(self._queue))
+        self._bytes.release(sum(cleaned.held for *_, cleaned in rest if cleaned is not None))
+        if rest:
+            self.stats.settle(0, {_stats.SHUTDOWN: len(rest)})
+        in_flight = self.stats.abandon()
+        lost = len(rest) + in_flight
+        if lost:
+            warn_limited(f"dropped:{_stats.SHUTDOWN}:{when}", lost_line(lost, f"{len(rest)} queued, {in_flight} in flight", when))
+        return lost
 
-    def _export(self, events: list[Event]) -> Delivery:
-        output = self._output
-        if not events:
-            return Delivery(0)
-        if output is None:
-            return Delivery.failed(len(events), _stats.INTERNAL_ERROR)
-        try:
-            return output.write(events)
-        except Exception as error:  # noqa: BLE001 - an output bug must not kill the worker; counted
-            _guard.caught("export", error)
-            return Delivery.failed(len(events))
+    def reset_after_fork(self) -> None:
+        """In a forked child: drop the parent's queue (the parent exports it), its worker and its books."""
+        self._fresh_queue()
+        if self._state in (State.RUNNING, State.EXITING):
+            self._state = State.IDLE
+        elif self._state is State.CLOSING:
+            self._state = State.CLOSED
