@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from struct import Struct
 from time import time_ns
-from typing import Any
+from typing import Any, NamedTuple
 
 from opentelemetry.attributes import _clean_attribute_value
 from opentelemetry.context import Context, get_current
@@ -43,27 +43,17 @@ from gyrinx_tracker._signals.writers import Bodies, with_bodies
 _FIXED64 = Struct("<Q").pack
 _DOUBLE = Struct("<d").pack
 _FIXED32 = Struct("<I").pack
-_SMALL = [bytes([n]) for n in range(128)]
+_I64_BYTES = Struct("<Q").size  # the payload of a fixed64 or double field: 8 bytes, no length before it
+_ONE_BYTE_LIMIT = 128  # a varint below it is one byte
+_SMALL = [bytes([n]) for n in range(_ONE_BYTE_LIMIT)]
 _INT64 = 1 << 63
 _MASK64 = (1 << 64) - 1
 _PAIR_LIMIT = 10_000  # cached key/value pairs; past it, pairs are encoded each time
-# LogRecord fields that never change: severity_number = INFO (9), severity_text = "INFO".
-_SEVERITY = b"\x10\x09\x1a\x04INFO"
-_LABELS_KEY = b"\x0a\x06labels"  # KeyValue.key = "labels"
-_FLOAT_PAIRS: dict[str, bytes] = {}  # body keys with a double value ("value", "sample_rate") → _float_pair
-
-
-def _float_pair(key: str) -> bytes:
-    """Everything of a ``KeyValueList.values`` entry with a double value but the value's 8 bytes."""
-    head = field(b"\x0a", key_value(key, 0.0))[:-8]
-    if len(_FLOAT_PAIRS) < _PAIR_LIMIT:
-        _FLOAT_PAIRS[key] = head
-    return head
 
 
 def varint(number: int) -> bytes:
     """Protobuf's base-128 varint of a non-negative ``number``."""
-    if number < 128:
+    if number < _ONE_BYTE_LIMIT:
         return _SMALL[number]
     out = bytearray()
     while number > 127:
@@ -82,19 +72,149 @@ def field(tag: bytes, payload: bytes) -> bytes:
     return tag + varint(len(payload)) + payload
 
 
+# The wire format's contract, named. A field is written as its tag (its number and its wire type in
+# one varint), then its payload, laid out as the wire type says:
+VARINT = 0  # a varint: bool, enum, int64, uint32
+I64 = 1  # 8 little-endian bytes: fixed64, double
+LEN = 2  # a varint length, then that many bytes: string, bytes, a message, an entry of a repeated message
+I32 = 5  # 4 little-endian bytes: fixed32
+
+
+class WireField(NamedTuple):
+    """A message's field as its .proto declares it: its number, and the wire type of its type."""
+
+    number: int
+    wire_type: int
+
+
+def tag(field_number: int, wire_type: int) -> bytes:
+    """The tag written before a field's payload; computed once per field, at import (below)."""
+    return varint(field_number << 3 | wire_type)
+
+
+# The fields written here, by message, as opentelemetry-proto declares them (the message's package
+# after each class); tests/test_otlp_wire_fields.py checks each number and wire type against the
+# generated descriptors, so that a changed .proto fails a test rather than writing wrong bytes.
+class ExportLogsServiceRequestFields:  # opentelemetry.proto.collector.logs.v1
+    resource_logs = WireField(1, LEN)  # repeated ResourceLogs
+
+
+class ResourceLogsFields:  # opentelemetry.proto.logs.v1
+    resource = WireField(1, LEN)  # Resource
+    scope_logs = WireField(2, LEN)  # repeated ScopeLogs
+    schema_url = WireField(3, LEN)  # string
+
+
+class ScopeLogsFields:  # opentelemetry.proto.logs.v1
+    scope = WireField(1, LEN)  # InstrumentationScope
+    log_records = WireField(2, LEN)  # repeated LogRecord
+    schema_url = WireField(3, LEN)  # string
+
+
+# Not written: dropped_attributes_count (7); the official encoding of the same records has none
+# (tests/test_otlp_wire.py, past the attribute limit too).
+class LogRecordFields:  # opentelemetry.proto.logs.v1
+    time_unix_nano = WireField(1, I64)  # fixed64
+    severity_number = WireField(2, VARINT)  # SeverityNumber (an enum)
+    severity_text = WireField(3, LEN)  # string
+    body = WireField(5, LEN)  # AnyValue
+    attributes = WireField(6, LEN)  # repeated KeyValue
+    flags = WireField(8, I32)  # fixed32
+    trace_id = WireField(9, LEN)  # bytes
+    span_id = WireField(10, LEN)  # bytes
+    observed_time_unix_nano = WireField(11, I64)  # fixed64
+    event_name = WireField(12, LEN)  # string
+
+
+# Not written here: array_value (5) and bytes_value (7), left to the official encoder (any_value).
+class AnyValueFields:  # opentelemetry.proto.common.v1
+    string_value = WireField(1, LEN)  # string
+    bool_value = WireField(2, VARINT)  # bool
+    int_value = WireField(3, VARINT)  # int64
+    double_value = WireField(4, I64)  # double
+    kvlist_value = WireField(6, LEN)  # KeyValueList
+
+
+class KeyValueFields:  # opentelemetry.proto.common.v1
+    key = WireField(1, LEN)  # string
+    value = WireField(2, LEN)  # AnyValue
+
+
+class KeyValueListFields:  # opentelemetry.proto.common.v1
+    values = WireField(1, LEN)  # repeated KeyValue
+
+
+SEVERITY_NUMBER_INFO = 9  # SeverityNumber.SEVERITY_NUMBER_INFO, as make_record gives every record
+SEVERITY_TEXT = b"INFO"  # and its severity_text
+TRACE_ID_BYTES = 16  # a trace id is written as 16 big-endian bytes (as _encode_trace_id does)
+SPAN_ID_BYTES = 8  # a span id as 8
+
+# Every tag written, computed once.
+_RESOURCE_LOGS = tag(*ExportLogsServiceRequestFields.resource_logs)
+_RESOURCE = tag(*ResourceLogsFields.resource)
+_SCOPE_LOGS = tag(*ResourceLogsFields.scope_logs)
+_RESOURCE_SCHEMA = tag(*ResourceLogsFields.schema_url)
+_SCOPE = tag(*ScopeLogsFields.scope)
+_LOG_RECORDS = tag(*ScopeLogsFields.log_records)
+_SCOPE_SCHEMA = tag(*ScopeLogsFields.schema_url)
+_TIME = tag(*LogRecordFields.time_unix_nano)
+_SEVERITY_NUMBER = tag(*LogRecordFields.severity_number)
+_SEVERITY_TEXT = tag(*LogRecordFields.severity_text)
+_BODY = tag(*LogRecordFields.body)
+_ATTRIBUTES = tag(*LogRecordFields.attributes)
+_FLAGS = tag(*LogRecordFields.flags)
+_TRACE_ID = tag(*LogRecordFields.trace_id)
+_SPAN_ID = tag(*LogRecordFields.span_id)
+_OBSERVED_TIME = tag(*LogRecordFields.observed_time_unix_nano)
+_EVENT_NAME = tag(*LogRecordFields.event_name)
+_STRING = tag(*AnyValueFields.string_value)
+_BOOL = tag(*AnyValueFields.bool_value)
+_INT = tag(*AnyValueFields.int_value)
+_DOUBLE_VALUE = tag(*AnyValueFields.double_value)
+_KVLIST = tag(*AnyValueFields.kvlist_value)
+_KEY = tag(*KeyValueFields.key)
+_VALUE = tag(*KeyValueFields.value)
+_VALUES = tag(*KeyValueListFields.values)
+
+# Fields, or their heads, that are always the same.
+_TRUE, _FALSE = _BOOL + varint(1), _BOOL + varint(0)
+_TRACE_ID_HEAD = _TRACE_ID + varint(TRACE_ID_BYTES)  # the trace id's tag and length
+_SPAN_ID_HEAD = _SPAN_ID + varint(SPAN_ID_BYTES)  # the span id's
+# LogRecord fields that never change: severity_number = INFO, severity_text = "INFO".
+_SEVERITY = _SEVERITY_NUMBER + varint(SEVERITY_NUMBER_INFO) + field(_SEVERITY_TEXT, SEVERITY_TEXT)
+_LABELS_KEY = field(_KEY, b"labels")  # KeyValue.key = "labels"
+
+# Byte counts that the lengths written are added up from.
+_LOG_RECORDS_TAG_BYTES = len(_LOG_RECORDS)  # before each record in its ScopeLogs, then the record's length
+_KVLIST_TAG_BYTES = len(_KVLIST)  # before a body's key/value list in its AnyValue, then the list's length
+# A record's bytes that are the same in every record: the time's tag and 8 bytes, the severity, the
+# body's tag, the observed time's tag and 8 bytes (the event name's are added per name: _name_parts).
+_RECORD_FIXED_BYTES = len(_TIME) + _I64_BYTES + len(_SEVERITY) + len(_BODY) + len(_OBSERVED_TIME) + _I64_BYTES
+
+_FLOAT_PAIRS: dict[str, bytes] = {}  # body keys with a double value ("value", "sample_rate") → _float_pair
+
+
+def _float_pair(key: str) -> bytes:
+    """Everything of a ``KeyValueList.values`` entry with a double value but the value's 8 bytes."""
+    head = field(_VALUES, key_value(key, 0.0))[:-_I64_BYTES]
+    if len(_FLOAT_PAIRS) < _PAIR_LIMIT:
+        _FLOAT_PAIRS[key] = head
+    return head
+
+
 def any_value(value: Any) -> bytes:
     """The ``AnyValue`` message of ``value``, as ``_encode_value(value).SerializeToString()``."""
     kind = type(value)
     if kind is str:
-        return field(b"\x0a", value.encode())
+        return field(_STRING, value.encode())
     if kind is float:
-        return b"\x21" + _DOUBLE(value)
+        return _DOUBLE_VALUE + _DOUBLE(value)
     if kind is bool:
-        return b"\x10\x01" if value else b"\x10\x00"
+        return _TRUE if value else _FALSE
     if kind is int and -_INT64 <= value < _INT64:
-        return b"\x18" + varint(value & _MASK64)
+        return _INT + varint(value & _MASK64)
     if kind is dict:
-        return field(b"\x32", b"".join([field(b"\x0a", key_value(str(k), v)) for k, v in value.items()]))
+        return field(_KVLIST, b"".join([field(_VALUES, key_value(str(k), v)) for k, v in value.items()]))
     if value is None:
         return b""
     # Lists, bytes, subclasses, out-of-range ints: rare; the official encoder decides (and raises).
@@ -104,24 +224,36 @@ def any_value(value: Any) -> bytes:
 
 def key_value(key: str, value: Any) -> bytes:
     """The ``KeyValue`` message of one pair (an empty key is proto3's default: not written)."""
-    return (field(b"\x0a", key.encode()) if key else b"") + field(b"\x12", any_value(value))
+    return (field(_KEY, key.encode()) if key else b"") + field(_VALUE, any_value(value))
 
 
 def _labels_head(listed: int) -> bytes:
     """What comes before the body's ``labels`` entry's ``listed`` bytes of key/value pairs: the
-    entry's tag and length, its key, its value's tag and length, the key/value list's tag and length."""
-    if listed < 126:  # the list's and the AnyValue's lengths fit one byte each (the entry's is in the table)
-        return b"".join((b"\x0a", _LENGTHS[listed + 12], _LABELS_KEY, b"\x12", _LENGTHS[listed + 2],
-                         b"\x32", _LENGTHS[listed]))
+    entry's tag and length, its key, its value's tag and length, the key/value list's tag and length.
+    Written once per length for most lists: it comes before the labels of every event that has any."""
+    if listed < _LABELS_HEADS_CACHED:
+        head = _LABELS_HEADS[listed]
+        if head is None:
+            head = _LABELS_HEADS[listed] = _write_labels_head(listed)
+        return head
+    return _write_labels_head(listed)
+
+
+def _write_labels_head(listed: int) -> bytes:
+    """``_labels_head(listed)``, its lengths added up."""
     inner = varint(listed)
-    value = varint(1 + len(inner) + listed)  # the AnyValue around the key/value list
-    entry = len(_LABELS_KEY) + 1 + len(value) + 1 + len(inner) + listed
-    return b"\x0a" + varint(entry) + _LABELS_KEY + b"\x12" + value + b"\x32" + inner
+    value = varint(_KVLIST_TAG_BYTES + len(inner) + listed)  # the AnyValue around the key/value list
+    entry = len(_LABELS_KEY) + len(_VALUE) + len(value) + _KVLIST_TAG_BYTES + len(inner) + listed
+    return _VALUES + varint(entry) + _LABELS_KEY + _VALUE + value + _KVLIST + inner
 
 
-_N_ONE = field(b"\x0a", key_value("n", 1))  # the body's "n": 1, the common case, written once
+_LABELS_HEADS_CACHED = 1_024  # the labels of most events list fewer bytes
+_LABELS_HEADS: list[bytes | None] = [None] * _LABELS_HEADS_CACHED  # _labels_head by length, as written
+
+
+_N_ONE = field(_VALUES, key_value("n", 1))  # the body's "n": 1, the common case, written once
 _VALUE_HEAD = _float_pair("value")  # the body's "value" pair but its double's 8 bytes
-_VALUE_BYTES = len(_VALUE_HEAD) + 8
+_VALUE_BYTES = len(_VALUE_HEAD) + _I64_BYTES
 
 
 Label = tuple[bytes, bytes, int, int]  # body pair, attribute, and their lengths
@@ -133,10 +265,10 @@ class WireEncoder:
 
     def __init__(self, resource: Any, scope: Any, attribute_limit: int, clock: Callable[[], int] = time_ns) -> None:
         # ScopeLogs and ResourceLogs both start with their (always present) resource or scope.
-        self._scope = field(b"\x0a", _encode_instrumentation_scope(scope).SerializeToString())
-        self._scope_schema = field(b"\x1a", scope.schema_url.encode()) if scope and scope.schema_url else b""
-        self._resource = field(b"\x0a", _encode_resource(resource).SerializeToString())
-        self._resource_schema = field(b"\x1a", resource.schema_url.encode()) if resource.schema_url else b""
+        self._scope = field(_SCOPE, _encode_instrumentation_scope(scope).SerializeToString())
+        self._scope_schema = field(_SCOPE_SCHEMA, scope.schema_url.encode()) if scope and scope.schema_url else b""
+        self._resource = field(_RESOURCE, _encode_resource(resource).SerializeToString())
+        self._resource_schema = field(_RESOURCE_SCHEMA, resource.schema_url.encode()) if resource.schema_url else b""
         self._limit = attribute_limit
         self._clock = clock  # the observed time: when the worker made the record, as Logger.emit stamps it
         self._pairs: dict[tuple[str, type, object], bytes] = {}  # body pairs: "event", "n", ...
@@ -156,11 +288,13 @@ class WireEncoder:
         the only piece whose lengths depend on the whole batch.
 
         Each record is written here, inline: this loop runs once per event and is most of the
-        worker's time in OTLP mode (a method call per record measured 0.1 µs more, of 2.4). Its
-        fields are 1, 2, 3, 5, 6, (8, 9, 10), 11, 12, as the serializer orders them. The labels are
-        walked once for both their body pairs and their attributes (one cache look-up each). A body
-        of None is a key/value list of ``event``, ``n``, ``value`` (if any) and ``labels`` (if any);
-        a given body (a sampled event's, with its ``sample_rate``) is written by ``_body``.
+        worker's time in OTLP mode, so a method call per record would be paid on every event. Its
+        fields are written in the order of their numbers, as the serializer orders them: time,
+        severity number and text, body, attributes, (flags, trace id, span id), observed time and
+        event name. The labels are walked once for both their body pairs and their attributes (one
+        cache look-up each). A body of None is a key/value list of ``event``, ``n``, ``value`` (if
+        any) and ``labels`` (if any); a given body (a sampled event's, with its ``sample_rate``) is
+        written by ``_body``.
         """
         lengths, clock, limit = _LENGTHS, self._clock, self._limit
         named_parts, label_parts = self._named, self._labels
@@ -203,7 +337,7 @@ class WireEncoder:
                     labels_head = _labels_head(listed)
                     inner += len(labels_head) + listed
                 listing = lengths[inner] if inner < _SHORT else varint(inner)
-                body = 1 + len(listing) + inner  # the AnyValue around the key/value list
+                body = _KVLIST_TAG_BYTES + len(listing) + inner  # the AnyValue around the key/value list
             else:
                 written = self._body(given, labels, pairs)
                 body = len(written)
@@ -212,9 +346,9 @@ class WireEncoder:
             framing = lengths[body] if body < _SHORT else varint(body)
             size = named[3] + len(framing) + body + attributed + len(trace)
             prefix = lengths[size] if size < _SHORT else varint(size)
-            out += (b"\x12", prefix, b"\x09", _FIXED64(event.time_ns), _SEVERITY, b"\x2a", framing)
+            out += (_LOG_RECORDS, prefix, _TIME, _FIXED64(event.time_ns), _SEVERITY, _BODY, framing)
             if given is None:
-                out += (b"\x32", listing, named[2], number)
+                out += (_KVLIST, listing, named[2], number)
                 out += measured
                 if pairs:
                     out.append(labels_head)
@@ -222,21 +356,21 @@ class WireEncoder:
             else:
                 out.append(written)
             out += attributes
-            out += (trace, b"\x59", _FIXED64(clock()), named[1])
-            total += 1 + len(prefix) + size
+            out += (trace, _OBSERVED_TIME, _FIXED64(clock()), named[1])
+            total += _LOG_RECORDS_TAG_BYTES + len(prefix) + size
         scope_logs = len(self._scope) + total + len(self._scope_schema)
         out.append(self._scope_schema)
         out.append(self._resource_schema)
-        resource_head = self._resource + b"\x12" + varint(scope_logs)
-        out[0] = b"\x0a" + varint(len(resource_head) + scope_logs + len(self._resource_schema)) + resource_head + self._scope
+        resource_head = self._resource + _SCOPE_LOGS + varint(scope_logs)
+        out[0] = _RESOURCE_LOGS + varint(len(resource_head) + scope_logs + len(self._resource_schema)) + resource_head + self._scope
         return b"".join(out)
 
     def _name_parts(self, name: str) -> Named:
         """An event name's ``gyrinx.event`` attribute, ``event_name`` field and body ``event`` pair,
-        and the bytes of a record's fields that are the same for every record of the name: time
-        (9), severity (8), the body's tag (1), the attribute, observed time (9) and ``event_name``."""
-        attribute, event_name = field(b"\x32", key_value(EVENT_ATTRIBUTE, name)), field(b"\x62", name.encode())
-        parts = (attribute, event_name, self._pair("event", name), 27 + len(attribute) + len(event_name))
+        and the bytes of a record's fields that are the same for every record of the name: those of
+        every record (``_RECORD_FIXED_BYTES``), the attribute and ``event_name``."""
+        attribute, event_name = field(_ATTRIBUTES, key_value(EVENT_ATTRIBUTE, name)), field(_EVENT_NAME, name.encode())
+        parts = (attribute, event_name, self._pair("event", name), _RECORD_FIXED_BYTES + len(attribute) + len(event_name))
         if len(self._named) < _PAIR_LIMIT:
             self._named[name] = parts
         return parts
@@ -253,7 +387,7 @@ class WireEncoder:
                 parts.append((_FLOAT_PAIRS.get(key) or _float_pair(key)) + _DOUBLE(value))
             else:
                 parts.append(self._pair(key, value))
-        return field(b"\x32", b"".join(parts))
+        return field(_KVLIST, b"".join(parts))
 
     def _pair(self, key: str, value: Any) -> bytes:
         """``KeyValueList.values`` entry of one pair (tag included), cached for str/int/bool values
@@ -263,18 +397,18 @@ class WireEncoder:
             pair = (key, kind, value)
             encoded = self._pairs.get(pair)
             if encoded is None:
-                encoded = field(b"\x0a", key_value(str(key), value))
+                encoded = field(_VALUES, key_value(str(key), value))
                 if len(self._pairs) < _PAIR_LIMIT:
                     self._pairs[pair] = encoded
             return encoded
-        return field(b"\x0a", key_value(str(key), value))
+        return field(_VALUES, key_value(str(key), value))
 
     def _label(self, key: str, value: Any) -> Label:
         """A label's body pair (a ``KeyValueList.values`` entry) and its ``gyrinx.label.<key>``
         attribute (a ``LogRecord.attributes`` entry), with their lengths; cached for str/int/bool
         values."""
-        pair = field(b"\x0a", key_value(str(key), value))
-        attribute = field(b"\x32", key_value(LABEL_ATTRIBUTE_PREFIX + key, _attribute_value(value)))
+        pair = field(_VALUES, key_value(str(key), value))
+        attribute = field(_ATTRIBUTES, key_value(LABEL_ATTRIBUTE_PREFIX + key, _attribute_value(value)))
         label = (pair, attribute, len(pair), len(attribute))
         kind = type(value)
         if (kind is str or kind is int or kind is bool) and len(self._labels) < _PAIR_LIMIT:
@@ -287,9 +421,9 @@ class WireEncoder:
             return self._trace
         span = get_current_span(context or get_current()).get_span_context()
         flags = int(span.trace_flags)
-        trace = (b"\x45" + _FIXED32(flags) if flags else b"") + (
-            b"\x4a\x10" + span.trace_id.to_bytes(16, "big") if span.trace_id else b"") + (
-            b"\x52\x08" + span.span_id.to_bytes(8, "big") if span.span_id else b"")
+        trace = (_FLAGS + _FIXED32(flags) if flags else b"") + (
+            _TRACE_ID_HEAD + span.trace_id.to_bytes(TRACE_ID_BYTES, "big") if span.trace_id else b"") + (
+            _SPAN_ID_HEAD + span.span_id.to_bytes(SPAN_ID_BYTES, "big") if span.span_id else b"")
         self._context, self._trace = context, trace
         return trace
 
