@@ -11,9 +11,9 @@ from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.logs.v1 import logs_pb2
 
-from gyrinx_tracker._signals.otel_logs import INFO
 from gyrinx_tracker._outputs.otlp import logs as otlp_logs
 from gyrinx_tracker._outputs.otlp import wire
+from gyrinx_tracker._signals.otel_logs import INFO
 
 # Each class of field numbers in otlp_wire, with the generated message it names the fields of.
 MESSAGES: dict[type, Any] = {

@@ -7,20 +7,26 @@ The streams and the handlers' records must then be equal, byte for byte and in o
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import io
 import itertools
+import json
 import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
+from unittest import mock
 
 import pytest
 
+from gyrinx_tracker._core.event import Event
 from gyrinx_tracker._outputs.local import dispatch as stdlib_dispatch
 from gyrinx_tracker._outputs.local.dispatch import dispatch
 from gyrinx_tracker._outputs.local.records import record_maker
+from gyrinx_tracker._outputs.local.writer import LocalJsonWriter
 from gyrinx_tracker._outputs.shared.linewriter import PIPE_BUF
 from gyrinx_tracker.handlers import SharedStreamHandler
 
@@ -343,7 +349,7 @@ class TestMessagesOnly:
         maker = Maker(batched)
         stdlib_dispatch.dispatch_messages(plan, MESSAGES, maker)
         assert got.getvalue() == expected.getvalue() and "request-7 12 " in got.getvalue()
-        assert sorted(set(maker.asked)) == list(range(len(MESSAGES)))  # one that ended a run is made again
+        assert maker.asked == list(range(len(MESSAGES)))  # each made once, in order: one that ended a run too
 
     def test_runs_of_messages_stay_within_pipe_buf(self) -> None:
         logger = _fresh_tree()[1]
@@ -433,6 +439,244 @@ class SlowStream:
 
     def flush(self) -> None:
         return None
+
+
+Deliver = Callable[[logging.Logger, Sequence[logging.LogRecord]], None]
+
+
+def _handle_each(logger: logging.Logger, records: Sequence[logging.LogRecord]) -> None:
+    """The original tracker's path: ``logger.handle`` (as ``logger.info`` reaches it) per record."""
+    for record in records:
+        logger.handle(record)
+
+
+def _as_the_local_output(logger: logging.Logger, records: Sequence[logging.LogRecord]) -> None:
+    """What ``LocalJsonWriter.write_events`` does: the messages alone when ``message_plan`` allows it."""
+    plan = stdlib_dispatch.message_plan(logger)
+    if plan is None:
+        dispatch(logger, records)
+    else:
+        stdlib_dispatch.dispatch_messages(plan, [record.msg for record in records], records.__getitem__)
+
+
+def _unusual_records(logger: logging.Logger) -> list[logging.LogRecord]:
+    """The batch's records and two a plain formatter cannot write as their bare message."""
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        failure = sys.exc_info()
+    return [*_records(logger), logger.makeRecord(logger.name, logging.INFO, "f.py", 1, "failed", (), failure),
+            logger.makeRecord(logger.name, logging.INFO, "f.py", 1, "stack", (), None, sinfo="Stack: here")]
+
+
+def _noted(args: tuple[Any, ...]) -> str:
+    """A call, as the same call on the other logger notes it: its record's message, else its arguments' types."""
+    for arg in args:
+        if isinstance(arg, logging.LogRecord):
+            return arg.getMessage()
+    return "(" + ", ".join(type(arg).__name__ for arg in args) + ")"
+
+
+class Replacements:
+    """Methods replaced for a test, each noting its calls and calling what it replaced.
+
+    ``"mock"`` is ``mock.patch.object`` (a test's patch); ``"apm"`` assigns a ``functools.wraps``
+    wrapper to the attribute (``handler.emit = wrapper``), as an APM agent instruments a method (the wrapper has the original's
+    ``__name__``, ``__module__`` and ``__qualname__``); ``"autospec"`` is ``mock.patch.object`` with
+    ``autospec=True``, which on a class gives a function bound to each instance, as the original is."""
+
+    def __init__(self, stack: contextlib.ExitStack) -> None:
+        self.stack = stack
+        self.calls: list[str] = []
+        self._done: set[tuple[int, str]] = set()
+
+    def replace(self, target: Any, name: str, style: str) -> None:
+        if (id(target), name) in self._done:  # one object both loggers reach (the stdlib's default formatter)
+            return
+        self._done.add((id(target), name))
+        original = getattr(target, name)
+
+        def noting(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append(_noted(args))
+            return original(*args, **kwargs)
+
+        if style == "mock":
+            self.stack.enter_context(mock.patch.object(target, name, side_effect=noting))
+        elif style == "autospec":
+            self.stack.enter_context(mock.patch.object(target, name, autospec=True, side_effect=noting))
+        else:  # assigned, as an APM agent instruments a method; put back (or removed) after the test
+            if name in vars(target):
+                self.stack.callback(setattr, target, name, vars(target)[name])
+            else:
+                self.stack.callback(delattr, target, name)
+            setattr(target, name, functools.wraps(original)(noting))
+
+
+def _same_as_handle_each(build: Callable[[logging.Logger], tuple[Any, io.StringIO]],
+                         replace: Callable[[Replacements, Any], None], deliver: Deliver,
+                         records_of: Callable[[logging.Logger], list[logging.LogRecord]] = _records) -> None:
+    """The same set-up and replacement on two loggers, one given each record through ``handle``,
+    the other the batch through ``deliver``: the replacement must have been called alike (for every
+    record) and the streams must hold the same bytes."""
+    with contextlib.ExitStack() as stack:
+        replacements = Replacements(stack)
+        seen = []
+        for way in (_handle_each, deliver):
+            logger = _fresh_tree()[1]
+            target, stream = build(logger)
+            replace(replacements, target)
+            records = records_of(logger)
+            before = len(replacements.calls)
+            way(logger, records)
+            seen.append((replacements.calls[before:], stream.getvalue()))
+    (expected_calls, expected_text), (calls, text) = seen
+    assert expected_calls, "the replacement was not called per record: the case proves nothing"
+    assert calls == expected_calls
+    assert text == expected_text and expected_text
+
+
+_FORMAT = "%(levelname)s [%(threadName)s] %(module)s:%(lineno)d %(message)s"
+
+
+def _handler_on(kind: str, formatted: bool) -> Callable[[logging.Logger], tuple[logging.StreamHandler[Any], io.StringIO]]:
+    """A plain StreamHandler or SharedStreamHandler on a new stream, with a formatter or bare."""
+    def build(logger: logging.Logger) -> tuple[logging.StreamHandler[Any], io.StringIO]:
+        stream = io.StringIO()
+        handler: logging.StreamHandler[Any] = (SharedStreamHandler if kind == "shared" else logging.StreamHandler)(stream)
+        if formatted:
+            handler.setFormatter(logging.Formatter(_FORMAT))
+        logger.addHandler(handler)
+        return handler, stream
+    return build
+
+
+# The handler's methods that handle() per record calls: Handler.handle calls filter, then acquire,
+# emit and release; StreamHandler.emit calls format and flush (which takes the lock again).
+# SharedStreamHandler.emit calls format and write_lines, not flush.
+HANDLER_METHODS = {"stream": ["emit", "handle", "format", "filter", "flush", "acquire", "release"],
+                   "shared": ["emit", "handle", "format", "filter", "acquire", "release"]}
+PATHS: dict[str, tuple[Deliver, bool]] = {  # how the batch goes, and whether the handler has a formatter
+    "dispatch-formatted": (dispatch, True), "dispatch-bare": (dispatch, False), "messages-bare": (_as_the_local_output, False)}
+HANDLER_CASES = [(kind, path, name, style) for kind, names in HANDLER_METHODS.items() for path in PATHS for name in names
+                 for style in ("mock", "apm")
+                 # the shared handler's formatted lines were always made through handler.format, once per record
+                 if not (kind == "shared" and path == "dispatch-formatted" and name == "format")]
+
+# Formatter.format calls usesTime and formatMessage (then its style's usesTime, format and _format),
+# and formatException or formatStack for a record with those.
+FORMATTER_CASES = [(target, name, path) for target in ("handler's formatter", "logging's default formatter")
+                   for name in ("format", "formatMessage", "usesTime", "formatException", "formatStack",
+                                "style format", "style _format", "style usesTime")
+                   for path in ("dispatch", "messages")
+                   if not (path == "messages" and name in ("formatException", "formatStack"))]
+
+
+class _OwnLogger(logging.Logger):
+    """A logger class with its own ``handle`` and ``filter`` (each noting its records, then the standard one)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name, logging.INFO)
+        self.handled: list[str] = []
+        self.filtered: list[str] = []
+
+    def handle(self, record: logging.LogRecord) -> None:
+        self.handled.append(record.getMessage())
+        super().handle(record)
+
+    def filter(self, record: logging.LogRecord) -> bool | logging.LogRecord:
+        self.filtered.append(record.getMessage())
+        return super().filter(record)
+
+
+class TestReplacedMethods:
+    """A method replaced on a handler, formatter or logger instance (a test's mock, an APM agent's
+    wrapper) or on the standard library's classes runs for every record, as through ``handle``."""
+
+    @pytest.mark.parametrize(("kind", "path", "name", "style"), HANDLER_CASES)
+    def test_a_method_replaced_on_a_handler_runs_for_every_record(self, kind: str, path: str, name: str,
+                                                                   style: str) -> None:
+        """The handler's replaced method is called as ``handle`` per record calls it, and the stream gets the same bytes."""
+        deliver, formatted = PATHS[path]
+        _same_as_handle_each(_handler_on(kind, formatted),
+                             lambda replacements, handler: replacements.replace(handler, name, style), deliver)
+
+    @pytest.mark.parametrize(("target", "name", "path"), FORMATTER_CASES)
+    def test_a_method_replaced_on_a_message_only_formatter_runs_for_every_record(self, target: str, name: str,
+                                                                                  path: str) -> None:
+        """A ``%(message)s`` formatter (the handler's or, for a bare handler, logging's default) whose
+        method or style's method is replaced formats each record, not the fast path's bare message."""
+        def build(logger: logging.Logger) -> tuple[logging.StreamHandler[Any], io.StringIO]:
+            stream = io.StringIO()
+            handler = logging.StreamHandler(stream)
+            if target == "handler's formatter":
+                handler.setFormatter(logging.Formatter("%(message)s"))
+            logger.addHandler(handler)
+            return handler, stream
+
+        def replace(replacements: Replacements, handler: logging.StreamHandler[Any]) -> None:
+            formatter = handler.formatter or logging._defaultFormatter  # type: ignore[attr-defined]
+            owner = formatter._style if name.startswith("style ") else formatter
+            replacements.replace(owner, name.removeprefix("style "), "mock")
+
+        _same_as_handle_each(build, replace, dispatch if path == "dispatch" else _as_the_local_output,
+                             records_of=_unusual_records if path == "dispatch" else _records)
+
+    @pytest.mark.parametrize("path", ["dispatch", "messages"])
+    @pytest.mark.parametrize("style", ["mock", "apm"])
+    @pytest.mark.parametrize("name", ["callHandlers", "handle", "filter"])
+    def test_a_method_replaced_on_the_logger_runs_for_every_record(self, name: str, style: str, path: str) -> None:
+        """The logger's own ``handle``, ``filter`` or ``callHandlers`` replaced on the instance runs per record."""
+        def build(logger: logging.Logger) -> tuple[logging.Logger, io.StringIO]:
+            _, stream = _handler_on("stream", path == "dispatch")(logger)
+            return logger, stream
+
+        _same_as_handle_each(build, lambda replacements, logger: replacements.replace(logger, name, style),
+                             dispatch if path == "dispatch" else _as_the_local_output)
+
+    @pytest.mark.parametrize("path", ["dispatch", "messages"])
+    @pytest.mark.parametrize("name", ["handle", "filter"])
+    def test_a_logger_class_with_its_own_handle_or_filter_gets_every_record(self, name: str, path: str) -> None:
+        """A ``Logger`` subclass's ``handle`` or ``filter`` (``setLoggerClass``) is called per record, not skipped."""
+        seen: list[tuple[list[str], str]] = []
+        for deliver in (_handle_each, dispatch if path == "dispatch" else _as_the_local_output):
+            logger = _OwnLogger(f"dispatch_own_{next(_names)}")
+            _, stream = _handler_on("stream", path == "dispatch")(logger)
+            deliver(logger, _records(logger))
+            seen.append((logger.handled if name == "handle" else logger.filtered, stream.getvalue()))
+        (expected_calls, expected_text), (calls, text) = seen
+        assert expected_calls == MESSAGES
+        assert calls == expected_calls and text == expected_text
+
+    @pytest.mark.parametrize("path", ["dispatch", "messages"])
+    @pytest.mark.parametrize(("owner", "name", "style"), [(logging.StreamHandler, "emit", "apm"),
+                                                          (logging.Handler, "handle", "autospec"),
+                                                          (logging.Logger, "callHandlers", "apm")])
+    def test_a_method_replaced_on_the_standard_class_runs_for_every_record(self, owner: type, name: str,
+                                                                           style: str, path: str) -> None:
+        """``logging.StreamHandler.emit`` and the like, patched on the class itself (by a test, or an
+        APM wrapper with the original's name and qualname), are not taken for the standard ones."""
+        _same_as_handle_each(_handler_on("stream", path == "dispatch"),
+                             lambda replacements, _handler: replacements.replace(owner, name, style),
+                             dispatch if path == "dispatch" else _as_the_local_output)
+
+    @pytest.mark.parametrize(("kind", "name", "style"), [("stream", "emit", "apm"), ("stream", "format", "mock"),
+                                                         ("shared", "emit", "apm"), ("shared", "handle", "mock")])
+    def test_the_local_output_goes_through_a_replaced_handler_method(self, kind: str, name: str, style: str) -> None:
+        """``LocalJsonWriter.write_events`` to a bare handler whose method is replaced: it runs for every event's line."""
+        logger = _fresh_tree()[1]
+        handler, stream = _handler_on(kind, False)(logger)
+        events = [Event("checkout_v2", 7, 0.1, {"ünïcode": "→ ✓", "q": "\"quoted\""}, time_ns=1_700_000_000_000_000_000),
+                  Event("api_call", 1, None, {"endpoint": "/api/v1/fighters", "status": 200}),
+                  Event("no_labels", 1, None, {}), Event("big", 2, None, {"text": "x" * 5_000})]
+        payloads = [json.dumps({"event": "checkout_v2", "n": 7, "value": 0.1, "labels": {"ünïcode": "→ ✓", "q": "\"quoted\""}}),
+                    json.dumps({"event": "api_call", "n": 1, "labels": {"endpoint": "/api/v1/fighters", "status": 200}}),
+                    json.dumps({"event": "no_labels", "n": 1}), json.dumps({"event": "big", "n": 2, "labels": {"text": "x" * 5_000}})]
+        with contextlib.ExitStack() as stack:
+            replacements = Replacements(stack)
+            replacements.replace(handler, name, style)
+            LocalJsonWriter(logger_name=logger.name).write_events(events)
+        assert replacements.calls == payloads
+        assert stream.getvalue() == "".join(payload + "\n" for payload in payloads)
 
 
 @pytest.fixture(autouse=True)

@@ -2,8 +2,8 @@
 
 The local output hands the ``gyrinx.tracker`` logger one ``LogRecord`` per event, as the original
 tracker's ``logger.info`` did. Through ``Logger.callHandlers`` each record costs a handler look-up,
-two lock round trips, a write and a flush (a ``write()`` system call). Written in runs, the exporter
-thread's CPU per event in local mode with metrics went from 9.3 to 6.8 µs (a burst of 100,000).
+two lock round trips, a write and a flush (a ``write()`` system call); here those are paid once
+per batch, or once per run of lines.
 
 When every handler the records reach is a plain ``logging.StreamHandler``, the stream ends up with
 the same bytes if each handler formats every record (its own formatter, under its own lock) and
@@ -14,17 +14,29 @@ one call of the line writer, which its ``emit`` calls once per record.
 
 When, moreover, every one of those handlers writes a record as its bare message (no formatter, or
 ``%(message)s``: the usual set-up for JSON lines on stdout), the local output makes no records at
-all and hands over the messages (``message_plan``, ``dispatch_messages``): its cost per event in
-that set-up went from 4.01 to 2.24 µs (a batch of 512 of the benchmark's events); a record is made
-only to report a failed write to ``handleError``.
+all and hands over the messages (``message_plan``, ``dispatch_messages``); a record is made only to
+report a failed write to ``handleError``.
 
-"Plain" is checked, not assumed: the class's ``handle``, ``emit``, ``format``, ``flush``, ``filter``,
-``acquire`` and ``release`` are the standard library's (or ``emit`` is ``SharedStreamHandler``'s),
-the handler has no filters, and no two handlers write to one stream (per record, their lines
-alternate; per handler, they would not). The logger's own ``handle`` and ``callHandlers`` must be
-the standard library's too. Anything else (pytest's ``caplog`` handler, a file handler, a
-``Logger.callHandlers`` patched by an error tracker such as Sentry's) gets each record through
-``Logger.callHandlers`` as before.
+"Plain" is checked, not assumed, because the batch stands in for calls it does not make: the
+handler's ``handle``, ``filter``, ``format``, ``acquire``, ``release``, ``emit`` and ``flush`` (or
+``SharedStreamHandler``'s ``emit``, which does not flush) must each be the standard library's
+function as the handler itself resolves the name. So a method replaced on the one instance
+(``mock.patch.object(handler, "emit")``, an APM agent wrapping a handler's method), in a subclass,
+or on the standard class itself (``logging.StreamHandler.emit`` patched) is not plain; "the
+standard library's" is the function defined in ``logging``'s own namespace, which a wrapper that
+copied the original's name and qualname (``functools.wraps``) is not. The handler must have no
+filters, and no two handlers write to one stream (per record, their lines alternate; per handler,
+they would not). The logger's ``handle``, ``filter`` and ``callHandlers`` are checked the same
+way, and so are the formatter's methods and its style's where its text is taken to be the bare
+message. Anything else (pytest's ``caplog`` handler, a file handler, a ``Logger.callHandlers``
+patched by an error tracker such as Sentry's) gets each record through ``Logger.callHandlers``, or
+``Logger.handle`` where the logger's own ``handle`` or ``filter`` is replaced, one record at a time.
+The check is made once per batch, so a method replaced between batches is seen from the next one.
+
+``handleError`` may be the handler's own (on its class or the instance): the batch calls it as the
+handler resolves it, for the first record of a run whose write failed, where per record each
+record's failed write would call it. ``SharedStreamHandler.write_lines`` may be too: it is given
+the batch's lines in one call, which is what it is for.
 """
 
 from __future__ import annotations
@@ -33,12 +45,33 @@ import codecs
 import contextlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from types import FunctionType, MethodType
 from typing import Any, cast, overload
 
+from gyrinx_tracker._outputs.shared import handlers as _handlers
 from gyrinx_tracker._outputs.shared.handlers import SharedStreamHandler
 from gyrinx_tracker._outputs.shared.linewriter import PIPE_BUF
 
 _STANDARD = logging.StreamHandler
+# The methods the batch stands in for, by attribute name and the qualname of the function that
+# must be found there (_unreplaced). Logger.handle calls filter, then callHandlers.
+_Methods = tuple[tuple[str, str], ...]
+_LOGGER_HANDLE: _Methods = (("handle", "Logger.handle"), ("filter", "Filterer.filter"))
+_LOGGER: _Methods = (*_LOGGER_HANDLE, ("callHandlers", "Logger.callHandlers"))
+# Handler.handle calls filter, then acquire, emit and release; StreamHandler.emit calls format,
+# then flush; SharedStreamHandler.emit calls format, then write_lines.
+_HANDLER: _Methods = (("handle", "Handler.handle"), ("filter", "Filterer.filter"), ("format", "Handler.format"),
+                     ("acquire", "Handler.acquire"), ("release", "Handler.release"))
+_STREAM: _Methods = (("emit", "StreamHandler.emit"), ("flush", "StreamHandler.flush"))
+_SHARED: _Methods = (("emit", "SharedStreamHandler.emit"),)
+# What Formatter.format calls for a %(message)s format: usesTime and formatMessage (its style's
+# usesTime, format and _format), and formatException or formatStack for a record with those.
+_FORMATTER: _Methods = (("format", "Formatter.format"), ("formatMessage", "Formatter.formatMessage"),
+                       ("usesTime", "Formatter.usesTime"), ("formatException", "Formatter.formatException"),
+                       ("formatStack", "Formatter.formatStack"))
+_STYLE: _Methods = (("format", "PercentStyle.format"), ("_format", "PercentStyle._format"), ("usesTime", "PercentStyle.usesTime"))
+_LOGGING_NAMESPACE = vars(logging)
+_HANDLERS_NAMESPACE = vars(_handlers)
 # Encodings in which an ASCII string encodes to one byte per character.
 _ONE_BYTE_ASCII = frozenset({"utf-8", "ascii", "iso8859-1", "iso8859-15", "cp1252"})
 _DEFAULT_FORMAT = "%(message)s"
@@ -57,7 +90,9 @@ def dispatch(logger: logging.Logger, records: Sequence[logging.LogRecord]) -> No
         return
     plan = _plan(logger)
     if plan is None:
-        handle = logger.handle if logger.filters or logger.disabled else logger.callHandlers
+        # Logger.handle checks disabled and the filters, then calls callHandlers: unless it (or its filter) is replaced
+        direct = not logger.filters and not logger.disabled and _unreplaced(logger, _LOGGER_HANDLE)
+        handle = logger.callHandlers if direct else logger.handle
         for record in records:
             handle(record)
         return
@@ -115,8 +150,7 @@ class _Made(Sequence[logging.LogRecord]):
 def _plan(logger: logging.Logger) -> Plan | None:
     """Each handler an INFO record of ``logger`` reaches, with how to write it a batch; None unless
     every one of them is plain and no two share a stream."""
-    if (logger.filters or logger.disabled or not _standard(type(logger).handle, "Logger.handle")
-            or not _standard(type(logger).callHandlers, "Logger.callHandlers")):
+    if logger.filters or logger.disabled or not _unreplaced(logger, _LOGGER):
         return None
     plan: Plan = []
     streams: set[int] = set()
@@ -137,21 +171,32 @@ def _plan(logger: logging.Logger) -> Plan | None:
     return plan if found else None  # no handler at all: callHandlers' last resort decides
 
 
-def _standard(function: Callable[..., Any], qualname: str) -> bool:
-    return getattr(function, "__module__", None) == "logging" and getattr(function, "__qualname__", None) == qualname
+def _unreplaced(owner: object, methods: _Methods, namespace: dict[str, Any] = _LOGGING_NAMESPACE) -> bool:
+    """Whether each of ``methods`` is, as ``owner`` resolves the name, the function ``namespace``'s
+    module defined under that qualname, bound to ``owner``.
+
+    Read from the instance, not its class: a replacement on the instance (a mock, a plain function,
+    a wrapper) is not a method bound to it, and one on a class is a function defined elsewhere,
+    whatever name it was given. Comparing with the class's attribute would not see either.
+    """
+    for name, qualname in methods:
+        method = getattr(owner, name, None)
+        if type(method) is not MethodType or method.__self__ is not owner:
+            return False
+        function = method.__func__
+        if type(function) is not FunctionType or function.__globals__ is not namespace or function.__qualname__ != qualname:
+            return False
+    return True
 
 
 def _writer(handler: logging.Handler) -> Writer | None:
     """How to write a batch to ``handler``: runs for a plain ``StreamHandler``, the line writer for
     our ``SharedStreamHandler`` (its ``emit``, batched), None for any other handler."""
-    cls = type(handler)
-    if (not isinstance(handler, _STANDARD) or handler.filters or cls.handle is not logging.Handler.handle
-            or cls.format is not logging.Handler.format or cls.filter is not logging.Filterer.filter
-            or cls.acquire is not logging.Handler.acquire or cls.release is not logging.Handler.release):
+    if not isinstance(handler, _STANDARD) or handler.filters or not _unreplaced(handler, _HANDLER):
         return None
-    if cls.emit is _STANDARD.emit and cls.flush is _STANDARD.flush:
+    if _unreplaced(handler, _STREAM):
         return _write_runs
-    if cls.emit is SharedStreamHandler.emit and isinstance(handler, SharedStreamHandler):
+    if isinstance(handler, SharedStreamHandler) and _unreplaced(handler, _SHARED, _HANDLERS_NAMESPACE):
         return _write_shared
     return None
 
@@ -161,9 +206,11 @@ def _write_runs(handler: logging.StreamHandler[Any], records: Sequence[logging.L
     """``handler.handle(record)`` for each record, with the writes and flushes gathered into runs.
 
     The lock is taken per run, so the application's own logging through this handler waits at most
-    one run. A record that fails to format is handled as ``emit`` handles it (``handleError``) and
-    not written; a write that fails does the same for the first record of its run. Given the
-    records' ``messages`` (``dispatch_messages``), a handler that writes bare messages writes them.
+    one run. Each record is formatted once, as ``emit`` formats it once (a formatter may count its
+    calls, or be slow): the line that ends a run starts the next. A record that fails to format is
+    handled as ``emit`` handles it (``handleError``) and not written; a write that fails does the
+    same for the first record of its run. Given the records' ``messages`` (``dispatch_messages``), a
+    handler that writes bare messages writes them.
     """
     text_of = _formatter(handler)
     plain = text_of is _message_only  # then a record's text is its message, worked out inline below
@@ -171,12 +218,18 @@ def _write_runs(handler: logging.StreamHandler[Any], records: Sequence[logging.L
         messages = None  # a formatter was set since message_plan: make and format the records
     terminator = handler.terminator
     index, total = 0, len(records)
+    carried: str | None = None  # the text of the record that did not fit the last run: formatted once, as by emit
     while index < total:
         with _locked(handler):
             stream = handler.stream  # per run, as emit reads it per record: setStream may come between
             one_byte = _one_byte_ascii(stream)
             run: list[str] = []
             size, first = 0, index
+            if carried is not None:  # the run's first line: it fits, whatever its length
+                run.append(carried)
+                size = len(carried) if one_byte and carried.isascii() else _encoded_length(carried, stream)
+                index += 1
+                carried = None
             while index < total:
                 if messages is not None:
                     text = messages[index] + terminator
@@ -196,6 +249,7 @@ def _write_runs(handler: logging.StreamHandler[Any], records: Sequence[logging.L
                     text += terminator
                 length = len(text) if one_byte and text.isascii() else _encoded_length(text, stream)
                 if run and size + length > PIPE_BUF:
+                    carried = text
                     break
                 run.append(text)
                 size += length
@@ -253,11 +307,14 @@ def _locked(handler: logging.Handler) -> Iterator[None]:
 
 
 def _formatter(handler: logging.Handler) -> Callable[[logging.LogRecord], str]:
-    """``handler.format``; for the default ``%(message)s`` formatter, what it computes, without its calls."""
-    formatter = handler.formatter or _DEFAULT_FORMATTER
+    """``handler.format``; for the default ``%(message)s`` formatter, what it computes, without its calls
+    (unless one of the methods that would make the text is replaced: then the formatter makes it)."""
+    # what Handler.format uses without a formatter (private, hence the fallback)
+    formatter = handler.formatter or getattr(logging, "_defaultFormatter", _DEFAULT_FORMATTER)
     style = getattr(formatter, "_style", None)  # the format string's only home; no public accessor
     if (type(formatter) is logging.Formatter and type(style) is logging.PercentStyle
-            and style._fmt == _DEFAULT_FORMAT and not getattr(style, "_defaults", None)):  # noqa: SLF001 - as above
+            and style._fmt == _DEFAULT_FORMAT and not getattr(style, "_defaults", None)  # noqa: SLF001 - as above
+            and _unreplaced(formatter, _FORMATTER) and _unreplaced(style, _STYLE)):
         return _message_only
     return handler.format
 
