@@ -1,17 +1,6 @@
 """Bursts from a cold start per mode and ``WHEN_FULL`` policy, and the Cloud Logging API ceiling per
 ``EXPORT_CONCURRENCY``: issue 9's "50,000 in 0.1 s" and "256 events/s at 2 s per call", as figures.
-
-*Burst*: each run is a fresh process configured through the environment only, so its first
-``track()`` builds the pipeline (imports, the output, channels) as a batch job's would; one thread
-then makes *events* calls as fast as it can, each call timed (its two clock reads included). The
-books come from ``stats()`` and delivery is counted where it landed (lines in a file for local and
-stdout, entries and records at the counting receivers of ``benchmarks/receivers.py`` for api and
-OTLP). *Until delivered* is the time from the first call until the books say every event was
-exported or dropped (polled every 2 ms), and the receiver's count is checked against ``exported``
-after it. Modes run as shipped: metrics on (to the OTLP receiver standing in for Cloud Monitoring
-in the GCP modes).
-
-*Ceiling*: ``benchmarks/api_ceiling.py`` per bound, its server answering each call after *s per call*.
+The method, as ``RESULTS.md`` states it, is ``report.POLICIES``.
 
 ``python -m benchmarks.bursts [--quick]`` runs this phase alone, with its own receivers.
 """
@@ -168,53 +157,6 @@ def run(endpoints: Endpoints, quick: bool = False) -> dict[str, Any]:
     return found
 
 
-def _reasons(run: dict[str, Any]) -> str:
-    return ", ".join(f"{k} {v:,}" for k, v in run.get("dropped_by_reason", {}).items()) or "—"
-
-
-def _books(run: dict[str, Any]) -> str:
-    if not run["balanced"]:
-        return "**NOT balanced**"
-    return "exact" if run["exact"] else f"**{run['exported'] - run['delivered']:,} exported, not received**"
-
-
-def _nothing_lost(run: dict[str, Any]) -> str:
-    if run["policy"] != "block":
-        return "—"
-    return "PASS" if run["delivered"] == run["events"] and not run["dropped"] else "MISS"
-
-
-def _cell(form: str) -> Callable[[dict[str, Any]], str]:
-    return lambda run: "" if "error" in run else form.format(**run)
-
-
-# Columns for benchmarks/report.py's table(): (heading, cell of one run)
-BURST_COLUMNS: tuple[tuple[str, Callable[[dict[str, Any]], Any]], ...] = (
-    ("mode", lambda run: f"`{run['mode']}`" + (f" failed: {run['error']}" if "error" in run else "")),
-    ("policy", lambda run: f"`{run['policy']}`"),
-    ("events / max_queue", _cell("{events:,} / {max_queue:,}")),
-    ("received", _cell("{delivered:,}")),
-    ("dropped by reason", lambda run: "" if "error" in run else _reasons(run)),
-    ("books", lambda run: "" if "error" in run else _books(run)),
-    ("block loses nothing", lambda run: "" if "error" in run else _nothing_lost(run)),
-    ("burst on the caller", _cell("{burst_s:.2f} s ({calls_per_s:,.0f} calls/s)")),
-    ("track() p50 / p99 µs", _cell("{p50_us:.1f} / {p99_us:.1f}")),
-    ("first track() ms", _cell("{first_ms:.0f}")),
-    ("track() max ms", _cell("{max_ms:.0f}")),
-    ("until delivered", _cell("{until_delivered_s:.2f} s")),
-)
-CEILING_COLUMNS: tuple[tuple[str, Callable[[dict[str, Any]], Any]], ...] = (
-    ("EXPORT_CONCURRENCY", lambda run: run.get("bound", "") if "error" not in run else run["error"]),
-    ("s per call", lambda run: f"{run['delay_s']:g}"),
-    ("events stored by the server", _cell("{stored:,} of {events:,}")),
-    ("exported (stats)", _cell("{exported:,}")),
-    ("seconds", _cell("{seconds:.1f}")),
-    ("events/s stored", _cell("{events_per_s:,}")),
-    ("most calls in the server at once", _cell("{peak_in_server}")),
-)
-ABOUT = __doc__.split("\n\n", 1)[1].split("\n\n``python -m")[0] if __doc__ else ""
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bursts", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="bursts of 10,000 into a queue of 4,000; 0.5 s calls")
@@ -224,13 +166,12 @@ def main() -> None:
     if args.one:
         print(json.dumps(burst(args.one, args.events)))
         return
-    from benchmarks.report import table
+    from benchmarks.report import policy_tables  # not in the children: they time their own imports
 
     started = time.perf_counter()
     with receivers() as endpoints:
         found = run(endpoints, args.quick)
-    print(f"{table(BURST_COLUMNS, found['bursts'])}\n\n{table(CEILING_COLUMNS, found['ceiling'])}\n"
-          f"total {time.perf_counter() - started:.0f} s")
+    print(f"{policy_tables(found)}\ntotal {time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":
