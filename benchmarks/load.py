@@ -26,11 +26,10 @@ from typing import Any
 
 import gyrinx_tracker
 from benchmarks.impls import BY_KEY, Env, Runner, Sink, running, shutdown_app_providers
-from benchmarks.receivers import Endpoints
+from benchmarks.receivers import Endpoints, passed, passing
 from benchmarks.workload import EVENT, request_calls
 
 THREADS = 8
-ENDPOINTS = "GYRINX_BENCH_RECEIVERS"
 # callgrind runs: the difference cancels start-up and warm-up. SMALL covers the whole pool of 1,000
 # distinct calls (workload.POOL), so both runs end with the same metric series and the per-series
 # work of the final export (a metric line or data point per series) cancels out too.
@@ -93,7 +92,7 @@ def main() -> None:
     parser.add_argument("--warm-up", type=int, default=1_000)
     args = parser.parse_args()
     sink = Sink()
-    env = Env(sink, json.loads(os.environ.get(ENDPOINTS, "null")), sdk_queue=SDK_DEFAULT_QUEUE,
+    env = Env(sink, passed(), sdk_queue=SDK_DEFAULT_QUEUE,
               ours={"max_queue": args.max_queue} if args.max_queue else {})
     with running(BY_KEY[args.key], env, args.warm_up) as runner:
         if args.mode == "threads":
@@ -105,12 +104,43 @@ def main() -> None:
     print(json.dumps({"key": args.key, "peak_rss_mb": peak_rss_mb(), **result}))
 
 
+def child(command: list[str], what: str, env: dict[str, str] | None = None, timeout: float = 300,
+          cwd: str | None = None) -> dict[str, Any]:
+    """Run a child process: its last JSON line, or ``{"error"}`` if it failed or printed none."""
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd)
+    except subprocess.TimeoutExpired:
+        return last_json("", f"timed out after {timeout:g} s", what)
+    return last_json(done.stdout, done.stderr, what, done.returncode)
+
+
+def last_json(stdout: str, stderr: str, what: str, returncode: int | None = 0) -> dict[str, Any]:
+    """A child's JSON result, or what went wrong (printed too)."""
+    lines = [line for line in stdout.splitlines() if line.startswith("{")]
+    if returncode or not lines:
+        error = " / ".join(stderr.strip().splitlines()[-3:]) or "no output"
+        print(f"  ! {what} failed: {error}", file=sys.stderr)
+        return {"error": error}
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+def callgrind(command: list[str], env: dict[str, str] | None = None) -> int:
+    """The instructions ``command`` executes under callgrind (hash seed pinned)."""
+    done = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *command],
+                          env={**os.environ, "PYTHONHASHSEED": "0", **(env or {})}, capture_output=True, text=True,
+                          timeout=900)
+    match = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode or match is None:
+        raise RuntimeError(f"callgrind run of {' '.join(command[1:])} failed: {done.stderr.strip()[-300:]}")
+    return int(match.group(1))
+
+
 def run(mode: str, key: str, amount: float, endpoints: Endpoints, max_queue: int | None = None) -> dict[str, Any]:
     """One load run in a fresh process; ``{"key", "error"}`` if it failed."""
     command = [sys.executable, "-m", "benchmarks.load", mode, key, str(amount)]
-    done = subprocess.run(command + (["--max-queue", str(max_queue)] if max_queue else []), capture_output=True,
-                          text=True, timeout=300, env={**os.environ, ENDPOINTS: json.dumps(endpoints)})
-    return last_json(done.stdout, done.stderr, key)
+    command += ["--max-queue", str(max_queue)] if max_queue else []
+    return {"key": key, **child(command, key, {**os.environ, **passing(endpoints)})}
 
 
 def repeated(keys: tuple[str, ...], runs: int, seconds: float, endpoints: Endpoints) -> dict[str, dict[str, Any]]:
@@ -139,35 +169,17 @@ def median_run(key: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
     return middle
 
 
-def instructions(key: str) -> float:
+def instructions(key: str, endpoints: Endpoints) -> float:
     """Instructions per call of ``key``: bursts of ``SMALL`` and ``LARGE`` calls under callgrind."""
     def count(calls: int) -> int:
-        command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-m",
-                   "benchmarks.load", "burst", key, str(calls), "--warm-up", "100"]
         # The metric interval pinned: a run slowed past it by valgrind (and a loaded machine) would
         # add a periodic export to one of the two runs only; the final export at exit is in both.
-        env = {**os.environ, "PYTHONHASHSEED": "0", "GYRINX_TRACKER_METRIC_INTERVAL": "3600"}
-        done = subprocess.run(command, env=env, capture_output=True,
-                              text=True, timeout=600)
-        match = re.search(r"Collected : (\d+)", done.stderr)
-        if done.returncode or match is None:
-            raise RuntimeError(f"callgrind run of {key} failed: {done.stderr.strip()[-300:]}")
-        return int(match.group(1))
+        return callgrind([sys.executable, "-m", "benchmarks.load", "burst", key, str(calls), "--warm-up", "100"],
+                         {"GYRINX_TRACKER_METRIC_INTERVAL": "3600", **passing(endpoints)})
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         small, large = pool.map(count, (SMALL, LARGE))
     return (large - small) / (LARGE - SMALL)
-
-
-def last_json(stdout: str, stderr: str, key: str) -> dict[str, Any]:
-    """The child's JSON result, or what went wrong."""
-    lines = [line for line in stdout.splitlines() if line.startswith("{")]
-    if not lines:
-        error = " / ".join(stderr.strip().splitlines()[-3:]) or "no output"
-        print(f"  ! {key} failed: {error}", file=sys.stderr)
-        return {"key": key, "error": error}
-    result: dict[str, Any] = json.loads(lines[-1])
-    return result
 
 
 if __name__ == "__main__":
