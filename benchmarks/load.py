@@ -5,7 +5,8 @@ that several times per key, interleaved, and keeps the median); ``burst KEY EVEN
 one thread makes EVENTS calls as fast as it can; then one flush. Every call is counted by the
 thread that made it and delivery where the output landed. Our books must balance (calls = emitted
 = exported + dropped) and be exact (delivered = exported); the others keep no books, so what they
-lost is what was called but never arrived. Prints one JSON object; ``run`` starts such a child.
+lost is what was called but never arrived. Prints one JSON object; ``run`` starts such a child
+(through ``child``, which every child process of the harness goes through).
 
 ``instructions`` runs bursts under callgrind: a noise-free cross-check of the CPU ratios (it counts
 work, not waiting: GIL hand-offs and cache misses are only in the timed rounds).
@@ -27,6 +28,7 @@ from typing import Any
 import gyrinx_tracker
 from benchmarks.impls import BY_KEY, Env, Runner, Sink, running, shutdown_app_providers
 from benchmarks.receivers import Endpoints, passed, passing
+from benchmarks.rounds import play, span
 from benchmarks.workload import EVENT, request_calls
 
 THREADS = 8
@@ -37,9 +39,10 @@ SMALL, LARGE = 1_000, 2_000
 SDK_DEFAULT_QUEUE = 2_048  # what an SDK set-up gets unless it asks for more
 
 
-def peak_rss_mb() -> float:
+def status_mb(field: str = "VmHWM") -> float:
+    """A size of this process in MB from ``/proc/self/status``: ``VmHWM`` (peak RSS) or ``VmRSS`` (RSS now)."""
     with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmHWM:"))
+        return next(int(line.split()[1]) / 1024 for line in status if line.startswith(field + ":"))
 
 
 def hammer(track: Callable[..., None], seconds: float) -> int:
@@ -58,25 +61,15 @@ def hammer(track: Callable[..., None], seconds: float) -> int:
         return sum(pool.map(work, range(THREADS)))
 
 
-def burst(track: Callable[..., None], events: int) -> int:
-    for value, labels in request_calls(events):
-        track(EVENT, 1, value, **labels)
-    return events
-
-
 def measured(runner: Runner, load: Callable[[Callable[..., None]], int]) -> dict[str, Any]:
-    """Run ``load(track)``, flush, and account for every call."""
-    books0, got0 = runner.books(), runner.delivered()[0]
-    cpu0, start = time.process_time(), time.perf_counter()
-    calls = load(runner.track)
-    loop = time.perf_counter() - start
-    runner.flush()
-    wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
-    delivered, books = runner.delivered()[0] - got0, runner.books()
-    result: dict[str, Any] = {"calls": calls, "delivered": delivered, "lost": calls - delivered, "calls_per_s": calls / loop,
-              "delivered_per_s": delivered / wall, "cpu_us_per_delivered": cpu / max(delivered, 1) * 1e6}
-    if books0 is not None and books is not None:
-        emitted, exported, dropped = (after - before for after, before in zip(books, books0, strict=True))
+    """Run ``load(track)``, flush, and account for every call (``rounds.span``)."""
+    made = span(runner, load)
+    calls, delivered, books = made["calls"], made["got"][0], made["books"]
+    result: dict[str, Any] = {"calls": calls, "delivered": delivered, "lost": calls - delivered,
+                              "calls_per_s": calls / made["loop_s"], "delivered_per_s": delivered / made["wall_s"],
+                              "cpu_us_per_delivered": made["cpu_s"] / max(delivered, 1) * 1e6}
+    if books is not None:
+        emitted, exported, dropped = books
         result.update(emitted=emitted, exported=exported, dropped=dropped,
                       balanced=emitted == calls == exported + dropped, exact=delivered == exported,
                       dropped_by_reason=gyrinx_tracker.stats()["dropped_by_reason"])
@@ -97,11 +90,12 @@ def main() -> None:
     with running(BY_KEY[args.key], env, args.warm_up) as runner:
         if args.mode == "threads":
             result = measured(runner, lambda track: hammer(track, args.amount))
-        else:
-            result = measured(runner, lambda track: burst(track, int(args.amount)))
+        else:  # the calls built before the clock starts
+            calls = request_calls(int(args.amount))
+            result = measured(runner, lambda track: play(track, calls))
     shutdown_app_providers()
     sink.close()
-    print(json.dumps({"key": args.key, "peak_rss_mb": peak_rss_mb(), **result}))
+    print(json.dumps({"key": args.key, "peak_rss_mb": status_mb(), **result}))
 
 
 def child(command: list[str], what: str, env: dict[str, str] | None = None, timeout: float = 300,
