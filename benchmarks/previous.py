@@ -29,7 +29,7 @@ from benchmarks import import_time
 from benchmarks.impls import BY_KEY, PROJECT, Env, Impl, Runner, Sink, _ours, _received, _to_sink, ours_otlp, shutdown_app_providers
 from benchmarks.load import child
 from benchmarks.receivers import Endpoints, passed, passing
-from benchmarks.rounds import middle_half, run_rounds
+from benchmarks.rounds import run_rounds
 from benchmarks.workload import request_calls
 
 PREVIOUS = "36de2a3"
@@ -97,11 +97,9 @@ def main() -> None:
     shutdown_app_providers()
     sink.close()
     result: dict[str, Any] = {"commit": PREVIOUS, "origin": origin}
-    for key, row in rows.items():
-        cpu = sorted(sample.cpu_us for sample in row.samples)
-        result[key] = {"about": row.impl.about, "vs": row.impl.baseline, "cpu_us": cpu[len(cpu) // 2],
-                       "cpu_x": middle_half(row.cpu_x) if row.cpu_x else None, "problems": row.problems,
-                       "rounds": len(row.samples)}
+    for key, row in rows.items():  # what report.previous_table shows, as the main table's columns do
+        result[key] = {"about": row.impl.about, "vs": row.impl.baseline, "cpu_us": [s.cpu_us for s in row.samples],
+                       "cpu_x": row.cpu_x, "problems": row.problems}
     print(json.dumps(result))
 
 

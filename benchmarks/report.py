@@ -146,11 +146,10 @@ def previous_table(found: dict[str, Any]) -> str:
     if not found or "error" in found:
         return f"Not measured in this run ({found.get('error', 'skipped') if found else 'skipped'})."
     rows = [(key, row) for key, row in found.items() if isinstance(row, dict) and "cpu_us" in row]
-    shown = table((("key", lambda i: f"`{i[0]}`"), ("total CPU µs/event", lambda i: f"{i[1]['cpu_us']:.2f}"),
-                   ("CPU × (middle half)", lambda i: "—" if not i[1]["cpu_x"] else
-                    "{1:.2f}× ({0:.2f}–{2:.2f})".format(*sorted(i[1]["cpu_x"]))),
+    shown = table((("key", lambda i: f"`{i[0]}`"), ("total CPU µs/event", lambda i: f"{middle_half(i[1]['cpu_us'])[0]:.2f}"),
+                   ("CPU × (middle half)", lambda i: _ratio(i[1]["cpu_x"])),
                    ("vs", lambda i: f"`{i[1]['vs']}`" if i[1]["vs"] else "—"),
-                   ("rounds fully received", lambda i: f"{i[1]['rounds'] - len(i[1]['problems'])}/{i[1]['rounds']}")),
+                   ("rounds fully received", lambda i: f"{len(i[1]['cpu_us']) - len(i[1]['problems'])}/{len(i[1]['cpu_us'])}")),
                   rows)
     about = "\n".join(f"- `{key}`: {row['about']}" for key, row in rows if key.startswith("previous"))
     imported = found.get("import_time", {})
