@@ -10,7 +10,6 @@ rounds and its own callgrind counts);
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -66,7 +65,7 @@ def measure(args: argparse.Namespace, endpoints: Endpoints, counted: bool) -> Re
     cardinality = subprocess.Popen([sys.executable, "-m", "benchmarks.cardinality", str(args.cardinality_events)],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     results.books = {key: load.run("threads", key, args.books_seconds, endpoints, 1_000) for key in ACCOUNTED}
-    results.cardinality = load.last_json(*cardinality.communicate(timeout=900), "cardinality")
+    results.cardinality = load.last_json(*cardinality.communicate(timeout=900), "cardinality", cardinality.returncode)
     print(f"{report.load_table(results.books)}\n{report.cardinality_table(results.cardinality)}", flush=True)
     results.import_time = import_time.measure(3 if args.quick else import_time.RUNS)
     print(f"import gyrinx_tracker: {results.import_time}\nthe previous release ({previous.PREVIOUS}), "
@@ -92,10 +91,9 @@ def main() -> None:
         results = measure(args, endpoints, counted)
         if counted:  # with the receivers: the OTLP and API modes need them
             print(f"[4/4] callgrind, {load.SMALL:,} and {load.LARGE:,} calls", flush=True)
-            os.environ[load.ENDPOINTS] = json.dumps(endpoints)
             keys = dict.fromkeys([*(key for pair in PAIRS for key in pair), *(p[0] for p in SIGNAL_PAIRS)])
             try:
-                results.instructions = {key: load.instructions(key) for key in keys}
+                results.instructions = {key: load.instructions(key, endpoints) for key in keys}
             except RuntimeError as error:
                 print(f"  ! {error}", file=sys.stderr)
     elapsed = time.perf_counter() - started

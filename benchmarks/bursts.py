@@ -1,17 +1,13 @@
 """Bursts from a cold start per mode and ``WHEN_FULL`` policy, and the Cloud Logging API ceiling per
 ``EXPORT_CONCURRENCY``: issue 9's "50,000 in 0.1 s" and "256 events/s at 2 s per call", as figures.
+The method, as ``RESULTS.md`` states it, is ``report.POLICIES``.
 
-*Burst*: each run is a fresh process configured through the environment only, so its first
-``track()`` builds the pipeline (imports, the output, channels) as a batch job's would; one thread
-then makes *events* calls as fast as it can, each call timed (its two clock reads included). The
-books come from ``stats()`` and delivery is counted where it landed (lines in a file for local and
-stdout, entries and records at the counting receivers of ``benchmarks/receivers.py`` for api and
-OTLP). *Until delivered* is the time from the first call until the books say every event was
-exported or dropped (polled every 2 ms), and the receiver's count is checked against ``exported``
-after it. Modes run as shipped: metrics on (to the OTLP receiver standing in for Cloud Monitoring
-in the GCP modes).
-
-*Ceiling*: ``benchmarks/api_ceiling.py`` per bound, its server answering each call after *s per call*.
+A burst child is configured through the environment only, so its first ``track()`` builds the
+pipeline as a batch job's would; it imports no more of ours than before (``report`` and ``load``
+are imported by the parent only), so that the first call's cost stays the tracker's own.
+A ceiling child runs against its own loopback Cloud Logging server set to answer each call after
+*s per call*; its rate is the events the *server* stored divided by the time from the first
+``track()`` until it had them all, with the server's count of calls handled at once beside it.
 
 ``python -m benchmarks.bursts [--quick]`` runs this phase alone, with its own receivers.
 """
@@ -23,36 +19,38 @@ import contextlib
 import json
 import logging
 import os
-import subprocess
 import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
 import gyrinx_tracker
-from benchmarks.impls import Sink
-from benchmarks.receivers import Endpoints, counts, receivers
+from benchmarks.impls import Env, Sink, _received, _to_sink
+from benchmarks.receivers import Endpoints, passed, passing, receivers
 from benchmarks.workload import EVENT, Call, request_calls
 from gyrinx_tracker import Snapshot
 
 MODES = ("local", "stdout", "api", "otlp")
 POLICIES = ("block", "drop")
 BOUNDS = (1, 4)  # EXPORT_CONCURRENCY values for the ceiling
-# name: (full run, --quick). A quick burst keeps the full run's ratio of events to queue (2.5).
-SETTINGS: dict[str, tuple[int, int]] = {"events": (50_000, 10_000), "max_queue": (20_000, 4_000),
-                                        "ceiling_events": (4_096, 2_048)}
-DELAY = (2.0, 0.5)  # seconds per WriteLogEntries call: the issue's figure; --quick
+# name: (full run, --quick). A quick burst keeps the full run's ratio of events to queue (2.5); the
+# ceiling's delay is the issue's 2 s per WriteLogEntries call.
+SETTINGS: dict[str, tuple[Any, Any]] = {"events": (50_000, 10_000), "max_queue": (20_000, 4_000),
+                                        "ceiling_events": (4_096, 2_048), "delay": (2.0, 0.5)}
 POLL = 0.002
 SETTLE_LIMIT = 120.0  # seconds after the first call: a pipeline that has not settled by then is reported so
-ENVIRONMENT = "GYRINX_BENCH_RECEIVERS"
+BATCH = 512  # the ceiling's batch size
+
+
+def clean_environment() -> dict[str, str]:
+    """This process's variables without ours or OpenTelemetry's: a child gets only what it is given."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("GYRINX_TRACKER_", "OTEL_"))}
 
 
 def environment(mode: str, policy: str, max_queue: int, endpoints: Endpoints) -> dict[str, str]:
     """The child's variables: the mode and policy as a deployment would set them, nothing else ours."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GYRINX_TRACKER_", "OTEL_"))}
+    env = {**clean_environment(), **passing(endpoints)}
     env.update(GYRINX_TRACKER_WHEN_FULL=policy, GYRINX_TRACKER_MAX_QUEUE=str(max_queue),
                GYRINX_TRACKER_HANDLE_SIGTERM="false", GYRINX_TRACKER_GLOBAL_PROVIDERS="never")
-    env[ENVIRONMENT] = json.dumps(endpoints)
     if mode == "local":
         env.update(GYRINX_TRACKER_EXPORTER="console")
     elif mode == "otlp":
@@ -76,23 +74,6 @@ def _percentile(sorted_ns: list[int], share: float) -> float:
     return sorted_ns[min(len(sorted_ns) - 1, int(len(sorted_ns) * share))] / 1_000
 
 
-def _receiver(mode: str, sink: Sink, endpoints: Endpoints) -> Callable[[], int]:
-    """Events counted where ``mode`` delivers them, from zero at this call."""
-    if mode == "local":  # as an app's logging configuration would route the tracker's logger
-        logger = logging.getLogger("gyrinx.tracker")
-        logger.handlers[:], logger.propagate = [logging.StreamHandler(sink.file)], False
-        logger.setLevel(logging.INFO)
-    if mode in ("local", "stdout"):
-        return sink.lines
-
-    def received() -> int:
-        got = counts(endpoints)
-        return got["entries"] if mode == "api" else got["logs"]
-
-    before = received()
-    return lambda: received() - before
-
-
 def _timed(calls: list[Call]) -> tuple[list[int], int]:
     """Track every call from this thread as fast as it can: each call's ns, and the whole loop's."""
     track, clock, took = gyrinx_tracker.track, time.perf_counter_ns, [0] * len(calls)
@@ -107,7 +88,11 @@ def _timed(calls: list[Call]) -> tuple[list[int], int]:
 def burst(mode: str, events: int) -> dict[str, Any]:
     """In this fresh process: the timed burst, the wait until settled, the books and the delivery."""
     sink, calls = Sink(), request_calls(events)
-    delivered = _receiver(mode, sink, json.loads(os.environ[ENVIRONMENT]))
+    if mode == "local":  # as an app's logging configuration would route the tracker's logger
+        _to_sink(logging.getLogger("gyrinx.tracker"), logging.StreamHandler(sink.file))
+    # where mode delivers: lines in the sink file, or the receivers' count, from zero at this call
+    count = _received(Env(sink, passed()), {"local": "lines", "stdout": "lines", "api": "entries"}.get(mode, "logs"))
+    before = count()[0]
     with contextlib.redirect_stdout(sink.file) if mode == "stdout" else contextlib.nullcontext():
         start = time.perf_counter()
         took, loop_ns = _timed(calls)
@@ -115,7 +100,7 @@ def burst(mode: str, events: int) -> dict[str, Any]:
             time.sleep(POLL)
         settled = time.perf_counter() - start
         gyrinx_tracker.flush(30)
-        stats, got = gyrinx_tracker.stats(), delivered()
+        stats, got = gyrinx_tracker.stats(), count()[0] - before
         gyrinx_tracker.shutdown(10)
     sink.close()
     first, loop = took[0], loop_ns / 1e9
@@ -130,107 +115,65 @@ def burst(mode: str, events: int) -> dict[str, Any]:
             "until_delivered_s": settled}
 
 
-def _child(command: list[str], env: dict[str, str] | None, what: str) -> dict[str, Any]:
-    """The last JSON line of a child, or what went wrong."""
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
-    except subprocess.TimeoutExpired:
-        return {"error": f"{what}: timed out"}
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode or not lines:
-        error = " / ".join(done.stderr.strip().splitlines()[-3:]) or "no output"
-        print(f"  ! {what} failed: {error}", file=sys.stderr)
-        return {"error": f"{what}: {error}"}
-    result: dict[str, Any] = json.loads(lines[-1])
-    return result
-
-
 def ceiling(bound: int, delay: float, events: int) -> dict[str, Any]:
-    """One bound of ``benchmarks/api_ceiling.py`` in a fresh process, with our variables cleared."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GYRINX_TRACKER_", "OTEL_"))}
-    command = [sys.executable, "-m", "benchmarks.api_ceiling", "--one", str(bound), "--delay", str(delay),
-               "--events", str(events)]
-    return {"delay_s": delay, "events": events, **_child(command, env, f"ceiling at bound {bound}")}
+    """In this fresh process, one bound: the server-verified rate and the most calls in the server at once."""
+    from tests.servers.cloud_logging import CloudLoggingServer
+
+    with CloudLoggingServer(max_workers=max(8, bound * 2)) as server:
+        server.set_delay(delay)
+        gyrinx_tracker.configure(exporter="gcp", gcp_transport="api", project_id="bench",
+                                 cloud_logging_endpoint=server.endpoint, gcp_metrics=False,
+                                 global_providers="never", handle_sigterm=False, max_queue=events,
+                                 batch_size=BATCH, export_concurrency=bound, export_timeout=delay * 4 + 5)
+        started = time.monotonic()
+        for seq in range(events):
+            gyrinx_tracker.track("ceiling_probe", seq=seq)
+        stored_all = server.wait_for(events, timeout=events / BATCH * delay * 2 + 30)
+        elapsed = time.monotonic() - started
+        gyrinx_tracker.flush(delay * 4 + 5)  # the last sender settles its books after the answer
+        stats = gyrinx_tracker.stats()
+        gyrinx_tracker.shutdown(5)
+        return {"stored": server.entry_count(), "exported": stats["exported"], "all_stored": stored_all,
+                "seconds": round(elapsed, 2), "events_per_s": round(server.entry_count() / elapsed),
+                "peak_in_server": server.peak_in_server}
 
 
 def run(endpoints: Endpoints, quick: bool = False) -> dict[str, Any]:
     """Every mode × policy, then the ceiling per bound; ``{"bursts": [...], "ceiling": [...]}``."""
-    pick = 1 if quick else 0
-    events, max_queue, ceiling_events = (SETTINGS[name][pick] for name in ("events", "max_queue", "ceiling_events"))
-    delay = DELAY[pick]
+    from benchmarks.load import child  # as report in main: the children need neither
+
+    events, max_queue, ceiling_events, delay = (SETTINGS[name][1 if quick else 0] for name in SETTINGS)
+    me = [sys.executable, "-m", "benchmarks.bursts"]
     found: dict[str, Any] = {"bursts": [], "ceiling": []}
     for mode in MODES:
         for policy in POLICIES:
-            command = [sys.executable, "-m", "benchmarks.bursts", "--one", mode, "--events", str(events)]
-            result = _child(command, environment(mode, policy, max_queue, endpoints), f"burst {mode}/{policy}")
+            result = child([*me, "--one", mode, "--events", str(events)], f"burst {mode}/{policy}",
+                           environment(mode, policy, max_queue, endpoints))
             found["bursts"].append({"mode": mode, "policy": policy, **result})
-    found["ceiling"] = [ceiling(bound, delay, ceiling_events) for bound in BOUNDS]
+    for bound in BOUNDS:
+        result = child([*me, "--ceiling", str(bound), "--delay", str(delay), "--events", str(ceiling_events)],
+                       f"ceiling at bound {bound}", clean_environment())
+        found["ceiling"].append({"bound": bound, "delay_s": delay, "events": ceiling_events, **result})
     return found
-
-
-def _reasons(run: dict[str, Any]) -> str:
-    return ", ".join(f"{k} {v:,}" for k, v in run.get("dropped_by_reason", {}).items()) or "—"
-
-
-def _books(run: dict[str, Any]) -> str:
-    if not run["balanced"]:
-        return "**NOT balanced**"
-    return "exact" if run["exact"] else f"**{run['exported'] - run['delivered']:,} exported, not received**"
-
-
-def _nothing_lost(run: dict[str, Any]) -> str:
-    if run["policy"] != "block":
-        return "—"
-    return "PASS" if run["delivered"] == run["events"] and not run["dropped"] else "MISS"
-
-
-def _cell(form: str) -> Callable[[dict[str, Any]], str]:
-    return lambda run: "" if "error" in run else form.format(**run)
-
-
-# Columns for benchmarks/report.py's table(): (heading, cell of one run)
-BURST_COLUMNS: tuple[tuple[str, Callable[[dict[str, Any]], Any]], ...] = (
-    ("mode", lambda run: f"`{run['mode']}`" + (f" failed: {run['error']}" if "error" in run else "")),
-    ("policy", lambda run: f"`{run['policy']}`"),
-    ("events / max_queue", _cell("{events:,} / {max_queue:,}")),
-    ("received", _cell("{delivered:,}")),
-    ("dropped by reason", lambda run: "" if "error" in run else _reasons(run)),
-    ("books", lambda run: "" if "error" in run else _books(run)),
-    ("block loses nothing", lambda run: "" if "error" in run else _nothing_lost(run)),
-    ("burst on the caller", _cell("{burst_s:.2f} s ({calls_per_s:,.0f} calls/s)")),
-    ("track() p50 / p99 µs", _cell("{p50_us:.1f} / {p99_us:.1f}")),
-    ("first track() ms", _cell("{first_ms:.0f}")),
-    ("track() max ms", _cell("{max_ms:.0f}")),
-    ("until delivered", _cell("{until_delivered_s:.2f} s")),
-)
-CEILING_COLUMNS: tuple[tuple[str, Callable[[dict[str, Any]], Any]], ...] = (
-    ("EXPORT_CONCURRENCY", lambda run: run.get("bound", "") if "error" not in run else run["error"]),
-    ("s per call", lambda run: f"{run['delay_s']:g}"),
-    ("events stored by the server", _cell("{stored:,} of {events:,}")),
-    ("exported (stats)", _cell("{exported:,}")),
-    ("seconds", _cell("{seconds:.1f}")),
-    ("events/s stored", _cell("{events_per_s:,}")),
-    ("most calls in the server at once", _cell("{peak_in_server}")),
-)
-ABOUT = __doc__.split("\n\n", 1)[1].split("\n\n``python -m")[0] if __doc__ else ""
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bursts", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="bursts of 10,000 into a queue of 4,000; 0.5 s calls")
     parser.add_argument("--one", choices=MODES, help=argparse.SUPPRESS)  # a child: one burst
-    parser.add_argument("--events", type=int, default=SETTINGS["events"][0], help=argparse.SUPPRESS)
+    parser.add_argument("--ceiling", type=int, help=argparse.SUPPRESS)  # a child: one bound of the ceiling
+    parser.add_argument("--events", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--delay", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.one:
-        print(json.dumps(burst(args.one, args.events)))
+    if args.one or args.ceiling:
+        print(json.dumps(burst(args.one, args.events) if args.one else ceiling(args.ceiling, args.delay, args.events)))
         return
-    from benchmarks.report import table
+    from benchmarks.report import policy_tables
 
     started = time.perf_counter()
     with receivers() as endpoints:
         found = run(endpoints, args.quick)
-    print(f"{table(BURST_COLUMNS, found['bursts'])}\n\n{table(CEILING_COLUMNS, found['ceiling'])}\n"
-          f"total {time.perf_counter() - started:.0f} s")
+    print(f"{policy_tables(found)}\ntotal {time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":

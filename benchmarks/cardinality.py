@@ -17,17 +17,12 @@ from typing import Any
 
 import gyrinx_tracker
 from benchmarks.impls import Env, Sink, ours_local
-from benchmarks.load import peak_rss_mb
+from benchmarks.load import status_mb
 from benchmarks.workload import EVENT, low_cardinality, unique_calls
 from gyrinx_tracker._integrations.testing import MemoryMetricExporter
 
 PACE, WARM_UP = 10_000, 20_000
 SERIES_CAP = 500  # metric_series_per_event, set explicitly so the check knows it
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:"))
 
 
 def feed(start: int, stop: int) -> float:
@@ -36,7 +31,7 @@ def feed(start: int, stop: int) -> float:
     for first in range(start, stop, PACE):
         for value, labels in unique_calls(first, min(first + PACE, stop)):
             gyrinx_tracker.track(EVENT, 1, value, **labels)
-        highest = max(highest, rss_mb())
+        highest = max(highest, status_mb("VmRSS"))
         gyrinx_tracker.flush(60)
     return highest
 
@@ -46,12 +41,12 @@ def main(events: int) -> dict[str, Any]:
     ours_local(Env(sink, ours={"metric_series_per_event": SERIES_CAP, "metric_exporter": exporter}), metrics=False)
     feed(events, events + WARM_UP)  # ids that never recur: caches and instruments exist before the baseline
     gc.collect()
-    baseline = rss_mb()
-    growth = max(feed(0, events), rss_mb()) - baseline
+    baseline = status_mb("VmRSS")
+    growth = max(feed(0, events), status_mb("VmRSS")) - baseline
     expected = collections.Counter(low_cardinality(i) for i in range(events + WARM_UP))
     stats = gyrinx_tracker.stats()
     sink.close()
-    return {"events": events, "growth_mb": growth, "baseline_mb": baseline, "peak_rss_mb": peak_rss_mb(),
+    return {"events": events, "growth_mb": growth, "baseline_mb": baseline, "peak_rss_mb": status_mb(),
             "dropped": stats["dropped"], "folded_labels": stats["folded_metric_labels"],
             "folded_series": stats["folded_metric_series"], "combinations": len(expected),
             **_check(exporter.latest, expected)}

@@ -22,8 +22,8 @@ run to run (where a full garbage collection falls, how the two threads interleav
 is counted ``REPEAT`` times and the medians are compared; the lowest and highest ratio of the
 runs, paired in order, are reported beside it. Target (issue 12): at most +10% total CPU per event.
 Part of ``make bench`` (``python -m benchmarks`` runs ``run``; its targets are in ``targets.py``);
-alone: ``.venv/bin/python -m benchmarks.catalogue_cost`` (``make bench-catalogue``; ``--no-instructions``
-to skip callgrind, ``--json`` for one JSON object).
+alone: ``python -m benchmarks.catalogue_cost`` (``make bench-catalogue``) prints the issue-12 rows
+of the targets table (``--no-instructions`` skips callgrind, ``--json`` prints one JSON object).
 """
 
 from __future__ import annotations
@@ -32,11 +32,8 @@ import argparse
 import gc
 import json
 import logging
-import os
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,41 +43,29 @@ from typing import Any
 
 from gyrinx_tracker import configure, flush, shutdown, track
 
-EVENTS = 100
-CALLS = 20_000
+EVENTS, CALLS, WARM_UP = 100, 20_000, 2_000
 ROUNDS = 11
 REPEAT = 3  # callgrind counts per arm (median)
-TARGET = 1.10
+SMALL, LARGE = 1_000, 4_000  # calls of the two callgrind runs of an arm
+WORKLOADS = (("repeating", False), ("unique", True))
+Calls = list[tuple[str, dict[str, object]]]
 
 
 def write_catalogue(directory: Path) -> Path:
     """100 entries in the shape of examples/events.json."""
-    events = {
-        f"event_{i:03d}": {
-            "description": f"Synthetic event {i}.",
-            "owner": "bench",
-            "status": "active",
-            "value": {"unit": "ms"},
-            "labels": {
-                "type": "object",
-                "properties": {
-                    "method": {"type": "string", "enum": ["GET", "POST", "PUT", "DELETE"]},
-                    "endpoint": {"type": "string", "pattern": "^/api/", "maxLength": 200},
-                    "status": {"type": "integer", "minimum": 100, "maximum": 599},
-                    "request_id": {"type": "string", "pattern": "^r[0-9]+$"},
-                },
-                "required": ["method", "endpoint"],
-                "additionalProperties": False,
-            },
-        }
-        for i in range(EVENTS)
-    }
+    schema = {"type": "object", "required": ["method", "endpoint"], "additionalProperties": False, "properties": {
+        "method": {"type": "string", "enum": ["GET", "POST", "PUT", "DELETE"]},
+        "endpoint": {"type": "string", "pattern": "^/api/", "maxLength": 200},
+        "status": {"type": "integer", "minimum": 100, "maximum": 599},
+        "request_id": {"type": "string", "pattern": "^r[0-9]+$"}}}
+    events = {f"event_{i:03d}": {"description": f"Synthetic event {i}.", "owner": "bench", "status": "active",
+                                 "value": {"unit": "ms"}, "labels": schema} for i in range(EVENTS)}
     path = directory / "events.json"
     path.write_text(json.dumps({"events": events}), encoding="utf-8")
     return path
 
 
-def calls(unique: bool) -> list[tuple[str, dict[str, object]]]:
+def calls(unique: bool) -> Calls:
     """The CALLS (event, labels) pairs of one workload."""
     combos = [{"endpoint": f"/api/v1/{resource}", "method": method, "status": status}
               for resource in ("fighters", "lists", "campaigns") for method in ("GET", "POST") for status in (200, 404)]
@@ -93,15 +78,22 @@ def calls(unique: bool) -> list[tuple[str, dict[str, object]]]:
     return made
 
 
-def cpu_per_event(catalogue: Path | None, workload: list[tuple[str, dict[str, object]]]) -> float:
-    """Process CPU seconds per event for the workload's valid calls, through the console output."""
-    options: dict[str, object] = {"exporter": "console", "global_providers": "never", "handle_sigterm": False}
-    if catalogue is not None:
-        options["catalogue"] = catalogue
-    configure(**options)
-    for name, labels in workload[:2_000]:  # warm the caches and start the worker outside the measurement
+def started(catalogue: Path | str | None, workload: Calls) -> None:
+    """The console output, lines discarded by a NullHandler, with the catalogue if any; warmed up (caches,
+    the worker) on the workload's first calls, outside any measurement."""
+    events_logger = logging.getLogger("gyrinx.tracker")
+    events_logger.handlers[:], events_logger.propagate = [logging.NullHandler()], False
+    events_logger.setLevel(logging.INFO)
+    configure(exporter="console", global_providers="never", handle_sigterm=False,
+              **({"catalogue": catalogue} if catalogue else {}))
+    for name, labels in workload[:WARM_UP]:
         track(name, value=1.0, **labels)
-    flush(30)
+    flush(60)
+
+
+def cpu_per_event(catalogue: Path | None, workload: Calls) -> float:
+    """Process CPU seconds per event for the workload's valid calls."""
+    started(catalogue, workload)
     start = time.process_time()
     for name, labels in workload:
         track(name, value=1.0, **labels)
@@ -111,45 +103,24 @@ def cpu_per_event(catalogue: Path | None, workload: list[tuple[str, dict[str, ob
     return spent / len(workload)
 
 
-def compare(catalogue: Path, workload: list[tuple[str, dict[str, object]]],
-            rounds: int = ROUNDS) -> tuple[float, float, float, list[float]]:
-    """Median CPU per event without and with the catalogue, the median ratio, and every round's ratio."""
-    ratios, plain, checked = [], [], []
-    for round_ in range(rounds):
-        first_plain = round_ % 2 == 0
-        a = cpu_per_event(None if first_plain else catalogue, workload)
-        b = cpu_per_event(catalogue if first_plain else None, workload)
-        without, with_ = (a, b) if first_plain else (b, a)
-        plain.append(without)
-        checked.append(with_)
-        ratios.append(with_ / without)
-    return statistics.median(plain), statistics.median(checked), statistics.median(ratios), ratios
-
-
-def quiet_events_logger() -> None:
-    events_logger = logging.getLogger("gyrinx.tracker")
-    events_logger.addHandler(logging.NullHandler())  # lines are built and dispatched, then discarded
-    events_logger.setLevel(logging.INFO)
-    events_logger.propagate = False
-
-
-SMALL, LARGE = 1_000, 4_000
-_COLLECTED = re.compile(r"Collected : (\d+)")
+def compare(catalogue: Path, workload: Calls, rounds: int) -> dict[str, float]:
+    """Median CPU per event without and with the catalogue, the median ratio, and the rounds' range."""
+    plain, checked = [], []
+    for round_ in range(rounds):  # the arms alternate which goes first
+        for arm in (None, catalogue) if round_ % 2 == 0 else (catalogue, None):
+            (plain if arm is None else checked).append(cpu_per_event(arm, workload))
+    ratios = [b / a for a, b in zip(plain, checked, strict=True)]
+    return {"without_us": statistics.median(plain) * 1e6, "with_us": statistics.median(checked) * 1e6,
+            "ratio": statistics.median(ratios), "low": min(ratios), "high": max(ratios)}
 
 
 def instructions_per_event(catalogue: Path | None, unique: bool) -> float:
     """Instructions of one call (caller and exporter thread) under callgrind, start-up cancelled."""
-    counts = []
-    for calls_ in (SMALL, LARGE):
-        done = subprocess.run(
-            ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__, "child",
-             str(catalogue or ""), "unique" if unique else "repeating", str(calls_)],
-            env={**os.environ, "PYTHONHASHSEED": "0"}, capture_output=True, text=True, timeout=900)
-        match = _COLLECTED.search(done.stderr)
-        if done.returncode != 0 or match is None:
-            raise RuntimeError(f"callgrind run failed: {done.stderr.strip()[-300:]}")
-        counts.append(int(match.group(1)))
-    return (counts[1] - counts[0]) / (LARGE - SMALL)
+    from benchmarks.load import callgrind  # not in the child: callgrind would count the import
+
+    small, large = (callgrind([sys.executable, "-m", "benchmarks.catalogue_cost", "child", str(catalogue or ""),
+                               "unique" if unique else "repeating", str(count)]) for count in (SMALL, LARGE))
+    return (large - small) / (LARGE - SMALL)
 
 
 def child(catalogue: str, workload: str, count: int) -> None:
@@ -160,41 +131,28 @@ def child(catalogue: str, workload: str, count: int) -> None:
     of the whole heap at a point that falls in one run's window and not the other's, which moved
     an arm's count per event by thousands of instructions from one catalogue version to the next.
     """
-    quiet_events_logger()
     made = calls(workload == "unique")
-    options: dict[str, object] = {"exporter": "console", "global_providers": "never", "handle_sigterm": False}
-    if catalogue:
-        options["catalogue"] = catalogue
-    configure(**options)
-    for name, labels in made[:2_000]:
-        track(name, value=1.0, **labels)
-    flush(60)
+    started(catalogue, made)
     gc.collect()
-    for name, labels in made[2_000:2_000 + count]:
+    for name, labels in made[WARM_UP:WARM_UP + count]:
         track(name, value=1.0, **labels)
     flush(60)
     shutdown(60)
 
 
-WORKLOADS = (("repeating", "repeating labels", False), ("unique", "unique id label", True))
-
-
 def measure(rounds: int, count: int, instructions: bool, repeat: int = REPEAT) -> dict[str, dict[str, Any]]:
     """Both workloads: timed ratios (``rounds`` rounds of ``count`` calls), and callgrind counts if asked
     (the median of ``repeat`` counts per arm, and every count)."""
-    quiet_events_logger()
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as directory:
         catalogue = write_catalogue(Path(directory))
-        for key, _, unique in WORKLOADS:
-            plain, checked, ratio, ratios = compare(catalogue, calls(unique)[:count], rounds)
-            results[key] = {"without_us": plain * 1e6, "with_us": checked * 1e6, "ratio": ratio,
-                            "low": min(ratios), "high": max(ratios)}
+        for key, unique in WORKLOADS:
+            results[key] = compare(catalogue, calls(unique)[:count], rounds)
         if instructions:
-            jobs = [(arm, unique) for _ in range(repeat) for _, _, unique in WORKLOADS for arm in (None, catalogue)]
+            jobs = [(arm, unique) for _ in range(repeat) for _, unique in WORKLOADS for arm in (None, catalogue)]
             with ThreadPoolExecutor(max_workers=2) as pool:
                 counts = list(pool.map(lambda job: instructions_per_event(*job), jobs))
-            for index, (key, _, _) in enumerate(WORKLOADS):
+            for index, (key, _) in enumerate(WORKLOADS):
                 without = counts[2 * index::2 * len(WORKLOADS)]
                 with_ = counts[2 * index + 1::2 * len(WORKLOADS)]
                 paired = [b / a for a, b in zip(without, with_, strict=True)]
@@ -207,14 +165,11 @@ def measure(rounds: int, count: int, instructions: bool, repeat: int = REPEAT) -
 
 def run(rounds: int, count: int, instructions: bool, repeat: int = REPEAT) -> dict[str, Any]:
     """``measure`` in a fresh process (it configures the tracker): for ``python -m benchmarks``."""
+    from benchmarks.load import child
+
     command = [sys.executable, "-m", "benchmarks.catalogue_cost", "--json", "--rounds", str(rounds), "--calls",
                str(count), "--repeat", str(repeat)] + ([] if instructions else ["--no-instructions"])
-    done = subprocess.run(command, capture_output=True, text=True, timeout=1_800)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if not lines:
-        return {"error": " / ".join(done.stderr.strip().splitlines()[-3:]) or "no output"}
-    result: dict[str, Any] = json.loads(lines[-1])
-    return result
+    return child(command, "the catalogue's cost", timeout=1_800)
 
 
 def main() -> int:
@@ -233,19 +188,13 @@ def main() -> int:
     if args.json:
         print(json.dumps(results))
         return 0
-    print(f"catalogue of {EVENTS} events, {args.calls} calls x {args.rounds} interleaved rounds, process CPU per event")
-    for key, title, _ in WORKLOADS:
-        result = results[key]
-        verdict = "met" if result["ratio"] <= TARGET else "MISSED"
-        print(f"  {title:17s} without {result['without_us']:6.2f} us, with {result['with_us']:6.2f} us: ratio "
-              f"{result['ratio']:.3f} (rounds {result['low']:.3f}-{result['high']:.3f}); target <= {TARGET:.2f}: {verdict}")
-        if "instructions_with" in result:
-            without, with_ = result["instructions_without"], result["instructions_with"]
-            print(f"  {title:17s} instructions/event without {without:,.0f}, with {with_:,.0f} (medians of "
-                  f"{len(result['instructions_runs_with'])}): ratio {with_ / without:.3f} (runs "
-                  f"{result['instructions_low']:.3f}-{result['instructions_high']:.3f}); target <= {TARGET:.2f}: "
-                  f"{'met' if with_ / without <= TARGET else 'MISSED'}")
-    return 1 if any(result["ratio"] > TARGET for result in results.values()) else 0
+    from benchmarks.report import TARGET_COLUMNS, table
+    from benchmarks.targets import TARGETS, Results
+
+    verdicts = [(target, target.verdict(Results({}, catalogue=results))) for target in TARGETS if target.issue == "12"]
+    print(f"catalogue of {EVENTS} events, {args.calls:,} calls × {args.rounds} interleaved rounds\n"
+          + table(TARGET_COLUMNS, verdicts))
+    return 1 if any(verdict.startswith("MISS") for _, (_, verdict) in verdicts) else 0
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 so that delivery is counted there rather than taken from the implementation's word.
 
 Line outputs write to a real file (on tmpfs where there is one) whose lines are counted; the API and
-OTLP modes send to the counting receivers; an in-memory metric reader is read back.
+OTLP modes send to the counting receivers; the local metric lines are read back from the file.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ that several times per key, interleaved, and keeps the median); ``burst KEY EVEN
 one thread makes EVENTS calls as fast as it can; then one flush. Every call is counted by the
 thread that made it and delivery where the output landed. Our books must balance (calls = emitted
 = exported + dropped) and be exact (delivered = exported); the others keep no books, so what they
-lost is what was called but never arrived. Prints one JSON object; ``run`` starts such a child.
+lost is what was called but never arrived. Prints one JSON object; ``run`` starts such a child
+(through ``child``, which every child process of the harness goes through).
 
 ``instructions`` runs bursts under callgrind: a noise-free cross-check of the CPU ratios (it counts
 work, not waiting: GIL hand-offs and cache misses are only in the timed rounds).
@@ -26,11 +27,11 @@ from typing import Any
 
 import gyrinx_tracker
 from benchmarks.impls import BY_KEY, Env, Runner, Sink, running, shutdown_app_providers
-from benchmarks.receivers import Endpoints
+from benchmarks.receivers import Endpoints, passed, passing
+from benchmarks.rounds import play, span
 from benchmarks.workload import EVENT, request_calls
 
 THREADS = 8
-ENDPOINTS = "GYRINX_BENCH_RECEIVERS"
 # callgrind runs: the difference cancels start-up and warm-up. SMALL covers the whole pool of 1,000
 # distinct calls (workload.POOL), so both runs end with the same metric series and the per-series
 # work of the final export (a metric line or data point per series) cancels out too.
@@ -38,9 +39,10 @@ SMALL, LARGE = 1_000, 2_000
 SDK_DEFAULT_QUEUE = 2_048  # what an SDK set-up gets unless it asks for more
 
 
-def peak_rss_mb() -> float:
+def status_mb(field: str = "VmHWM") -> float:
+    """A size of this process in MB from ``/proc/self/status``: ``VmHWM`` (peak RSS) or ``VmRSS`` (RSS now)."""
     with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmHWM:"))
+        return next(int(line.split()[1]) / 1024 for line in status if line.startswith(field + ":"))
 
 
 def hammer(track: Callable[..., None], seconds: float) -> int:
@@ -59,25 +61,15 @@ def hammer(track: Callable[..., None], seconds: float) -> int:
         return sum(pool.map(work, range(THREADS)))
 
 
-def burst(track: Callable[..., None], events: int) -> int:
-    for value, labels in request_calls(events):
-        track(EVENT, 1, value, **labels)
-    return events
-
-
 def measured(runner: Runner, load: Callable[[Callable[..., None]], int]) -> dict[str, Any]:
-    """Run ``load(track)``, flush, and account for every call."""
-    books0, got0 = runner.books(), runner.delivered()[0]
-    cpu0, start = time.process_time(), time.perf_counter()
-    calls = load(runner.track)
-    loop = time.perf_counter() - start
-    runner.flush()
-    wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
-    delivered, books = runner.delivered()[0] - got0, runner.books()
-    result: dict[str, Any] = {"calls": calls, "delivered": delivered, "lost": calls - delivered, "calls_per_s": calls / loop,
-              "delivered_per_s": delivered / wall, "cpu_us_per_delivered": cpu / max(delivered, 1) * 1e6}
-    if books0 is not None and books is not None:
-        emitted, exported, dropped = (after - before for after, before in zip(books, books0, strict=True))
+    """Run ``load(track)``, flush, and account for every call (``rounds.span``)."""
+    made = span(runner, load)
+    calls, delivered, books = made["calls"], made["got"][0], made["books"]
+    result: dict[str, Any] = {"calls": calls, "delivered": delivered, "lost": calls - delivered,
+                              "calls_per_s": calls / made["loop_s"], "delivered_per_s": delivered / made["wall_s"],
+                              "cpu_us_per_delivered": made["cpu_s"] / max(delivered, 1) * 1e6}
+    if books is not None:
+        emitted, exported, dropped = books
         result.update(emitted=emitted, exported=exported, dropped=dropped,
                       balanced=emitted == calls == exported + dropped, exact=delivered == exported,
                       dropped_by_reason=gyrinx_tracker.stats()["dropped_by_reason"])
@@ -93,24 +85,56 @@ def main() -> None:
     parser.add_argument("--warm-up", type=int, default=1_000)
     args = parser.parse_args()
     sink = Sink()
-    env = Env(sink, json.loads(os.environ.get(ENDPOINTS, "null")), sdk_queue=SDK_DEFAULT_QUEUE,
+    env = Env(sink, passed(), sdk_queue=SDK_DEFAULT_QUEUE,
               ours={"max_queue": args.max_queue} if args.max_queue else {})
     with running(BY_KEY[args.key], env, args.warm_up) as runner:
         if args.mode == "threads":
             result = measured(runner, lambda track: hammer(track, args.amount))
-        else:
-            result = measured(runner, lambda track: burst(track, int(args.amount)))
+        else:  # the calls built before the clock starts
+            calls = request_calls(int(args.amount))
+            result = measured(runner, lambda track: play(track, calls))
     shutdown_app_providers()
     sink.close()
-    print(json.dumps({"key": args.key, "peak_rss_mb": peak_rss_mb(), **result}))
+    print(json.dumps({"key": args.key, "peak_rss_mb": status_mb(), **result}))
+
+
+def child(command: list[str], what: str, env: dict[str, str] | None = None, timeout: float = 300,
+          cwd: str | None = None) -> dict[str, Any]:
+    """Run a child process: its last JSON line, or ``{"error"}`` if it failed or printed none."""
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd)
+    except subprocess.TimeoutExpired:
+        return last_json("", f"timed out after {timeout:g} s", what)
+    return last_json(done.stdout, done.stderr, what, done.returncode)
+
+
+def last_json(stdout: str, stderr: str, what: str, returncode: int | None = 0) -> dict[str, Any]:
+    """A child's JSON result, or what went wrong (printed too)."""
+    lines = [line for line in stdout.splitlines() if line.startswith("{")]
+    if returncode or not lines:
+        error = " / ".join(stderr.strip().splitlines()[-3:]) or "no output"
+        print(f"  ! {what} failed: {error}", file=sys.stderr)
+        return {"error": error}
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+def callgrind(command: list[str], env: dict[str, str] | None = None) -> int:
+    """The instructions ``command`` executes under callgrind (hash seed pinned)."""
+    done = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *command],
+                          env={**os.environ, "PYTHONHASHSEED": "0", **(env or {})}, capture_output=True, text=True,
+                          timeout=900)
+    match = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode or match is None:
+        raise RuntimeError(f"callgrind run of {' '.join(command[1:])} failed: {done.stderr.strip()[-300:]}")
+    return int(match.group(1))
 
 
 def run(mode: str, key: str, amount: float, endpoints: Endpoints, max_queue: int | None = None) -> dict[str, Any]:
     """One load run in a fresh process; ``{"key", "error"}`` if it failed."""
     command = [sys.executable, "-m", "benchmarks.load", mode, key, str(amount)]
-    done = subprocess.run(command + (["--max-queue", str(max_queue)] if max_queue else []), capture_output=True,
-                          text=True, timeout=300, env={**os.environ, ENDPOINTS: json.dumps(endpoints)})
-    return last_json(done.stdout, done.stderr, key)
+    command += ["--max-queue", str(max_queue)] if max_queue else []
+    return {"key": key, **child(command, key, {**os.environ, **passing(endpoints)})}
 
 
 def repeated(keys: tuple[str, ...], runs: int, seconds: float, endpoints: Endpoints) -> dict[str, dict[str, Any]]:
@@ -139,35 +163,17 @@ def median_run(key: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
     return middle
 
 
-def instructions(key: str) -> float:
+def instructions(key: str, endpoints: Endpoints) -> float:
     """Instructions per call of ``key``: bursts of ``SMALL`` and ``LARGE`` calls under callgrind."""
     def count(calls: int) -> int:
-        command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-m",
-                   "benchmarks.load", "burst", key, str(calls), "--warm-up", "100"]
         # The metric interval pinned: a run slowed past it by valgrind (and a loaded machine) would
         # add a periodic export to one of the two runs only; the final export at exit is in both.
-        env = {**os.environ, "PYTHONHASHSEED": "0", "GYRINX_TRACKER_METRIC_INTERVAL": "3600"}
-        done = subprocess.run(command, env=env, capture_output=True,
-                              text=True, timeout=600)
-        match = re.search(r"Collected : (\d+)", done.stderr)
-        if done.returncode or match is None:
-            raise RuntimeError(f"callgrind run of {key} failed: {done.stderr.strip()[-300:]}")
-        return int(match.group(1))
+        return callgrind([sys.executable, "-m", "benchmarks.load", "burst", key, str(calls), "--warm-up", "100"],
+                         {"GYRINX_TRACKER_METRIC_INTERVAL": "3600", **passing(endpoints)})
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         small, large = pool.map(count, (SMALL, LARGE))
     return (large - small) / (LARGE - SMALL)
-
-
-def last_json(stdout: str, stderr: str, key: str) -> dict[str, Any]:
-    """The child's JSON result, or what went wrong."""
-    lines = [line for line in stdout.splitlines() if line.startswith("{")]
-    if not lines:
-        error = " / ".join(stderr.strip().splitlines()[-3:]) or "no output"
-        print(f"  ! {key} failed: {error}", file=sys.stderr)
-        return {"key": key, "error": error}
-    result: dict[str, Any] = json.loads(lines[-1])
-    return result
 
 
 if __name__ == "__main__":

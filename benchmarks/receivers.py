@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -19,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypedDict
 
 CUMULATIVE = 2  # opentelemetry.proto.metrics.v1.AggregationTemporality
+VARIABLE = "GYRINX_BENCH_RECEIVERS"  # how a child process is told the endpoints (``passed``, ``passing``)
 
 
 class Endpoints(TypedDict):
@@ -77,6 +79,17 @@ def counts(endpoints: Endpoints) -> Counts:
     with urllib.request.urlopen(endpoints["counts"], timeout=10) as response:
         result: Counts = json.loads(response.read())
         return result
+
+
+def passing(endpoints: Endpoints | None) -> dict[str, str]:
+    """The variable that tells a child process where the receivers are."""
+    return {VARIABLE: json.dumps(endpoints)}
+
+
+def passed() -> Endpoints | None:
+    """The endpoints this process was told, if any."""
+    found: Endpoints | None = json.loads(os.environ.get(VARIABLE, "null"))
+    return found
 
 
 @contextlib.contextmanager

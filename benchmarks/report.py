@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable
 from importlib import metadata
 from typing import Any
 
-from benchmarks import bursts
 from benchmarks.impls import IMPLS
 from benchmarks.rounds import Row, middle_half
 from benchmarks.targets import TARGETS, Results
@@ -51,21 +50,54 @@ def _books(run: dict[str, Any]) -> str:
     return "exact" if run["exact"] else f"balanced; **{run['exported'] - run['delivered']:,} exported, not received**"
 
 
-def _cell(name: str, form: str) -> Callable[[dict[str, Any]], str]:
-    return lambda run: form.format(run[name]) if name in run else ""
+def _cell(form: str) -> Callable[[dict[str, Any]], str]:
+    return lambda run: "" if "error" in run else form.format(**run)
+
+
+def _reasons(run: dict[str, Any], none: str = "") -> str:
+    return ", ".join(f"{k} {v:,}" for k, v in run.get("dropped_by_reason", {}).items()) or none
+
+
+def _failed(name: str) -> Callable[[dict[str, Any]], str]:
+    return lambda run: f"`{run[name]}`" + (f" failed: {run['error']}" if "error" in run else "")
 
 
 LOADS: Columns = (
-    ("key", lambda run: f"`{run['key']}`" + (f" failed: {run['error']}" if "error" in run else "")),
-    ("calls", _cell("calls", "{:,}")),
-    ("calls/s", _cell("calls_per_s", "{:,.0f}")),
-    ("received", _cell("delivered", "{:,}")),
-    ("received/s", _cell("delivered_per_s", "{:,.0f}")),
+    ("key", _failed("key")),
+    ("calls", _cell("{calls:,}")),
+    ("calls/s", _cell("{calls_per_s:,.0f}")),
+    ("received", _cell("{delivered:,}")),
+    ("received/s", _cell("{delivered_per_s:,.0f}")),
     ("received/s, every run", lambda run: " · ".join(f"{rate:,.0f}" for rate in run.get("rates", []))),
-    ("dropped by reason", lambda run: ", ".join(f"{k} {v:,}" for k, v in run.get("dropped_by_reason", {}).items())),
-    ("CPU µs/received", _cell("cpu_us_per_delivered", "{:.1f}")),
-    ("peak RSS MB", _cell("peak_rss_mb", "{:.1f}")),
+    ("dropped by reason", _reasons),
+    ("CPU µs/received", _cell("{cpu_us_per_delivered:.1f}")),
+    ("peak RSS MB", _cell("{peak_rss_mb:.1f}")),
     ("books", lambda run: "" if "error" in run else _books(run)),
+)
+# benchmarks/bursts.py's runs: one per mode and policy, then one per EXPORT_CONCURRENCY bound
+BURSTS: Columns = (
+    ("mode", _failed("mode")),
+    ("policy", lambda run: f"`{run['policy']}`"),
+    ("events / max_queue", _cell("{events:,} / {max_queue:,}")),
+    ("received", _cell("{delivered:,}")),
+    ("dropped by reason", lambda run: "" if "error" in run else _reasons(run, "—")),
+    ("books", lambda run: "" if "error" in run else _books(run)),
+    ("block loses nothing", lambda run: "" if "error" in run else "—" if run["policy"] != "block" else
+     "PASS" if run["delivered"] == run["events"] and not run["dropped"] else "MISS"),
+    ("burst on the caller", _cell("{burst_s:.2f} s ({calls_per_s:,.0f} calls/s)")),
+    ("track() p50 / p99 µs", _cell("{p50_us:.1f} / {p99_us:.1f}")),
+    ("first track() ms", _cell("{first_ms:.0f}")),
+    ("track() max ms", _cell("{max_ms:.0f}")),
+    ("until delivered", _cell("{until_delivered_s:.2f} s")),
+)
+CEILING: Columns = (
+    ("EXPORT_CONCURRENCY", lambda run: f"{run['bound']}" + (f" failed: {run['error']}" if "error" in run else "")),
+    ("s per call", lambda run: f"{run['delay_s']:g}"),
+    ("events stored by the server", _cell("{stored:,} of {events:,}")),
+    ("exported (stats)", _cell("{exported:,}")),
+    ("seconds", _cell("{seconds:.1f}")),
+    ("events/s stored", _cell("{events_per_s:,}")),
+    ("most calls in the server at once", _cell("{peak_in_server}")),
 )
 TARGET_COLUMNS: Columns = (("issue", lambda t: f"#{t[0].issue}"), ("target", lambda t: t[0].text),
                            ("measured", lambda t: t[1][0]), ("verdict", lambda t: t[1][1]))
@@ -99,7 +131,7 @@ def policy_tables(found: dict[str, Any]) -> str:
     """``benchmarks/bursts.py``'s bursts per mode and policy, and the API ceiling per bound."""
     if not found:
         return "Not measured in this run."
-    return f"{table(bursts.BURST_COLUMNS, found['bursts'])}\n\n{table(bursts.CEILING_COLUMNS, found['ceiling'])}"
+    return f"{table(BURSTS, found['bursts'])}\n\n{table(CEILING, found['ceiling'])}"
 
 
 def instructions_table(counted: dict[str, float] | None) -> str:
@@ -114,11 +146,10 @@ def previous_table(found: dict[str, Any]) -> str:
     if not found or "error" in found:
         return f"Not measured in this run ({found.get('error', 'skipped') if found else 'skipped'})."
     rows = [(key, row) for key, row in found.items() if isinstance(row, dict) and "cpu_us" in row]
-    shown = table((("key", lambda i: f"`{i[0]}`"), ("total CPU µs/event", lambda i: f"{i[1]['cpu_us']:.2f}"),
-                   ("CPU × (middle half)", lambda i: "—" if not i[1]["cpu_x"] else
-                    "{1:.2f}× ({0:.2f}–{2:.2f})".format(*sorted(i[1]["cpu_x"]))),
+    shown = table((("key", lambda i: f"`{i[0]}`"), ("total CPU µs/event", lambda i: f"{middle_half(i[1]['cpu_us'])[0]:.2f}"),
+                   ("CPU × (middle half)", lambda i: _ratio(i[1]["cpu_x"])),
                    ("vs", lambda i: f"`{i[1]['vs']}`" if i[1]["vs"] else "—"),
-                   ("rounds fully received", lambda i: f"{i[1]['rounds'] - len(i[1]['problems'])}/{i[1]['rounds']}")),
+                   ("rounds fully received", lambda i: f"{len(i[1]['cpu_us']) - len(i[1]['problems'])}/{len(i[1]['cpu_us'])}")),
                   rows)
     about = "\n".join(f"- `{key}`: {row['about']}" for key, row in rows if key.startswith("previous"))
     imported = found.get("import_time", {})
@@ -169,6 +200,20 @@ On this shared machine, 2-s runs of the same code minutes apart have differed by
 IMPORT = """`import gyrinx_tracker` in a fresh interpreter, the cumulative time `-X importtime` reports for it
 (`benchmarks/import_time.py`): median {median_ms:.1f} ms, min {min_ms:.1f}, max {max_ms:.1f}, over {runs} runs."""
 
+POLICIES = """*Burst*: each run is a fresh process configured through the environment only, so its first
+``track()`` builds the pipeline (imports, the output, channels) as a batch job's would; one thread
+then makes *events* calls as fast as it can, each call timed (its two clock reads included). The
+books come from ``stats()`` and delivery is counted where it landed (lines in a file for local and
+stdout, entries and records at the counting receivers of ``benchmarks/receivers.py`` for api and
+OTLP). *Until delivered* is the time from the first call until the books say every event was
+exported or dropped (polled every 2 ms), and the receiver's count is checked against ``exported``
+after it. Modes run as shipped: metrics on (to the OTLP receiver standing in for Cloud Monitoring
+in the GCP modes).
+
+*Ceiling*: per bound, a fresh process against its own loopback Cloud Logging server answering
+each call after *s per call*; *events/s stored* is what the server stored over the time from the
+first ``track()`` until it had every event."""
+
 PREVIOUS = """The package at the previous release's commit, installed into a temporary directory
 (`git archive` + `pip install --no-deps --target`) and measured in a process of its own beside the
 seeds (`benchmarks/previous.py`), same rounds and calls as above; its ratios are to the seeds of
@@ -187,7 +232,7 @@ def render(results: Results, settings: str) -> str:
         "## Books under overload", LOAD.format(what="8 threads with `max_queue=1000`, so the queue overflows"),
         load_table(results.books), "## Metric cardinality",
         "Local mode with an in-memory reader (`benchmarks/cardinality.py`).", cardinality_table(results.cardinality),
-        "## Bursts and the API ceiling, per mode and policy", bursts.ABOUT, policy_tables(results.policies),
+        "## Bursts and the API ceiling, per mode and policy", POLICIES, policy_tables(results.policies),
         "## Import time", IMPORT.format(**results.import_time) if results.import_time else "Not measured.",
         "## The previous release", PREVIOUS, previous_table(results.previous),
         "## Instructions per event (callgrind)", "Work, not waiting: a noise-free cross-check of the CPU ratios "

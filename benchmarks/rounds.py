@@ -14,10 +14,11 @@ import gc
 import statistics
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from benchmarks.impls import Books, Delivery, Env, Impl, Runner, running
+from benchmarks.impls import Env, Impl, Runner, running
 from benchmarks.workload import EVENT, Call
 
 
@@ -49,32 +50,43 @@ def middle_half(values: list[float]) -> tuple[float, float, float]:
     return median, low, high
 
 
-def measure(runner: Runner, calls: list[Call]) -> tuple[Sample, list[str]]:
-    """One round of one implementation, and what did not add up."""
-    track, n = runner.track, len(calls)
-    gc.collect()
-    books, delivered = runner.books(), runner.delivered()
-    cpu0, wall0 = time.process_time(), time.perf_counter()
+def span(runner: Runner, load: Callable[[Callable[..., None]], int]) -> dict[str, Any]:
+    """Run ``load(track)`` (it returns the calls it made), then flush: the caller's wall time (``loop_s``),
+    the wall time until flushed (``wall_s``), process CPU over both (``cpu_s``), and what changed
+    meanwhile where the output lands (``got``: records, counter total, histogram count, None where
+    not counted) and in our books (``books``: emitted, exported, dropped; None: no books)."""
+    books0, got0 = runner.books(), runner.delivered()
+    cpu0, start = time.process_time(), time.perf_counter()
+    calls = load(runner.track)
+    loop = time.perf_counter() - start
+    runner.flush()
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
+    return {"calls": calls, "loop_s": loop, "wall_s": wall, "cpu_s": cpu, "got": _change(got0, runner.delivered()),
+            "books": _change(books0, runner.books())}
+
+
+def _change(before: Sequence[float | None] | None, after: Sequence[float | None] | None) -> Any:
+    if before is None or after is None:
+        return None
+    return tuple(None if b is None or a is None else a - b for a, b in zip(after, before, strict=True))
+
+
+def play(track: Callable[..., None], calls: list[Call]) -> int:
     for value, labels in calls:
         track(EVENT, 1, value, **labels)
-    wall1 = time.perf_counter()
-    runner.flush()
-    cpu1 = time.process_time()
-    sample = Sample((wall1 - wall0) / n * 1e6, (cpu1 - cpu0) / n * 1e6)
-    return sample, shortfalls(n, books, runner.books(), delivered, runner.delivered())
+    return len(calls)
 
 
-def shortfalls(n: int, books0: Books | None, books1: Books | None, got0: Delivery,
-               got1: Delivery) -> list[str]:
-    problems = []
-    if books0 is not None and books1 is not None:
-        emitted, exported, dropped = (after - before for after, before in zip(books1, books0, strict=True))
-        if (emitted, exported, dropped) != (n, n, 0):
-            problems.append(f"stats: emitted {emitted}, exported {exported}, dropped {dropped}")
-    for what, before, after in zip(("log records", "counter total", "histogram count"), got0, got1, strict=True):
-        if before is not None and after is not None and after - before != n:
-            problems.append(f"{what} {after - before:g} of {n}")
-    return problems
+def measure(runner: Runner, calls: list[Call]) -> tuple[Sample, list[str]]:
+    """One round of one implementation, and what did not add up."""
+    gc.collect()
+    made, n, problems = span(runner, lambda track: play(track, calls)), len(calls), []
+    if made["books"] is not None and made["books"] != (n, n, 0):
+        problems.append("stats: emitted {}, exported {}, dropped {}".format(*made["books"]))
+    for what, got in zip(("log records", "counter total", "histogram count"), made["got"], strict=True):
+        if got is not None and got != n:
+            problems.append(f"{what} {got:g} of {n}")
+    return Sample(made["loop_s"] / n * 1e6, made["cpu_s"] / n * 1e6), problems
 
 
 def run_rounds(impls: tuple[Impl, ...], rounds: int, calls: list[Call], env: Env) -> dict[str, Row]:

@@ -104,7 +104,8 @@ def catalogue(workload: str, counted: bool = False) -> Reading:
         run = results.catalogue[workload]
         if counted:
             value = run["instructions_with"] / run["instructions_without"]
-            return Measured(value, f"{value:.3f}× ({run['instructions_with']:,.0f} vs {run['instructions_without']:,.0f})")
+            return Measured(value, f"{value:.3f}× (runs {run['instructions_low']:.2f}–{run['instructions_high']:.2f}; "
+                            f"{run['instructions_with']:,.0f} vs {run['instructions_without']:,.0f})")
         return Measured(run["ratio"], f"{run['ratio']:.3f}× (rounds {run['low']:.2f}–{run['high']:.2f}; "
                         f"{run['with_us']:.2f} vs {run['without_us']:.2f} µs)")
     return read
