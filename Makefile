@@ -23,9 +23,11 @@ demo: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m mypy
 
-# Lint only (ruff check): formatting is left to each author.
+# Lint (ruff check; formatting is left to each author) and the import contracts of the layers
+# (pyproject.toml, [tool.importlinter]; docs/design.md draws them).
 lint: $(STAMP)
 	$(PY) -m ruff check gyrinx_tracker tests examples collector-config benchmarks
+	$(VENV)/bin/lint-imports --no-cache
 
 unit: $(STAMP)
 	$(PY) -m pytest
