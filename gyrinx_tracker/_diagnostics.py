@@ -1,41 +1,70 @@
 """The tracker's own voice: rate-limited warnings about bad input and internal failures.
 
 A telemetry library that floods the application's logs is as bad as one that crashes it, so every
-warning has a *cause key*: the first occurrence of a cause is logged at once, repeats are counted
-and summarised at most once per ``RATE_LIMIT_SECONDS``. The logger is ``gyrinx_tracker``, never
-``gyrinx.tracker``: that one carries the events themselves, and an application routing it to an
-events file must not find our complaints in there.
+warning has a key: the first occurrence of a key is let through at once, repeats within the window
+are counted, and the next one let through says how many were held back. ``RateLimit`` is that rule,
+the only one: ``warn_limited`` applies it to the tracker's own warnings (keyed by cause), and
+``_outputs.shared.exporter_logs`` to the OpenTelemetry exporters' log lines (keyed by message).
+
+The logger is ``gyrinx_tracker``, never ``gyrinx.tracker``: that one carries the events
+themselves, and an application routing it to an events file must not find our complaints there.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Hashable
 
 RATE_LIMIT_SECONDS = 60.0
 LOGGER_NAME = "gyrinx_tracker"
 
-_lock = threading.Lock()
-_last_logged: dict[str, float] = {}
-_suppressed: dict[str, int] = {}
-_MAX_CAUSES = 1_000
+
+class RateLimit:
+    """At most one message per key per window; the repeats held back are counted for the next one."""
+
+    def __init__(self, window: float = RATE_LIMIT_SECONDS, max_keys: int = 1_000) -> None:
+        self.window = window
+        self._max_keys = max_keys  # past it, a new key's messages are let through, uncounted
+        self._lock = threading.Lock()
+        self._last: dict[Hashable, float] = {}
+        self._held: dict[Hashable, int] = {}
+
+    def admit(self, key: Hashable) -> int | None:
+        """None to hold the message back; else how many of the key's were held back since the last."""
+        now = time.monotonic()
+        with self._lock:
+            last = self._last.get(key)
+            if last is not None and now - last < self.window:
+                self._held[key] = self._held.get(key, 0) + 1
+                return None
+            if last is None and len(self._last) >= self._max_keys:
+                return 0
+            self._last[key] = now
+            return self._held.pop(key, 0)
+
+    def reset(self) -> None:
+        """Forget the history, so each key's next message is let through."""
+        with self._lock:
+            self._last.clear()
+            self._held.clear()
+
+    def after_fork_in_child(self) -> None:
+        """A lock held by another thread at fork time would stay locked in the child: replace it."""
+        self._lock = threading.Lock()
+
+
+LIMIT = RateLimit()
 
 
 def warn_limited(cause: str, message: str, *args: object) -> None:
     """Log ``message`` now unless ``cause`` was logged within the rate-limit window."""
-    now = time.monotonic()
-    with _lock:
-        last = _last_logged.get(cause)
-        if last is not None and now - last < RATE_LIMIT_SECONDS:
-            _suppressed[cause] = _suppressed.get(cause, 0) + 1
-            return
-        if last is None and len(_last_logged) >= _MAX_CAUSES:
-            cause = "(other causes)"
-        _last_logged[cause] = now
-        repeats = _suppressed.pop(cause, 0)
-    if repeats:
+    held = LIMIT.admit(cause)
+    if held is None:
+        return
+    if held:
         message += " (%d similar warnings suppressed)"
-        args = (*args, repeats)
+        args = (*args, held)
     # Imported here, not at ``import gyrinx_tracker``: a clean run never warns, and ``logging``
     # (with traceback, linecache, tokenize) is a quarter of a bare interpreter's cost of importing us.
     import logging
@@ -45,12 +74,9 @@ def warn_limited(cause: str, message: str, *args: object) -> None:
 
 def reset() -> None:
     """Forget the rate-limit history, so tests see each cause's first warning."""
-    with _lock:
-        _last_logged.clear()
-        _suppressed.clear()
+    LIMIT.reset()
 
 
 def after_fork_in_child() -> None:
-    """A lock held by another thread at fork time would stay locked in the child: replace it."""
-    global _lock
-    _lock = threading.Lock()
+    """See ``RateLimit.after_fork_in_child``."""
+    LIMIT.after_fork_in_child()

@@ -514,7 +514,7 @@ class TestWarnings:
         track("w", value="abc")
         track("w", value="abc")
         gyrinx_tracker.flush()
-        monkeypatch.setattr(_diagnostics, "RATE_LIMIT_SECONDS", 0.0)
+        monkeypatch.setattr(_diagnostics.LIMIT, "window", 0.0)
         track("w", value="abc")
         gyrinx_tracker.flush()
         first, summary = ours(warnings)

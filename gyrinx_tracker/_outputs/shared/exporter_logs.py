@@ -16,47 +16,29 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
-import time
 
-from gyrinx_tracker._diagnostics import RATE_LIMIT_SECONDS
+from gyrinx_tracker._diagnostics import RATE_LIMIT_SECONDS, RateLimit
 
 EXPORTER_LOGGERS = (
     "opentelemetry.exporter.otlp.proto.grpc.exporter",
     "opentelemetry.exporter.otlp.proto.grpc.metric_exporter",
 )
-_MAX_TEMPLATES = 200  # beyond this many distinct messages, repeats of new ones pass unlimited
 
 
 class RepeatLimit(logging.Filter):
-    """Lets one record per (logger, level, message template) through per window."""
+    """Lets one record per (logger, level, message template) through per window (``RateLimit``)."""
 
     def __init__(self, window: float = RATE_LIMIT_SECONDS) -> None:
         super().__init__()
-        self.window = window
-        self._lock = threading.Lock()
-        self._last: dict[tuple[str, int, str], float] = {}
-        self._suppressed: dict[tuple[str, int, str], int] = {}
+        self.limit = RateLimit(window, max_keys=200)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        key = (record.name, record.levelno, str(record.msg))
-        now = time.monotonic()
-        with self._lock:
-            last = self._last.get(key)
-            if last is not None and now - last < self.window:
-                self._suppressed[key] = self._suppressed.get(key, 0) + 1
-                return False
-            if last is None and len(self._last) >= _MAX_TEMPLATES:
-                return True
-            self._last[key] = now
-            repeats = self._suppressed.pop(key, 0)
-        if repeats:
-            record.msg = f"{record.msg} ({repeats} similar messages suppressed by gyrinx_tracker)"
+        held = self.limit.admit((record.name, record.levelno, str(record.msg)))
+        if held is None:
+            return False
+        if held:
+            record.msg = f"{record.msg} ({held} similar messages suppressed by gyrinx_tracker)"
         return True
-
-    def after_fork_in_child(self) -> None:
-        """A lock held by another thread at fork time would stay locked in the child: replace it."""
-        self._lock = threading.Lock()
 
 
 _FILTER = RepeatLimit()
@@ -71,4 +53,4 @@ def install() -> None:
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_FILTER.after_fork_in_child)
+    os.register_at_fork(after_in_child=_FILTER.limit.after_fork_in_child)
