@@ -28,17 +28,10 @@ from opentelemetry.trace import get_current_span
 from gyrinx_tracker._core.event import Event
 from gyrinx_tracker._signals.records import body_of
 
-# The low 64 bits of a trace id, as OpenTelemetry's TraceIdRatioBased reads them.
-TRACE_ID_LIMIT = (1 << 64) - 1
 ANY_EVENT = "*"  # the rate or cap for events not named (see _config._per_event)
 _CACHE_LIMIT = 10_000
 
 Kept = list[tuple[Event, dict[str, Any]]]
-
-
-def bound_for(rate: float) -> int:
-    """``TraceIdRatioBased.get_bound_for_rate``: trace ids whose low 64 bits are below it are kept."""
-    return round(rate * (TRACE_ID_LIMIT + 1))
 
 
 class Sampler:
@@ -61,6 +54,13 @@ class Sampler:
         self._chance = chance
         self._rules: dict[str, tuple[float, int, float | None]] = {}
         self._windows: dict[str, list[int]] = {}  # event -> [second of call time, records kept in it]
+        # The SDK's own rule, so a trace its sampler keeps at a rate keeps its events at that rate:
+        # the bound for a rate, and the bits of the trace id compared with it. Imported here, when
+        # a rate below 1 is configured: the tracing SDK is not otherwise loaded by the tracker.
+        from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
+
+        self._bound_for = TraceIdRatioBased.get_bound_for_rate
+        self._trace_bits = TraceIdRatioBased.TRACE_ID_LIMIT
 
     def rate_for(self, name: str) -> float:
         """The rate that applies to events called ``name``: named, else the catalogue's, else ``*``, else 1."""
@@ -87,7 +87,7 @@ class Sampler:
         rule = self._rules.get(name)
         if rule is None:
             rate = self.rate_for(name)
-            rule = (rate, bound_for(rate), self._caps.get(name, self._any_cap))
+            rule = (rate, self._bound_for(rate), self._caps.get(name, self._any_cap))
             if len(self._rules) < _CACHE_LIMIT:
                 self._rules[name] = rule
         return rule
@@ -96,7 +96,7 @@ class Sampler:
         if event.context is not None:
             span_context = get_current_span(event.context).get_span_context()
             if span_context.is_valid:
-                return span_context.trace_id & TRACE_ID_LIMIT < bound
+                return span_context.trace_id & self._trace_bits < bound
         return self._chance() < rate
 
     def _over(self, event: Event, cap: float) -> bool:
