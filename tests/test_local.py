@@ -84,13 +84,13 @@ class TestOriginalContract:
         from gyrinx_tracker._outputs.local.writer import LocalJsonWriter
 
         made: list[int] = []
-        real = LocalJsonWriter._write_merged
+        real = LocalJsonWriter._records
 
         def counting(self: LocalJsonWriter, events: Any, *rest: Any) -> Any:
             made.append(len(events))
             return real(self, events, *rest)
 
-        monkeypatch.setattr(LocalJsonWriter, "_write_merged", counting)
+        monkeypatch.setattr(LocalJsonWriter, "_records", counting)
         stream = io.StringIO()
         handler = logging.StreamHandler(stream)
         handler.setFormatter(logging.Formatter(formatter) if formatter else None)
@@ -298,6 +298,35 @@ class TestStdlibRecords:
             logger.removeHandler(handler)
         assert [getattr(r, "request_id", None) for r in handler.records] == ["req-1"]
 
+
+    def test_records_made_through_an_app_factory_carry_the_same_fields(self) -> None:
+        """Through an app's record factory a record carries the same caller, thread and trace as a standard one."""
+        fields = ("msg", "levelname", "name", "pathname", "filename", "module", "funcName", "lineno", "thread",
+                  "threadName", "otelTraceID", "otelSpanID", "otelTraceSampled", "trace", "span_id", "trace_sampled")
+        previous = logging.getLogRecordFactory()
+        tracer = TracerProvider().get_tracer("app")
+        handler = _Records()
+        logger = logging.getLogger("gyrinx.tracker")
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        try:
+            for factory in (previous, lambda *args, **kwargs: previous(*args, **kwargs)):
+                logging.setLogRecordFactory(factory)
+                with tracer.start_as_current_span("request"):
+                    gyrinx_tracker.track("user_login", method="GET")
+                gyrinx_tracker.track("user_login", method="GET")
+                assert gyrinx_tracker.flush(5)
+        finally:
+            logging.setLogRecordFactory(previous)
+            logger.removeHandler(handler)
+        seen = [{name: getattr(record, name, None) for name in fields} for record in handler.records]
+        assert len(seen) == 4
+        assert seen[0]["otelTraceID"] != "0" and seen[1]["otelTraceID"] == "0"
+        assert seen[0]["funcName"] == "test_records_made_through_an_app_factory_carry_the_same_fields"
+        for standard, through_factory in zip(seen[:2], seen[2:], strict=True):
+            assert {**through_factory, "otelTraceID": 0, "otelSpanID": 0, "trace": 0, "span_id": 0, "lineno": 0} == {
+                **standard, "otelTraceID": 0, "otelSpanID": 0, "trace": 0, "span_id": 0, "lineno": 0}
+            assert (standard["otelTraceID"] == "0") == (through_factory["otelTraceID"] == "0")
 
 class TestUnconfiguredLogging:
     def test_a_script_with_no_logging_config_prints_to_stderr(self) -> None:

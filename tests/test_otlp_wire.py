@@ -87,6 +87,20 @@ class TestWireFormat:
         encoder = WireEncoder(resource, scope, 128, clock=lambda: next(clock))
         assert encoder.encode(*_split(kept)) == expected
 
+    def test_string_attributes_are_cut_as_the_sdk_cuts_them(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """With OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT the bytes still equal the official encoding of
+        the SDK's records: string attributes (the event name's too) cut to the limit, the body whole."""
+        monkeypatch.setenv("OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT", "4")
+        resource = Resource({"service.name": "web"})
+        kept = _events()
+        expected, observed = _official(kept, resource)
+        clock = iter(observed)
+        scope = LoggerProvider(resource=resource).get_logger("gyrinx_tracker", "1.2.3").instrumentation_scope
+        encoder = WireEncoder(resource, scope, 128, value_length_limit=4, clock=lambda: next(clock))
+        assert encoder.encode(*_split(kept)) == expected
+        attributes = ExportLogsServiceRequest.FromString(expected).resource_logs[0].scope_logs[0].log_records[0].attributes
+        assert {kv.key: kv.value.string_value for kv in attributes}["gyrinx.event"] == "even"
+
     def test_a_body_left_to_the_encoder_is_the_payload(self) -> None:
         """Events without a body (nothing sampled: the payload is ``body_of(event)``), written from the
         event's fields, are the bytes of the same events with their bodies, and so the official ones."""
@@ -158,10 +172,15 @@ class TestThroughTheExporter:
         message = ExportLogsServiceRequest.FromString(payload)
         assert real(message) == message.SerializeToString()
 
+    @pytest.mark.parametrize("value_limit", [None, "3"], ids=["no value length limit", "string values cut to 3"])
     def test_the_receiver_gets_what_the_sdk_records_would_send(self, otlp_receiver: OtlpReceiver,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                 monkeypatch: pytest.MonkeyPatch,
+                                                                 value_limit: str | None) -> None:
         """Through the public API to a real receiver: the records equal the official encoding of the SDK
-        records the tracker makes for the same calls (``log_exporter=``), times aside."""
+        records the tracker makes for the same calls (``log_exporter=``), times aside; with the SDK's
+        attribute value length limit too (string attributes cut, the body whole)."""
+        if value_limit is not None:
+            monkeypatch.setenv("OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT", value_limit)
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", otlp_receiver.endpoint)
         monkeypatch.setenv("OTEL_SERVICE_NAME", "gyrinx-web")
         span = TracerProvider().get_tracer("app").start_span("request")
@@ -178,6 +197,9 @@ class TestThroughTheExporter:
         expected = encode_logs(list(memory.get_finished_logs()))
         assert [_untimed(rl) for request in received for rl in request.resource_logs] == [
             _untimed(rl) for rl in expected.resource_logs]
+        attributes = {kv.key: kv.value for kv in expected.resource_logs[0].scope_logs[0].log_records[0].attributes}
+        assert attributes["gyrinx.label.endpoint"].string_value == "/0"
+        assert attributes["gyrinx.event"].string_value == ("api_call" if value_limit is None else "api")
 
 
 def _calls() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from gyrinx_tracker._outputs.gcp.cloud_run import CloudRunStdoutWriter
 from gyrinx_tracker._outputs.local.writer import LocalJsonWriter
 from gyrinx_tracker._outputs.shared.sdk import SdkExporterWriter
-from gyrinx_tracker._signals.writers import LogWriter
+from gyrinx_tracker._signals.writers import EventLogWriter, LogWriter
 from gyrinx_tracker._version import VERSION
 from tests.servers.cloud_logging import CloudLoggingServer
 
@@ -51,13 +51,17 @@ class TestCloudLoggingOutput:
 
 
 class TestInterfaces:
-    def test_every_writer_is_a_log_writer(self) -> None:
-        """The writers satisfy the LogWriter protocol (checked by mypy here) and say what they read."""
+    def test_each_destination_is_one_kind_of_writer(self) -> None:
+        """Record writers say what they read; the local and OTLP writers write from events and take no records."""
         from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
 
-        writers: list[LogWriter] = [LocalJsonWriter(), CloudRunStdoutWriter("p"),
-                                    SdkExporterWriter(InMemoryLogRecordExporter())]
-        assert [w.reads_attributes for w in writers] == [False, False, True]
+        from gyrinx_tracker._outputs.otlp.logs import BatchEncodingLogExporter, WireLogWriter
+
+        record_writers: list[LogWriter] = [CloudRunStdoutWriter("p"), SdkExporterWriter(InMemoryLogRecordExporter())]
+        assert [w.reads_attributes for w in record_writers] == [False, True]
+        event_writers = [LocalJsonWriter(), WireLogWriter(BatchEncodingLogExporter(endpoint="localhost:1", insecure=True))]
+        assert all(isinstance(w, EventLogWriter) and not hasattr(w, "write") for w in event_writers)
+        assert not any(isinstance(w, EventLogWriter) for w in record_writers)
 
     def test_the_version_is_written_once(self) -> None:
         """pyproject.toml reads the version from the package; the installed metadata agrees."""

@@ -30,7 +30,6 @@ from gyrinx_tracker._outputs.local.writer import LocalJsonWriter
 from gyrinx_tracker._outputs.otlp import exporters as otlp
 from gyrinx_tracker._outputs.shared import exporter_logs
 from gyrinx_tracker._outputs.shared.sdk import SdkExporterWriter
-from gyrinx_tracker._outputs.shared.tee import TeeWriter
 from gyrinx_tracker._pipeline.port import Output
 from gyrinx_tracker._signals import otel_logs as _otel_logs
 from gyrinx_tracker._signals import self_metrics as _self_metrics
@@ -39,7 +38,7 @@ from gyrinx_tracker._signals.metrics import Metrics
 from gyrinx_tracker._signals.output import ProviderOutput, WriterOutput
 from gyrinx_tracker._signals.resource import resource_from_env
 from gyrinx_tracker._signals.sampling import sampler_for
-from gyrinx_tracker._signals.writers import LogWriter
+from gyrinx_tracker._signals.writers import EventLogWriter, LogWriter
 from gyrinx_tracker._stats import Stats
 from gyrinx_tracker._version import VERSION
 
@@ -75,7 +74,9 @@ def open_output(config: TrackerConfig, stats: Stats, environ: Mapping[str, str] 
     collector = _otel_logs.Collector()
     provider = _otel_logs.private_logger_provider(resource, collector)
     meters = _meter_side(config, stats, app_meters, environ, resource)
-    return WriterOutput(provider, collector, writer, meters, SCOPE, sampler)
+    mirror = (LocalJsonWriter(config.project_id, stderr_fallback=False)
+              if config.log_exporter is not None and config.mirror_to_logger else None)
+    return WriterOutput(provider, collector, writer, meters, SCOPE, sampler, mirror)
 
 
 def _app_providers(config: TrackerConfig) -> tuple[Any | None, MeterProvider | None]:
@@ -156,12 +157,9 @@ def _metric_exporters(config: TrackerConfig, environ: Mapping[str, str]) -> list
     return []
 
 
-def _writer(config: TrackerConfig, environ: Mapping[str, str], stats: Stats) -> LogWriter:
+def _writer(config: TrackerConfig, environ: Mapping[str, str], stats: Stats) -> LogWriter | EventLogWriter:
     if config.log_exporter is not None:
-        writer = SdkExporterWriter(config.log_exporter)
-        if config.mirror_to_logger:
-            return TeeWriter(writer, LocalJsonWriter(config.project_id, stderr_fallback=False))
-        return writer
+        return SdkExporterWriter(config.log_exporter)
     mode = resolve_exporter(config, environ)
     try:
         if mode == "gcp":

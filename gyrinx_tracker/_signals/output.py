@@ -2,11 +2,12 @@
 
 Two outputs share this shape and differ in where records go:
 
-* ``WriterOutput``: our private logger provider, whose only processor is a ``Collector``; each
-  batch's records are handed to one ``LogWriter`` in one call. For writers that read only the
-  body, records are built by ``RecordBuilder`` (equal field by field to ``Logger.emit``'s, at a
-  third of the cost); the others get ``Logger.emit`` with attributes, except an ``EventLogWriter``
-  (OTLP), which writes the wire form of those records straight from the events.
+* ``WriterOutput``: one destination of ours. An ``EventLogWriter`` (local, OTLP) writes the
+  records straight from the events; a ``LogWriter`` (Cloud Run stdout, the Cloud Logging API, an
+  SDK exporter) gets SDK records from our private logger provider, whose only processor is a
+  ``Collector``: built by ``RecordBuilder`` (equal field by field to ``Logger.emit``'s, without
+  its generic work) when the writer reads only the body, by ``Logger.emit`` with attributes
+  otherwise. Each destination is one kind, so each has one way from events to records.
 * ``ProviderOutput``: the application's own global logger provider. Records go through
   ``Logger.emit`` so its processors see them, and count as written once the provider took them.
 
@@ -33,7 +34,7 @@ from gyrinx_tracker._signals.otel_logs import (
     value_length_limit,
 )
 from gyrinx_tracker._signals.records import attributes_of
-from gyrinx_tracker._signals.sampling import Sampler, kept_bodies
+from gyrinx_tracker._signals.sampling import Kept, Sampler, kept_bodies
 from gyrinx_tracker._signals.writers import EventLogWriter, LogWriter
 
 
@@ -46,31 +47,51 @@ class SdkProvider(Protocol):
 
 
 class WriterOutput:
-    """Records into our private provider, then one ``LogWriter`` call per batch."""
+    """One destination of ours: records into our private provider (for a ``LogWriter``) or none (for
+    an ``EventLogWriter``), then one write per batch; a ``mirror`` gets the same events after it."""
 
-    def __init__(self, provider: LoggerProvider, collector: Collector, writer: LogWriter,
-                 meters: MeterSide | None, scope: tuple[str, str], sampler: Sampler | None = None) -> None:
+    def __init__(self, provider: LoggerProvider, collector: Collector, writer: LogWriter | EventLogWriter,
+                 meters: MeterSide | None, scope: tuple[str, str], sampler: Sampler | None = None,
+                 mirror: EventLogWriter | None = None) -> None:
         self._provider = provider
         self._sampler = sampler
         self._collector = collector
         self._writer = writer
+        self._mirror = mirror
         self._meters = meters
         self._logger = provider.get_logger(*scope)
-        self._builder = None if writer.reads_attributes else RecordBuilder(self._logger, collector)
         self._attribute_limit = attribute_limit()
-        logger: Any = self._logger  # the SDK's Logger: it has a resource and scope
-        self._direct = writer if isinstance(writer, EventLogWriter) and writer.bind_events(
-            logger.resource, logger.instrumentation_scope, self._attribute_limit, value_length_limit(logger)) else None
+        logger: Any = self._logger  # the SDK's Logger: it has a resource, a scope and limits
+        for destination in (writer, mirror):
+            if isinstance(destination, EventLogWriter):
+                destination.bind(logger.resource, logger.instrumentation_scope, self._attribute_limit,
+                                 value_length_limit(logger))
+        self._events = writer if isinstance(writer, EventLogWriter) else None
+        self._records = None if isinstance(writer, EventLogWriter) else writer
+        self._builder = (RecordBuilder(self._logger, collector)
+                         if self._records is not None and not self._records.reads_attributes else None)
 
     def write(self, batch: Sequence[Event]) -> Delivery:
         if self._meters is not None:
             self._meters.metrics.record(batch)  # every event, sampled out or not
-        if self._direct is not None and self._sampler is None:  # nothing sampled: each writer builds the payload
-            return self._direct.write_events(batch)
+        if self._events is not None and self._sampler is None:  # nothing sampled: each writer builds the payload
+            delivery = self._events.write_events(batch)
+            if self._mirror is not None:
+                self._mirror.write_events(batch)
+            return delivery
         kept, sampled_out = kept_bodies(self._sampler, batch)
-        if self._direct is not None:
-            return self._direct.write_events([event for event, _ in kept],
-                                             [body for _, body in kept]).with_sampled_out(sampled_out)
+        events, bodies = [event for event, _ in kept], [body for _, body in kept]
+        if self._events is not None:
+            delivery = self._events.write_events(events, bodies)
+        else:
+            delivery = self._write_records(kept, events)
+        if self._mirror is not None:
+            self._mirror.write_events(events, bodies)
+        return delivery.with_sampled_out(sampled_out)
+
+    def _write_records(self, kept: Kept, events: list[Event]) -> Delivery:
+        """The SDK records of the kept events, body-only where the writer reads nothing else, to the ``LogWriter``."""
+        assert self._records is not None
         if self._builder is not None:
             build = self._builder.emit
             for event, body in kept:
@@ -79,15 +100,15 @@ class WriterOutput:
             emit, limit = self._logger.emit, self._attribute_limit
             for event, body in kept:
                 emit(make_record(event.time_ns, event.context, body, attributes_of(event, limit), event.name))
-        records = self._collector.take()
-        return self._writer.write(records, [event for event, _ in kept]).with_sampled_out(sampled_out)
+        return self._records.write(self._collector.take(), events)
 
     def flush(self, timeout: float) -> bool:
-        flushed = self._writer.flush(timeout)
+        flushed = self.flush_logs(timeout)
         return (self._meters.flush(timeout) if self._meters is not None else True) and flushed
 
     def flush_logs(self, timeout: float) -> bool:
-        return self._writer.flush(timeout)
+        flushed = self._writer.flush(timeout)
+        return (self._mirror.flush(timeout) if self._mirror is not None else True) and flushed
 
     def tick(self) -> None:
         if self._meters is not None:
@@ -95,6 +116,8 @@ class WriterOutput:
 
     def shutdown(self, timeout: float) -> None:
         self._writer.shutdown(timeout)
+        if self._mirror is not None:
+            self._mirror.shutdown(timeout)
         self._provider.shutdown()
         if self._meters is not None:
             self._meters.shutdown(timeout)

@@ -1,10 +1,14 @@
-"""The port the destinations implement: a batch of log records (or of events) in, a ``Delivery`` out.
+"""The port the destinations implement: a batch in, a ``Delivery`` out. Two kinds, one per destination.
 
-``LogWriter`` is one destination for OpenTelemetry log records: the logger JSON lines, Cloud Run
-stdout, the Cloud Logging API, or an SDK exporter (OTLP, a test's in-memory one) behind an
-adapter. ``reads_attributes`` says whether records need attributes at all: the outputs that read
-only the body are spared building them. ``EventLogWriter`` is a writer that writes straight from
-the events, with no SDK record in between (the local and OTLP outputs).
+* ``LogWriter`` takes OpenTelemetry SDK log records: Cloud Run stdout, the Cloud Logging API, or any
+  SDK exporter behind an adapter (``log_exporter=``, a test's in-memory one). ``reads_attributes``
+  says whether records need attributes at all: the destinations that read only the body are spared
+  building them.
+* ``EventLogWriter`` writes straight from the events, no SDK record in between: the local output
+  (stdlib records or bare lines) and OTLP (request bytes). It writes what the SDK's records would
+  say, given the resource, scope and limits it is bound to.
+
+A destination is one kind or the other, so each output has one way from events to its records.
 """
 
 from __future__ import annotations
@@ -46,15 +50,21 @@ class LogWriter(Protocol):
 
 @runtime_checkable
 class EventLogWriter(Protocol):
-    """A writer that can also write records straight from events, skipping the SDK records (OTLP)."""
+    """One destination written straight from the events, skipping the SDK records."""
 
-    def bind_events(self, resource: Any, scope: Any, attribute_limit: int, value_length_limit: int | None) -> bool:
-        """Prepare for ``write_events`` with this resource and scope; False if it cannot be used."""
+    def bind(self, resource: Any, scope: Any, attribute_limit: int, value_length_limit: int | None) -> None:
+        """Take the resource, scope and attribute limits the SDK's records would carry."""
 
     def write_events(self, events: Sequence[Event], bodies: Bodies = None) -> Delivery:
         """Write one record per event, the record ``Logger.emit`` would have made with the event's
         body from ``bodies`` (a sampled event's, with its rate); a body of None, or no ``bodies``
         at all (nothing sampled), is ``body_of(event)``, written without building the dict."""
+
+    def flush(self, timeout: float) -> bool:
+        """Push out anything buffered; False if ``timeout`` ran out."""
+
+    def shutdown(self, timeout: float) -> None:
+        """Release the destination; called once."""
 
 
 def with_bodies(events: Sequence[Event], bodies: Bodies) -> Iterator[tuple[Event, dict[str, Any] | None]]:

@@ -29,27 +29,32 @@ MakeMerged = Callable[[dict[str, Any], str, int, "dict[str, Any] | None"], loggi
 
 
 def record_maker(logger: logging.Logger) -> MakeRecord:
-    """A function making the INFO record for ``(message, event time in ns, other fields)``.
+    """A function making the INFO record for ``(message, event time in ns, other fields)``: ``maker``
+    for one record at a time.
 
     ``fields`` may hold any of the record's own attributes (thread, call site) and extra ones
     (trace attributes), which is what ``extra=`` gives a ``logger.info`` call.
     """
-    merged = merged_maker(logger)
-    if merged is None:
-        return lambda message, time_ns, fields: _through_factory(logger, message, time_ns, fields)
-    template, make = merged
+    template, make = maker(logger)
     return lambda message, time_ns, fields: make(template, message, time_ns, fields)
 
 
-def merged_maker(logger: logging.Logger) -> tuple[dict[str, Any], MakeMerged] | None:
-    """For the standard record class (else None): the template of the record's fields, and a
-    function making a record from a *base*, the template merged with fields that repeat (a call
-    site's and thread's, worked out once by the caller), plus the fields of this record only.
+def maker(logger: logging.Logger) -> tuple[dict[str, Any], MakeMerged]:
+    """The one way the local output makes records: the template of a record's fields, and a function
+    making a record from a *base* (the template merged with fields that repeat: a call site's and
+    thread's, worked out once by the caller), the message, the event's time and the fields of this
+    record only (its trace), or None.
 
-    One ``dict.update`` per record instead of one for the template and one per kind of field.
+    For the standard record class the template is a record's ``__dict__`` and each record is a copy
+    of its base: one ``dict.update`` per record. With an application's own record factory the
+    template is empty, and each record is made by ``makeRecord`` through that factory.
     """
     if logging.getLogRecordFactory() is not logging.LogRecord:
-        return None
+        def through_factory(base: dict[str, Any], message: str, time_ns: int,
+                            fields: dict[str, Any] | None) -> logging.LogRecord:
+            return _through_factory(logger, message, time_ns, {**base, **fields} if fields else base)
+
+        return {}, through_factory
     template: dict[str, Any] = dict(logger.makeRecord(
         logger.name, logging.INFO, SOURCE, 0, "", (), None).__dict__)
     start = template["created"] - template["relativeCreated"] / 1000

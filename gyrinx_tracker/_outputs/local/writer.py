@@ -34,19 +34,12 @@ from opentelemetry.trace import SpanContext, get_current_span
 
 from gyrinx_tracker._core.event import Event, Site
 from gyrinx_tracker._outputs.local.dispatch import dispatch, dispatch_messages, message_plan
-from gyrinx_tracker._outputs.local.records import (
-    SOURCE,
-    MakeMerged,
-    MakeRecord,
-    merged_maker,
-    record_maker,
-)
+from gyrinx_tracker._outputs.local.records import SOURCE, MakeMerged, maker
 from gyrinx_tracker._outputs.shared.fast_json import encode_json, encode_like_dumps
 from gyrinx_tracker._outputs.shared.limits import ENTRY_LIMIT, fit
 from gyrinx_tracker._outputs.shared.linewriter import deliver_lines
 from gyrinx_tracker._outputs.shared.text import rfc3339, span_hex, trace_hex
 from gyrinx_tracker._pipeline.port import Delivery
-from gyrinx_tracker._signals.otel_logs import Record
 from gyrinx_tracker._signals.records import SAMPLE_RATE, body_of
 from gyrinx_tracker._signals.writers import Bodies, with_bodies
 
@@ -78,12 +71,6 @@ def _messages(events: Sequence[Event], bodies: Bodies) -> list[str]:
         else:
             append(message_of(body))
     return messages
-
-
-def console_line(record: Record) -> str:
-    """The stderr line for one record: the payload, then time, severity and trace ids."""
-    log = record.log_record
-    return _console_line(log.body, log.timestamp or log.observed_timestamp, log.trace_id, log.span_id)  # type: ignore[arg-type]
 
 
 def _console_line(body: dict[str, Any], time_ns: int, trace_id: int | None, span_id: int | None) -> str:
@@ -160,19 +147,15 @@ def _fitted(text: str, encode: Any) -> str:
 class LocalJsonWriter:
     """Hands each record to the ``gyrinx.tracker`` logger's handlers, or writes stderr if unconfigured."""
 
-    reads_attributes = False  # the body carries everything this output writes
-
     def __init__(self, project_id: str | None = None, logger_name: str = EVENTS_LOGGER,
                  fallback: TextIO | None = None, stderr_fallback: bool = True) -> None:
         self._logger = logging.getLogger(logger_name)
         self._fallback = fallback
         self._stderr_fallback = stderr_fallback
         self._trace_prefix = f"projects/{project_id}/traces/" if project_id else ""
-        self._make: MakeRecord | None = None
-        self._factory: object = None
         self._sites: dict[tuple[CodeType, int], dict[str, Any]] = {}
-        self._merged: tuple[dict[str, Any], MakeMerged] | None = None
-        self._merged_factory: object = None
+        self._maker: tuple[dict[str, Any], MakeMerged] | None = None
+        self._factory: object = None  # the record factory self._maker was made for
         # (id of the site's code, offset, thread ident, thread name) → (the code, its base): the code
         # object is kept by its entry, so its id cannot be reused while the entry exists (hashing the
         # code object itself costs a walk of its constants per event).
@@ -180,31 +163,14 @@ class LocalJsonWriter:
         self._context: Context | None = None
         self._trace: dict[str, Any] | None = None
 
-    def write(self, records: Sequence[Record], events: Sequence[Event]) -> Delivery:
-        logger = self._logger
-        if not logger.hasHandlers():
-            if not self._stderr_fallback:
-                return Delivery(len(records))
-            lines = [console_line(record) + "\n" for record in records]
-            return deliver_lines(self._fallback or sys.stderr, lines, "stderr")
-        elif logger.isEnabledFor(logging.INFO):
-            make = self._record_maker()
-            made = []
-            for record, event in zip(records, events, strict=True):
-                log = record.log_record
-                fields = self._fields(log, event)
-                made.append(make(message_of(log.body), log.timestamp or log.observed_timestamp, fields))  # type: ignore[arg-type]
-            dispatch(logger, made)
-        return Delivery(len(records))
-
-    def bind_events(self, resource: Any, scope: Any, attribute_limit: int, value_length_limit: int | None) -> bool:
-        """Records straight from events: this output reads no attribute, resource or scope."""
-        return True
+    def bind(self, resource: Any, scope: Any, attribute_limit: int, value_length_limit: int | None) -> None:
+        """Nothing to take: this output writes no attribute, resource or scope."""
 
     def write_events(self, events: Sequence[Event], bodies: Bodies = None) -> Delivery:
-        """``write`` without the SDK records: the time, trace and caller come from the events, and the
-        fields a call site and thread repeat are merged with the record template once (``_base``).
-        A body of None (or no ``bodies``) is the event's payload, ``body_of(event)``."""
+        """One stdlib record (or, where every handler writes the bare message, one message) per
+        event: the time, trace and caller come from the events, and the fields a call site and
+        thread repeat are merged with the record template once (``_base``). A body of None (or no
+        ``bodies``) is the event's payload, ``body_of(event)``."""
         logger = self._logger
         if not logger.hasHandlers():
             if not self._stderr_fallback:
@@ -216,23 +182,19 @@ class LocalJsonWriter:
                                            span.span_id) + "\n")
             return deliver_lines(self._fallback or sys.stderr, lines, "stderr")
         if logger.isEnabledFor(logging.INFO):
-            merged = self._merged_maker()
+            made = self._made_maker()
             messages = _messages(events, bodies)
-            if merged is None:  # the application's record factory: makeRecord, through record_maker
-                make = self._record_maker()
-                dispatch(logger, [make(message, event.time_ns, self._event_fields(event))
-                                  for event, message in zip(events, messages, strict=True)])
-                return Delivery(len(events))
-            plan = message_plan(logger)
+            # With an app's record factory every record is made through it, whoever reads it.
+            plan = message_plan(logger) if self._factory is logging.LogRecord else None
             if plan is None:
-                dispatch(logger, self._write_merged(events, messages, *merged))
+                dispatch(logger, self._records(events, messages, *made))
             else:  # every handler writes the bare message: no record is needed, unless to report an error
                 dispatch_messages(plan, messages,
-                                  lambda index: self._write_merged([events[index]], [messages[index]], *merged)[0])
+                                  lambda index: self._records([events[index]], [messages[index]], *made)[0])
         return Delivery(len(events))
 
-    def _write_merged(self, events: Sequence[Event], messages: Sequence[str], template: dict[str, Any],
-                      make_merged: MakeMerged) -> list[logging.LogRecord]:
+    def _records(self, events: Sequence[Event], messages: Sequence[str], template: dict[str, Any],
+                 make_merged: MakeMerged) -> list[logging.LogRecord]:
         """The records of the events, with their messages, from their bases; the trace look-up inlined (hot loop)."""
         bases, trace_of = self._bases, self._trace_fields
         made: list[logging.LogRecord] = []
@@ -278,29 +240,6 @@ class LocalJsonWriter:
         self._context, self._trace = context, trace
         return trace
 
-    def _event_fields(self, event: Event) -> dict[str, Any]:
-        """``_fields`` for an event without a record: the trace read from its context."""
-        fields = dict(_NO_SITE if event.site is None else self._site(*event.site))
-        if event.thread is not None:
-            fields["thread"], fields["threadName"] = event.thread.ident, event.thread.name
-        fields.update(self._trace_fields(event.context) or _NO_TRACE)
-        return fields
-
-    def _fields(self, log: Any, event: Event) -> dict[str, Any]:
-        """What the record carries besides the message: the caller's thread and site, the trace."""
-        site, thread = event.site, event.thread
-        fields = dict(_NO_SITE if site is None else self._site(*site))
-        if thread is not None:
-            fields["thread"], fields["threadName"] = thread.ident, thread.name
-        if log.trace_id:
-            trace, span = trace_hex(log.trace_id), span_hex(log.span_id or 0)
-            sampled = bool(log.trace_flags and log.trace_flags.sampled)
-            fields.update(otelTraceID=trace, otelSpanID=span, otelTraceSampled=sampled,
-                          trace=self._trace_prefix + trace, span_id=span, trace_sampled=sampled)
-        else:
-            fields.update(_NO_TRACE)
-        return fields
-
     def _site(self, code: CodeType, offset: int) -> dict[str, Any]:
         """The stdlib's record fields for a call site, worked out once per call site."""
         known = self._sites.get((code, offset))
@@ -313,20 +252,13 @@ class LocalJsonWriter:
                 self._sites[(code, offset)] = known
         return known
 
-    def _record_maker(self) -> MakeRecord:
-        """The record maker, made again only if the app changed its record factory since."""
+    def _made_maker(self) -> tuple[dict[str, Any], MakeMerged]:
+        """``records.maker``'s pair, made again (and the bases forgotten) if the record factory changed."""
         factory = logging.getLogRecordFactory()
-        if self._make is None or factory is not self._factory:
-            self._make, self._factory = record_maker(self._logger), factory
-        return self._make
-
-    def _merged_maker(self) -> tuple[dict[str, Any], MakeMerged] | None:
-        """``merged_maker``'s pair, made again (and the bases forgotten) if the record factory changed."""
-        factory = logging.getLogRecordFactory()
-        if factory is not self._merged_factory:
-            self._merged, self._merged_factory = merged_maker(self._logger), factory
+        if self._maker is None or factory is not self._factory:
+            self._maker, self._factory = maker(self._logger), factory
             self._bases.clear()
-        return self._merged
+        return self._maker
 
     def flush(self, timeout: float) -> bool:
         return True

@@ -8,11 +8,14 @@ every queued event, for longer than a Cloud Run shutdown allows.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from opentelemetry.sdk.metrics.export import MetricExporter
 
 from gyrinx_tracker._config import TrackerConfig
-from gyrinx_tracker._outputs.shared.sdk import SdkExporterWriter
+
+if TYPE_CHECKING:
+    from gyrinx_tracker._outputs.otlp.logs import WireLogWriter
 
 
 def _timeout(config: TrackerConfig, environ: Mapping[str, str], signal: str) -> float | None:
@@ -21,7 +24,7 @@ def _timeout(config: TrackerConfig, environ: Mapping[str, str], signal: str) -> 
     return None if any(environ.get(name) for name in standard) else config.export_timeout
 
 
-def log_writer(config: TrackerConfig, environ: Mapping[str, str]) -> SdkExporterWriter:
+def log_writer(config: TrackerConfig, environ: Mapping[str, str]) -> WireLogWriter:
     """The OTLP log exporter (encoding whole batches, ``otlp_logs``) as a writer; raises ImportError
     without the ``otlp`` extra."""
     from gyrinx_tracker._outputs.otlp.logs import BatchEncodingLogExporter, WireLogWriter

@@ -1,9 +1,9 @@
 """OTLP log requests written as protobuf bytes straight from events: no SDK record, no message objects.
 
-In OTLP mode the worker used to build, per event, an SDK ``ReadWriteLogRecord`` (``Logger.emit``:
-an API record, a ``BoundedAttributes`` with its lock and cleaning) and then a protobuf ``LogRecord``
-with its ``AnyValue``/``KeyValue`` children (``otlp_logs.encode_batch``): measured, those two were
-three quarters of the worker's time per event. Both only re-express what an ``Event`` already says.
+Building, per event, an SDK ``ReadWriteLogRecord`` (``Logger.emit``: an API record, a
+``BoundedAttributes`` with its lock and cleaning) and then a protobuf ``LogRecord`` with its
+``AnyValue``/``KeyValue`` children was most of the worker's time in OTLP mode, and both only
+re-express what an ``Event`` already says.
 Here each event's ``LogRecord`` is written directly in protobuf's wire format, field by field in
 the order the official encoder's serializer writes them, from pieces cached where they repeat (the
 resource and scope once per writer; a label's key/value pair once per distinct pair; the trace
@@ -13,11 +13,11 @@ whole request is one join of its pieces. The bytes are those that serializing th
 with ``encode_logs`` over records built by ``Logger.emit``, byte for byte.
 
 What the records would carry is what ``Logger.emit(make_record(...))`` gives them (see
-``signals.WriterOutput``): severity INFO, the body ``_records.body_of``, the attributes
-``_records.attributes_of`` (``gyrinx.event`` and ``gyrinx.label.<key>``), the trace of the
-caller's context, the event name, and the time the worker saw the event as observed time.
-Only when string attribute values are to be truncated (``OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT``)
-is this not used (``usable``): the SDK's record path applies that limit.
+``_signals.output.WriterOutput``): severity INFO, the body ``_signals.records.body_of``, the
+attributes ``_signals.records.attributes_of`` (``gyrinx.event`` and ``gyrinx.label.<key>``), cut to
+the SDK's attribute count limit and, where ``OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT`` is set,
+their strings to its length (by the SDK's own cleaning), the trace of the caller's context, the
+event name, and the time the worker saw the event as observed time.
 """
 
 from __future__ import annotations
@@ -263,13 +263,15 @@ Named = tuple[bytes, bytes, bytes, int]  # attribute, event_name field, body pai
 class WireEncoder:
     """Writes ``ExportLogsServiceRequest`` bytes for batches of (event, body) of one resource and scope."""
 
-    def __init__(self, resource: Any, scope: Any, attribute_limit: int, clock: Callable[[], int] = time_ns) -> None:
+    def __init__(self, resource: Any, scope: Any, attribute_limit: int, value_length_limit: int | None = None,
+                 clock: Callable[[], int] = time_ns) -> None:
         # ScopeLogs and ResourceLogs both start with their (always present) resource or scope.
         self._scope = field(_SCOPE, _encode_instrumentation_scope(scope).SerializeToString())
         self._scope_schema = field(_SCOPE_SCHEMA, scope.schema_url.encode()) if scope and scope.schema_url else b""
         self._resource = field(_RESOURCE, _encode_resource(resource).SerializeToString())
         self._resource_schema = field(_RESOURCE_SCHEMA, resource.schema_url.encode()) if resource.schema_url else b""
         self._limit = attribute_limit
+        self._value_length = value_length_limit  # of string attribute values, as BoundedAttributes cuts them
         self._clock = clock  # the observed time: when the worker made the record, as Logger.emit stamps it
         self._pairs: dict[tuple[str, type, object], bytes] = {}  # body pairs: "event", "n", ...
         self._labels: dict[tuple[str, type, object], Label] = {}
@@ -369,7 +371,8 @@ class WireEncoder:
         """An event name's ``gyrinx.event`` attribute, ``event_name`` field and body ``event`` pair,
         and the bytes of a record's fields that are the same for every record of the name: those of
         every record (``_RECORD_FIXED_BYTES``), the attribute and ``event_name``."""
-        attribute, event_name = field(_ATTRIBUTES, key_value(EVENT_ATTRIBUTE, name)), field(_EVENT_NAME, name.encode())
+        attribute = field(_ATTRIBUTES, key_value(EVENT_ATTRIBUTE, _clean_attribute_value(name, self._value_length)))
+        event_name = field(_EVENT_NAME, name.encode())
         parts = (attribute, event_name, self._pair("event", name), _RECORD_FIXED_BYTES + len(attribute) + len(event_name))
         if len(self._named) < _PAIR_LIMIT:
             self._named[name] = parts
@@ -408,7 +411,8 @@ class WireEncoder:
         attribute (a ``LogRecord.attributes`` entry), with their lengths; cached for str/int/bool
         values."""
         pair = field(_VALUES, key_value(str(key), value))
-        attribute = field(_ATTRIBUTES, key_value(LABEL_ATTRIBUTE_PREFIX + key, _attribute_value(value)))
+        attribute = field(_ATTRIBUTES, key_value(LABEL_ATTRIBUTE_PREFIX + key,
+                                                 _clean_attribute_value(value, self._value_length)))
         label = (pair, attribute, len(pair), len(attribute))
         kind = type(value)
         if (kind is str or kind is int or kind is bool) and len(self._labels) < _PAIR_LIMIT:
@@ -427,8 +431,3 @@ class WireEncoder:
         self._context, self._trace = context, trace
         return trace
 
-
-def _attribute_value(value: Any) -> Any:
-    """What ``BoundedAttributes`` keeps of a list or dict value (no string limit here): the SDK's own
-    cleaning, which drops empty keys of nested mappings."""
-    return _clean_attribute_value(value, None)

@@ -8,6 +8,7 @@ named in a rate-limited warning with the count it cost, and the worker goes on.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from gyrinx_tracker._core.event import Event
 from gyrinx_tracker._diagnostics import warn_limited
@@ -24,16 +25,21 @@ class SdkExporterWriter:
         self.exporter = exporter
 
     def write(self, records: Sequence[Record], events: Sequence[Event]) -> Delivery:
-        try:
-            ok = export_batch(self.exporter, records)
-        except Exception as error:  # noqa: BLE001 - an exporter must not kill the worker; counted
-            warn_limited(f"export:{type(error).__name__}", "gyrinx_tracker: the %s exporter raised %r; "
-                         "%d events counted as dropped", type(self.exporter).__name__, error, len(records))
-            ok = False
-        return Delivery(len(records)) if ok else Delivery.failed(len(records))
+        return export(self.exporter, records, len(records))
 
     def flush(self, timeout: float) -> bool:
         return bool(self.exporter.force_flush(timeout_millis=int(timeout * 1000)))
 
     def shutdown(self, timeout: float) -> None:
         self.exporter.shutdown()  # type: ignore[no-untyped-call]  # the SDK leaves it unannotated
+
+
+def export(exporter: LogRecordExporter, batch: Any, count: int) -> Delivery:
+    """One export of ``batch`` (``count`` records) through an SDK exporter: all written, or none."""
+    try:
+        ok = export_batch(exporter, batch)
+    except Exception as error:  # noqa: BLE001 - an exporter must not kill the worker; counted
+        warn_limited(f"export:{type(error).__name__}", "gyrinx_tracker: the %s exporter raised %r; "
+                     "%d events counted as dropped", type(exporter).__name__, error, count)
+        ok = False
+    return Delivery(count) if ok else Delivery.failed(count)
