@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from gyrinx_tracker._schema import UNHASHABLE, Rules
+from gyrinx_tracker._schema import UNHASHABLE, Rules, in_compound
 
 _NUMBERS = (int, float)
 _MISSING = object()
@@ -29,7 +29,8 @@ class _Source:
 
     def __init__(self) -> None:
         self.lines: list[str] = []
-        self.constants: dict[str, Any] = {"MISSING": _MISSING, "NUMBERS": _NUMBERS, "UNHASHABLE": UNHASHABLE}
+        self.constants: dict[str, Any] = {"MISSING": _MISSING, "NUMBERS": _NUMBERS, "UNHASHABLE": UNHASHABLE,
+                                          "IN_COMPOUND": in_compound}
 
     def constant(self, value: Any) -> str:
         name = f"C{len(self.constants)}"
@@ -88,8 +89,8 @@ def _statements(rule: Rules, source: _Source) -> list[str]:
         if all(type(item) is str for item in others) and not booleans and not compound:
             lines.append(f"if v not in {source.constant(others)}: return False")
         else:
-            lines.append(f"if not (v in {source.constant(booleans)} if type(v) is bool else v in "
-                         f"{source.constant(compound)} if type(v) in UNHASHABLE else v in {source.constant(others)}): "
+            lines.append(f"if not (v in {source.constant(booleans)} if type(v) is bool else IN_COMPOUND(v, "
+                         f"{source.constant(compound)}) if type(v) in UNHASHABLE else v in {source.constant(others)}): "
                          "return False")
     is_string = "" if only_strings or accepted == frozenset({str}) else "type(v) is str and "
     if "pattern" in rule:  # strings that matched are remembered: a regex search costs more than a set lookup
@@ -113,7 +114,7 @@ def _statements(rule: Rules, source: _Source) -> list[str]:
     return lines
 
 
-def _bound(bound: float) -> float | int:
+def _bound(bound: int | float) -> int | float:
     """A whole bound as an int: an int label compared with an int skips the interpreter's mixed
     int/float comparison; the answer is the same, as Python compares int and float exactly."""
-    return int(bound) if bound.is_integer() else bound
+    return int(bound) if type(bound) is float and bound.is_integer() else bound
