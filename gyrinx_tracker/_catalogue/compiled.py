@@ -26,12 +26,32 @@ MATCHED_LIMIT = 1_000  # strings remembered per pattern as matching (label value
 _OPERATORS = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
 
 
+def json_equal(one: Any, two: Any) -> bool:
+    """Equality as JSON Schema's ``enum`` and ``const`` mean it: a boolean is no number, inside lists
+    and dicts too (in Python ``[True] == [1]``), and 1.0 is the number 1."""
+    kind, other = type(one), type(two)
+    if kind is list:
+        return other is list and len(one) == len(two) and all(map(json_equal, one, two))
+    if kind is dict:
+        return (other is dict and len(one) == len(two)
+                and all(key in two and json_equal(item, two[key]) for key, item in one.items()))
+    if kind is bool or other is bool:
+        return kind is other and one == two
+    return bool(one == two)
+
+
+def in_compound(value: Any, compound: list[Any]) -> bool:
+    """Whether a list or dict label value is one of the allowed lists and dicts."""
+    return any(json_equal(value, item) for item in compound)
+
+
 class _Source:
     """Lines of the function being generated and the constants it refers to."""
 
     def __init__(self) -> None:
         self.lines: list[str] = []
-        self.constants: dict[str, Any] = {"MISSING": _MISSING, "NUMBERS": _NUMBERS, "UNHASHABLE": UNHASHABLE}
+        self.constants: dict[str, Any] = {"MISSING": _MISSING, "NUMBERS": _NUMBERS, "UNHASHABLE": UNHASHABLE,
+                                          "IN_COMPOUND": in_compound}
 
     def constant(self, value: Any) -> str:
         name = f"C{len(self.constants)}"
@@ -90,8 +110,8 @@ def _statements(rule: Rules, source: _Source) -> list[str]:
         if all(type(item) is str for item in others) and not booleans and not compound:
             lines.append(f"if v not in {source.constant(others)}: return False")
         else:
-            lines.append(f"if not (v in {source.constant(booleans)} if type(v) is bool else v in "
-                         f"{source.constant(compound)} if type(v) in UNHASHABLE else v in {source.constant(others)}): "
+            lines.append(f"if not (v in {source.constant(booleans)} if type(v) is bool else IN_COMPOUND(v, "
+                         f"{source.constant(compound)}) if type(v) in UNHASHABLE else v in {source.constant(others)}): "
                          "return False")
     is_string = "" if only_strings or accepted == frozenset({str}) else "type(v) is str and "
     if "pattern" in rule:  # strings that matched are remembered: a regex search costs more than a set lookup
@@ -115,7 +135,7 @@ def _statements(rule: Rules, source: _Source) -> list[str]:
     return lines
 
 
-def _bound(bound: float) -> float | int:
+def _bound(bound: int | float) -> int | float:
     """A whole bound as an int: an int label compared with an int skips the interpreter's mixed
     int/float comparison; the answer is the same, as Python compares int and float exactly."""
-    return int(bound) if bound.is_integer() else bound
+    return int(bound) if type(bound) is float and bound.is_integer() else bound

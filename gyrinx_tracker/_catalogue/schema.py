@@ -5,20 +5,22 @@ list, an integer in a range, a string matching a pattern), which twelve keywords
 validator for them is a few closures, costs a fraction of a microsecond per label on the worker
 thread, and adds no dependency to every application that tracks events. The subset keeps
 JSON Schema's meaning for every keyword it accepts, so a catalogue's ``labels`` objects stay valid
-JSON Schema that ``jsonschema`` (or any other validator) can check in CI. A keyword outside the
+JSON Schema that ``jsonschema`` (or any other validator) can check in CI; the suite checks both
+against ``jsonschema`` itself (``tests/test_schema_reference.py``). A keyword outside the
 subset is refused when the catalogue is loaded, never silently ignored: a rule that looks enforced
 must be enforced.
 """
 
 from __future__ import annotations
 
+import math
 import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gyrinx_tracker._catalogue.compiled import UNHASHABLE, Rules, compile_passes
+from gyrinx_tracker._catalogue.compiled import UNHASHABLE, Rules, compile_passes, in_compound
 
 # A check returns None when the value passes, else why it does not (without echoing the value:
 # warnings must never carry label values, which may be personal data).
@@ -38,6 +40,11 @@ _TYPES: dict[str, frozenset[type]] = {
     "array": frozenset({list}),
     "object": frozenset({dict}),
 }
+# What the draft's meta-schema allows as each annotation's argument ("default" takes any value):
+# a file the tracker takes must stay valid JSON Schema for the tools that check it in CI.
+_ANNOTATION_KINDS: dict[str, tuple[type, str]] = {
+    "description": (str, "text"), "title": (str, "text"), "$comment": (str, "text"),
+    "examples": (list, "a list"), "deprecated": (bool, "true or false")}
 
 
 class SchemaError(ValueError):
@@ -52,6 +59,7 @@ def value_rules(schema: object, where: str) -> Rules:
     if unknown:
         raise SchemaError(f"{where}: unsupported keyword(s) {', '.join(unknown)} (supported: "
                           f"{', '.join(sorted(VALUE_KEYWORDS - ANNOTATIONS))})")
+    _annotations(schema, where)
     rules: Rules = {}
     for keyword, argument in schema.items():
         if keyword in ANNOTATIONS:
@@ -68,17 +76,25 @@ def value_check(schema: object, where: str) -> Check:
     return _fused(value_rules(schema, where))
 
 
+def _annotations(schema: Mapping[str, Any], where: str) -> None:
+    """Refuse an annotation whose argument the meta-schema does not allow (a number as ``description``)."""
+    for keyword, (kind, expected) in _ANNOTATION_KINDS.items():
+        if keyword in schema and not isinstance(schema[keyword], kind):
+            raise SchemaError(f"{where}: bad {keyword!r} (expected {expected})")
+
+
 def _types(argument: Any) -> tuple[frozenset[type], bool, str]:
-    names = [argument] if isinstance(argument, str) else list(argument)
-    if not names or any(name not in _TYPES for name in names):
-        raise ValueError(f"types are {', '.join(_TYPES)}")
+    names = [argument] if isinstance(argument, str) else argument
+    if (not isinstance(names, list) or not names
+            or not all(isinstance(name, str) and name in _TYPES for name in names) or len(set(names)) < len(names)):
+        raise ValueError(f"expected one of {', '.join(_TYPES)}, or a list of them without repeats")
     accepted = frozenset().union(*(_TYPES[name] for name in names))
     return accepted, "integer" in names and float not in accepted, " or ".join(names)
 
 
 def _choices(argument: Any) -> tuple[frozenset[Any], frozenset[Any], list[Any], str]:
     """JSON: true is not 1 but 1.0 is 1, so booleans are looked up apart from numbers; lists and
-    dicts (unhashable) are compared one by one."""
+    dicts (unhashable) are compared one by one, by ``json_equal``."""
     if not isinstance(argument, list) or not argument:
         raise ValueError("expected a non-empty list")
     booleans = frozenset(item for item in argument if type(item) is bool)
@@ -94,10 +110,13 @@ def _count(argument: Any) -> int:
     return argument
 
 
-def _number(argument: Any) -> float:
-    if type(argument) not in (int, float):
-        raise ValueError("expected a number")
-    return float(argument)
+def _number(argument: Any) -> int | float:
+    """A bound as written: an int stays exact (``float()`` rounds past 2**53 and overflows past
+    1e308) and Python compares an int with a float exactly, as JSON Schema compares numbers. NaN
+    and the infinities are no JSON numbers (Python's ``json`` reads them, and 1e400 as infinity)."""
+    if type(argument) is int or (type(argument) is float and math.isfinite(argument)):
+        return argument
+    raise ValueError("expected a finite number")
 
 
 _ARGUMENTS: dict[str, Callable[[Any], Any]] = {
@@ -131,7 +150,7 @@ def _fused(rules: Mapping[str, Any]) -> Check:
         if accepted is not None and kind not in accepted and not (whole_floats and kind is float and v.is_integer()):
             return f"expected {expected}, got {_json_type(v)}"
         for booleans, others, compound, reason in choices:
-            if not (v in booleans if kind is bool else v in compound if kind in UNHASHABLE else v in others):
+            if not (v in booleans if kind is bool else in_compound(v, compound) if kind in UNHASHABLE else v in others):
                 return str(reason)
         if kind is str:
             if search is not None and not search(v):
@@ -143,7 +162,7 @@ def _fused(rules: Mapping[str, Any]) -> Check:
         elif bounds and (kind is int or kind is float):
             for bound, holds, words in bounds:
                 if not holds(v, bound):
-                    return f"must be {words} {bound:g}"
+                    return f"must be {words} {bound:g}" if type(bound) is float else f"must be {words} {bound}"
         return None
 
     return check
@@ -198,6 +217,7 @@ def object_schema(schema: object, where: str, skip: frozenset[str] = frozenset()
     if unknown:
         raise SchemaError(f"{where}: unsupported keyword(s) {', '.join(unknown)} (supported: "
                           f"{', '.join(sorted(OBJECT_KEYWORDS - ANNOTATIONS))})")
+    _annotations(schema, where)
     if schema.get("type", "object") != "object":
         raise SchemaError(f"{where}: labels are an object; 'type' must be \"object\"")
     properties = schema.get("properties", {})
@@ -205,8 +225,9 @@ def object_schema(schema: object, where: str, skip: frozenset[str] = frozenset()
     additional = schema.get("additionalProperties", True)
     if not isinstance(properties, Mapping):
         raise SchemaError(f"{where}: 'properties' must be an object")
-    if not isinstance(required, list) or not all(isinstance(key, str) for key in required):
-        raise SchemaError(f"{where}: 'required' must be a list of label names")
+    if (not isinstance(required, list) or not all(isinstance(key, str) for key in required)
+            or len(set(required)) < len(required)):
+        raise SchemaError(f"{where}: 'required' must be a list of label names without repeats")
     if not isinstance(additional, bool):
         raise SchemaError(f"{where}: 'additionalProperties' must be true or false (schemas are not supported)")
     rules = {str(key): value_rules(rule, f"{where}.properties.{key}") for key, rule in properties.items()}
