@@ -1,9 +1,9 @@
 """gyrinx_tracker: ``track(event, n=1, value=None, **labels)`` as OpenTelemetry logs and metrics.
 
-Data flows: the call (``_api``) → the queue and its worker (``_pipeline``) → validation
-(``_sanitize``, ``_encode``, ``_redact``) → records and metrics (``_records``, ``_metrics``) →
-one output (``_outputs/``: logger JSON, Cloud Run stdout, Cloud Logging API, OTLP, the app's own
-providers).
+Data flows: the call (``_api``) → a clean ``Event`` (``_core``) → the queue and its worker
+(``_pipeline``), checked against the catalogue (``_catalogue``) → a log record and metrics
+(``_signals``) → one destination (``_outputs``: logger JSON, Cloud Run stdout, the Cloud Logging
+API, OTLP, the app's own providers). docs/design.md draws the layers and what each may import.
 """
 
 from gyrinx_tracker._api import configure, flush, shutdown, stats, track

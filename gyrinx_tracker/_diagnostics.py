@@ -66,7 +66,7 @@ def warn_limited(cause: str, message: str, *args: object) -> None:
         message += " (%d similar warnings suppressed)"
         args = (*args, held)
     # Imported here, not at ``import gyrinx_tracker``: a clean run never warns, and ``logging``
-    # (with traceback, linecache, tokenize) is a quarter of a bare interpreter's cost of importing us.
+    # (with traceback, linecache, tokenize) would be most of what importing us costs.
     import logging
 
     logging.getLogger(LOGGER_NAME).warning(message, *args)

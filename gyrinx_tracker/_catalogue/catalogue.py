@@ -2,7 +2,7 @@
 
 Each entry has a description, an owner, a status (``active`` or ``deprecated``), an optional
 ``sample_rate``, whether ``value`` is used and its unit, and its labels as a JSON Schema object
-(see ``_schema`` for the subset). Names may be patterns, ``event_{verb}_{noun}``, for events whose
+(see ``schema`` for the subset). Names may be patterns, ``event_{verb}_{noun}``, for events whose
 names are built at run time. The format and the reasons for it are in the README's "Event
 catalogue" section; ``examples/events.json`` describes the original tracker's events.
 
@@ -64,7 +64,7 @@ class EventSpec:
     value_required: bool
     unit: str | None
     labels: ObjectSchema
-    accepts: Accepts  # labels and value pass: the fast check, with remembered verdicts (``_verdicts``)
+    accepts: Accepts  # labels and value pass: the fast check, with remembered verdicts (``verdicts``)
 
 
 class Catalogue:
@@ -113,7 +113,7 @@ class Catalogue:
         return None if spec is None else spec.sample_rate
 
     def review(self, event: Event) -> Problems:
-        """What is wrong with ``event`` by the catalogue, as ``(cause, detail)`` for ``_problems``.
+        """What is wrong with ``event`` by the catalogue, as ``(cause, detail)`` for ``_core.problems``.
 
         Runs for every event on the worker thread: the common case (a known event whose labels
         and value pass) is a dict lookup and one call of the entry's fast check, which answers

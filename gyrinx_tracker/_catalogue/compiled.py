@@ -7,7 +7,7 @@ generated function does one subscription per described label and inline comparis
 ``fastjsonschema`` does for full JSON Schema. Only our own templates become source text: label
 names, patterns and allowed values are passed in as constants (``K0``, ``E0``, ...), never
 written into the code, so a catalogue cannot inject anything. The reasons for a failure are found
-by the slower per-label checks of ``_schema``, which this function only has to agree with on
+by the slower per-label checks of ``schema``, which this function only has to agree with on
 pass/fail (a test compares them over a table of cases).
 """
 

@@ -178,7 +178,7 @@ class ObjectSchema:
     """The compiled ``labels`` schema of one event: ``properties``, ``required``, ``additionalProperties``.
 
     ``passes`` is one generated function answering "does every label pass?" (see
-    ``_schema_compile``): the common case, on the worker thread for every event. Only when it says
+    ``compiled``): the common case, on the worker thread for every event. Only when it says
     no are the labels checked one by one, for the reasons.
     """
 

@@ -5,7 +5,7 @@ Why: the catalogue is checked for every event on the worker thread and issue 12 
 value's verdict never changes, so the ``(label, value)`` pairs that passed are kept in a set per
 event. ``labels.items() <= passed`` then answers the common case inside the interpreter's C code,
 without a Python-level step per label. Only pairs not seen before (a request id, a new endpoint)
-are checked, one by one, by the label's own check from ``_schema``.
+are checked, one by one, by the label's own check from ``schema``.
 
 Exactness: a set finds equal values, and in Python ``True == 1 == 1.0``, while JSON Schema tells
 booleans from numbers. So booleans, and the numbers equal to them (0 and 1), are never remembered

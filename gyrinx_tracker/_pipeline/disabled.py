@@ -1,6 +1,6 @@
 """The ``none`` exporter: a stand-in with the pipeline's methods that does nothing.
 
-Its own module so that ``_pipeline`` holds only the queue and the worker.
+Its own module so that ``pipeline`` holds only the queue and the worker.
 """
 
 from __future__ import annotations

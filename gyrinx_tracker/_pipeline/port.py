@@ -23,7 +23,7 @@ class Delivery:
     """The outcome of writing one batch: ``written`` + sum of ``rejected`` + ``sampled_out`` +
     ``pending`` = its size.
 
-    ``sampled_out`` events were left out of the logs on purpose (``_sampling``): their metrics were
+    ``sampled_out`` events were left out of the logs on purpose (``_signals.sampling``): their metrics were
     recorded, and they are neither written nor lost. ``pending`` events were handed to a sender
     that settles them itself in ``Stats`` once the receiver answered (``senders``): until then they
     stay in flight.

@@ -5,8 +5,8 @@ is inside ``threading.Event.set()`` and holds the Event's lock: setting the same
 handler would then wait forever. ``queue.SimpleQueue.put`` is documented as safe to call from a
 signal handler (it is implemented in C and takes no lock a Python frame can hold), so the worker
 sleeps on one of those instead. ``set``/``is_set``/``wait``/``clear`` keep ``threading.Event``'s
-meaning. The hot path reads ``pending``, the flag itself: once the queue holds a batch, every
-``track()`` asks, and the method call measured 29 ns against 8 for the attribute.
+meaning. The hot path reads ``pending``, the flag itself, not ``is_set()``: once the queue holds a
+batch every ``track()`` asks, and an attribute read is a fraction of a method call.
 """
 
 from __future__ import annotations

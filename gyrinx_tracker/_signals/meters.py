@@ -3,7 +3,7 @@
 Two shapes, both driven only by the worker thread (no thread of their own: Cloud Run throttles
 the CPU between requests, so a background exporter thread would stall there anyway):
 
-* ``ExportedMeters``: our own aggregates (``_metrics.Metrics``) handed as ``MetricsData`` to SDK
+* ``ExportedMeters``: our own aggregates (``_signals.metrics.Metrics``) handed as ``MetricsData`` to SDK
   ``MetricExporter`` objects (OTLP, Cloud Monitoring, a test's memory), or as they are to an
   ``AggregateExporter`` (the local JSON lines), every ``interval`` seconds, at every ``flush()``
   and once more at shutdown.
@@ -51,7 +51,7 @@ class MeterSide(Protocol):
 
 class AggregateExporter(Protocol):
     """An exporter that reads the aggregates themselves, where building ``MetricsData`` for it
-    would cost more than its export (the local lines: see ``local_metrics``)."""
+    would cost more than its export (the local lines: see ``_outputs.local.metric_lines``)."""
 
     def export_aggregates(self, metrics: Metrics, stats: Stats) -> bool: ...
 

@@ -21,12 +21,13 @@ Negative values stay in the log record but not in the histogram (OpenTelemetry h
 only non-negative values); that is warned about once.
 Every fold is counted in ``stats()`` and in the ``gyrinx_tracker.folded`` counter.
 
-Why we aggregate ourselves: the SDK's ``Counter.add`` and ``Histogram.record`` cost about 11 µs
-per event between them (locks, attribute hashing, exemplar sampling). Here an event costs two dict
+Why we aggregate ourselves: the SDK's ``Counter.add`` and ``Histogram.record`` take locks, hash the
+attributes and sample exemplars on every call, more than the rest of an event's work together
+(benchmarks/RESULTS.md has the figures). Here an event costs two dict
 look-ups (its label names' plan, then the values that may become attributes, which give its
 ``Series``: see ``EventMetrics``), an integer addition and, for a value, five list updates: the
 same exact sums, counts and buckets, handed to the SDK's exporters as its own ``MetricsData``
-(``_metric_data``). When the metrics go into an SDK meter
+(``_signals.metric_data``). When the metrics go into an SDK meter
 provider instead (the application's, or a ``metric_reader=``), ``SdkInstruments`` replays the
 routed events into real instruments.
 """

@@ -23,7 +23,7 @@ def body_of(event: Event, sample_rate: float = 1.0) -> dict[str, Any]:
 
     Exactly the original tracker's payload, so tests that compare it with ``==`` keep passing, and
     the same in every output: an entry without labels has no ``labels`` key to query. An entry
-    kept by a sample rate below 1 (see ``_sampling``) says by how much to scale a count of entries.
+    kept by a sample rate below 1 (see ``_signals.sampling``) says by how much to scale a count of entries.
     """
     body: dict[str, Any] = {"event": event.name, "n": event.n}
     if event.value is not None:

@@ -5,7 +5,7 @@ so a rate below 1 writes only that share of their log records. Three promises ma
 usable:
 
 * **Metrics stay exact.** The outputs record metrics for the whole batch before asking this
-  module which records to build (``_outputs/signals.py``), so counters and histograms see every
+  module which records to build (``_signals.output``), so counters and histograms see every
   event.
 * **Trace-consistent.** When the event's context carries a valid trace, the decision is the rule of
   OpenTelemetry's ``TraceIdRatioBased`` sampler: keep when the low 64 bits of the trace id are

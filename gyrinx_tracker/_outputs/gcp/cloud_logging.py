@@ -4,8 +4,9 @@ Each batch becomes ``WriteLogEntries`` requests built as raw protobuf in place: 
 the monitored resource are set once per request (entries inherit them, which is how the API is
 meant to be used) and each entry carries only time, severity, trace fields and the payload. The
 upstream OpenTelemetry exporter (``opentelemetry-exporter-gcp-logging``, now deprecated in favour
-of OTLP ingestion) built proto-plus objects and copied every attribute into entry labels, about
-170 µs a record here, and reported failed writes as success; it is not used.
+of OTLP ingestion) built proto-plus objects and copied every attribute into entry labels, costing
+more per record than the rest of the tracker together, and reported failed writes as success; it
+is not used.
 
 Failures are reported, never hidden: a write the API refused counts its entries as not written,
 and a partial failure counts only the entries it names; retries resend only what was not stored

@@ -4,7 +4,7 @@ Why this route (README, "Metrics on Google Cloud"): ``telemetry.googleapis.com``
 metrics and traces; metrics land in Cloud Monitoring as Managed Service for Prometheus series
 (priced per sample, queried with PromQL or the console). It is reached with the official OTLP gRPC
 exporter the ``otlp`` extra already brings, authenticated with Application Default Credentials,
-so the exact cumulative ``MetricsData`` of ``_metric_data`` goes out unchanged. The other official
+so the exact cumulative ``MetricsData`` of ``_signals.metric_data`` goes out unchanged. The other official
 route, ``opentelemetry-exporter-gcp-monitoring`` (MetricService ``CreateTimeSeries``), is
 deprecated by its maintainers in favour of OTLP.
 

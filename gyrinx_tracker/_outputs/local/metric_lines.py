@@ -12,15 +12,15 @@ A histogram line has ``count``, ``sum``, ``min``, ``max`` and ``buckets``: ``[up
 pairs for the non-empty buckets (upper bounds inclusive; the last is ``"+Inf"``). A sum past the
 largest float, which JSON cannot hold, is written ``"+Inf"`` too.
 
-Why it reads our aggregates (``_metrics.Series``) rather than the SDK's ``MetricsData``: locally a
-flush is a cost the application's own process pays in full, and a benchmark round's export (476
-series) measured 6.2 ms that way, a third of it building data points no one else read and most
-of the rest encoding each whole line. Here a series' start (name, unit, attributes) is encoded
+Why it reads our aggregates (``_signals.metrics.Series``) rather than the SDK's ``MetricsData``: locally a
+flush is a cost the application's own process pays in full, and that way much of it went to
+building data points no one else read and most of the rest to encoding each whole line. Here a
+series' start (name, unit, attributes) is encoded
 once, "changed" is one integer compared (a counter's total, a histogram's count: both only grow),
 and the line is the start plus its numbers. The tracker's own books, a handful of points, still
 come from ``book_metrics``, so they cannot drift from what the other exporters send.
 
-Each line is a stdlib record made as the event lines' are (``stdlib_records``: no ``findCaller``,
+Each line is a stdlib record made as the event lines' are (``records``: no ``findCaller``,
 a template's fields copied), stamped with the export's time and thread, its source fields
 ``(gyrinx_tracker)``.
 """

@@ -1,15 +1,15 @@
-"""Standard-library ``LogRecord``s for the local output, made at a third of ``makeRecord``'s cost.
+"""Standard-library ``LogRecord``s for the local output, made without ``makeRecord``'s per-record work.
 
 The local output hands one ``logging.LogRecord`` per event to the ``gyrinx.tracker`` logger's
 handlers. ``Logger.makeRecord`` reads the clock, the thread, the process and the source path for
 every record, and the local output then replaces most of them with the event's own (its time, the
-calling thread, the call site); copying a template record's fields measured about a third of its
-cost, which matters where the target is parity with the original tracker's ``logger.info``. It
+calling thread, the call site); copying a template record's fields is a fraction of its cost,
+which matters where the target is parity with the original tracker's ``logger.info``. It
 relies on ``LogRecord`` keeping its fields in ``__dict__``, so it is fenced here and used only
 with the standard record class: an application that installed its own record factory gets
 ``makeRecord``, and its factory runs for our records too. ``tests/test_stdlib_records.py``
 compares the records with ``makeRecord``'s field by field. How the records reach the handlers is
-``stdlib_dispatch``'s job.
+``dispatch``'s job.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ def _timeout(config: TrackerConfig, environ: Mapping[str, str], signal: str) -> 
 
 
 def log_writer(config: TrackerConfig, environ: Mapping[str, str]) -> WireLogWriter:
-    """The OTLP log exporter (encoding whole batches, ``otlp_logs``) as a writer; raises ImportError
+    """The OTLP log exporter (encoding whole batches, ``logs``) as a writer; raises ImportError
     without the ``otlp`` extra."""
     from gyrinx_tracker._outputs.otlp.logs import BatchEncodingLogExporter, WireLogWriter
 

@@ -22,7 +22,7 @@ from gyrinx_tracker._signals.writers import Bodies
 
 
 class EncodedLogs:
-    """A batch already written as request bytes (``otlp_wire``), handed to the exporter as its data."""
+    """A batch already written as request bytes (``wire``), handed to the exporter as its data."""
 
     __slots__ = ("count", "payload")
 

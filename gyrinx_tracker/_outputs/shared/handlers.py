@@ -5,7 +5,7 @@ only up to 4096 bytes, so with several workers a longer record (an event with a 
 traceback) can be spliced with another worker's and reach the log agent as garbage. Measured: 3
 processes x 20,000 events through ``StreamHandler(sys.stdout)`` on one pipe, 56 lines corrupt.
 ``SharedStreamHandler`` writes each record through the tracker's line writer instead: packed
-into atomic writes when short, under an inter-process lock when long (see ``_outputs/linewriter.py``).
+into atomic writes when short, under an inter-process lock when long (see ``linewriter``).
 """
 
 from __future__ import annotations

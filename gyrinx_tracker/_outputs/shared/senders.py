@@ -12,7 +12,7 @@ still means "the receiver has it". A writer reports them to the worker as ``Deli
 
 The threads are daemons (an export stuck on a hung backend must not hold the interpreter's exit;
 ``wait`` bounds how long a flush or shutdown waits for them), and each send counts as busy for
-``_forksafe``, as the worker's drains do: a fork waits for the answer instead of copying a gRPC
+``_pipeline.forksafe``, as the worker's drains do: a fork waits for the answer instead of copying a gRPC
 call in progress.
 
 A bound of 0 sends on the caller's thread, settled before ``submit`` returns: ``delivery="sync"``
