@@ -5,6 +5,10 @@ laptop without anything beyond the package. Never imported by ``gyrinx_tracker``
 applications do not pay for it. Exit codes: 0 success, 1 a check failed (doctor), 2 bad usage
 (a filter that does not parse, a missing file, an unusable catalogue), 130 interrupted; ``events check``
 exits 1 when it finds a problem.
+
+What belongs here: the commands, reading the three input kinds, the filter language, the views
+and the catalogue tools. What must not: anything the running tracker needs (nothing below
+imports this package), and any dependency beyond the standard library and the package itself.
 """
 
 from __future__ import annotations
