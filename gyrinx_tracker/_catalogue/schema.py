@@ -53,13 +53,7 @@ class SchemaError(ValueError):
 
 def value_rules(schema: object, where: str) -> Rules:
     """Parse the schema of one label value into its rules, refusing what the subset lacks."""
-    if not isinstance(schema, Mapping):
-        raise SchemaError(f"{where}: a label schema must be an object")
-    unknown = sorted(set(schema) - VALUE_KEYWORDS)
-    if unknown:
-        raise SchemaError(f"{where}: unsupported keyword(s) {', '.join(unknown)} (supported: "
-                          f"{', '.join(sorted(VALUE_KEYWORDS - ANNOTATIONS))})")
-    _annotations(schema, where)
+    schema = _in_subset(schema, where, VALUE_KEYWORDS, "a label schema must be an object")
     rules: Rules = {}
     for keyword, argument in schema.items():
         if keyword in ANNOTATIONS:
@@ -74,6 +68,18 @@ def value_rules(schema: object, where: str) -> Rules:
 def value_check(schema: object, where: str) -> Check:
     """One function saying why a label value breaks ``schema``, or None when it passes."""
     return _fused(value_rules(schema, where))
+
+
+def _in_subset(schema: object, where: str, keywords: frozenset[str], not_an_object: str) -> Mapping[str, Any]:
+    """``schema`` as a mapping whose keywords and annotations the subset takes; else ``SchemaError``."""
+    if not isinstance(schema, Mapping):
+        raise SchemaError(f"{where}: {not_an_object}")
+    unknown = sorted(set(schema) - keywords)
+    if unknown:
+        raise SchemaError(f"{where}: unsupported keyword(s) {', '.join(unknown)} (supported: "
+                          f"{', '.join(sorted(keywords - ANNOTATIONS))})")
+    _annotations(schema, where)
+    return schema
 
 
 def _annotations(schema: Mapping[str, Any], where: str) -> None:
@@ -211,13 +217,7 @@ class ObjectSchema:
 
 def object_schema(schema: object, where: str, skip: frozenset[str] = frozenset()) -> ObjectSchema:
     """Compile an event's ``labels`` schema (``{"type": "object", "properties": ...}``)."""
-    if not isinstance(schema, Mapping):
-        raise SchemaError(f"{where}: must be an object")
-    unknown = sorted(set(schema) - OBJECT_KEYWORDS)
-    if unknown:
-        raise SchemaError(f"{where}: unsupported keyword(s) {', '.join(unknown)} (supported: "
-                          f"{', '.join(sorted(OBJECT_KEYWORDS - ANNOTATIONS))})")
-    _annotations(schema, where)
+    schema = _in_subset(schema, where, OBJECT_KEYWORDS, "must be an object")
     if schema.get("type", "object") != "object":
         raise SchemaError(f"{where}: labels are an object; 'type' must be \"object\"")
     properties = schema.get("properties", {})
