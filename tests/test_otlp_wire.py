@@ -20,7 +20,8 @@ import gyrinx_tracker
 from gyrinx_tracker import _api
 from gyrinx_tracker._core.event import Event
 from gyrinx_tracker._outputs.otlp.logs import EncodedLogs
-from gyrinx_tracker._outputs.otlp.wire import WireEncoder, any_value, varint
+from gyrinx_tracker._outputs.otlp.protobuf import varint
+from gyrinx_tracker._outputs.otlp.wire import WireEncoder, any_value
 from gyrinx_tracker._signals.otel_logs import make_record
 from gyrinx_tracker._signals.records import attributes_of, body_of
 from tests.servers.otlp import OtlpReceiver
