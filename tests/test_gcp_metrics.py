@@ -97,7 +97,7 @@ class TestWritingLimits:
         gyrinx_tracker.track("user_login")
         assert gyrinx_tracker.flush(20)
         pipeline: Any = _api._pipeline
-        meters = pipeline._output._meters
+        meters = pipeline._worker.output._meters
         assert meters._interval == 10.0 and choice.metric_interval(pipeline.config, {}) == 1.0
 
     def test_refused_exports_are_counted(self, cloud_run: OtlpReceiver) -> None:

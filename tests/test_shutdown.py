@@ -235,8 +235,9 @@ def locks_of(thing):
             yield value._cond
 
 pipeline = _api._pipeline
-held = [*locks_of(pipeline), *locks_of(pipeline.stats)]  # the pipeline's own, and its wake-up's if it has one
-held += [_api._install_lock, _diagnostics._lock, _guard._lock, _lifecycle._lock, _forksafe._state]
+# the pipeline's own, its worker's (the start and drain locks), and its books'
+held = [*locks_of(pipeline), *locks_of(pipeline._worker), *locks_of(pipeline.stats)]
+held += [_api._install_lock, _diagnostics.LIMIT._lock, _guard._lock, _lifecycle._lock, _forksafe._state]
 for lock in held:
     lock.acquire()
 print("HOLDING", len(held), flush=True)
