@@ -10,7 +10,7 @@ import pytest
 
 from gyrinx_tracker._catalogue import verdicts as _verdicts
 from gyrinx_tracker._catalogue.schema import object_schema, value_check
-from tests.test_catalogue import KEYWORD_CASES
+from tests.unit.test_catalogue import KEYWORD_CASES
 
 # (label schema, a value that passes and is remembered, a value equal to it in Python to try next)
 LOOKALIKES: list[tuple[dict[str, Any], Any, Any]] = [

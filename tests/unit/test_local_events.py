@@ -11,7 +11,7 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
 import gyrinx_tracker
-from tests.test_local import _Records
+from tests.unit.test_local import _Records
 
 
 @pytest.fixture

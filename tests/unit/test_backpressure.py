@@ -79,7 +79,7 @@ class TestWhenFull:
 
     def test_block_gives_up_at_once_while_the_exporter_is_stalled(self, written: Counting) -> None:
         """After one wait in vain (the exporter took nothing), later calls drop without waiting, all counted."""
-        from tests.test_accounting import CountingExporter
+        from tests.unit.test_accounting import CountingExporter
 
         gate = threading.Event()
         exporter = CountingExporter(outcome=lambda call: "ok")

@@ -16,7 +16,7 @@ from gyrinx_tracker._catalogue import catalogue as _catalogue
 from gyrinx_tracker._catalogue.schema import SchemaError, object_schema, value_check
 from gyrinx_tracker.testing import capture_events
 
-EXAMPLE = Path(__file__).parent.parent / "examples" / "events.json"
+EXAMPLE = Path(__file__).parents[2] / "examples" / "events.json"
 
 # (label schema, value, passes?) by the JSON Schema specification.
 KEYWORD_CASES: list[tuple[dict[str, Any], Any, bool]] = [

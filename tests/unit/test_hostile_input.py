@@ -203,7 +203,7 @@ class TestDjangoQuerySet:
         """A real QuerySet as a label runs no database query (its ``__str__`` ran one per track());
         a model instance is still recorded by its id. Only ``.first()`` itself queries, once a call."""
         done = subprocess.run([sys.executable, "-m", "tests.processes.queryset_label"], capture_output=True,
-                              text=True, timeout=120, cwd=Path(__file__).parent.parent)
+                              text=True, timeout=120, cwd=Path(__file__).parents[2])
         assert done.returncode == 0, done.stderr
         result = json.loads(done.stdout.strip().splitlines()[-1])
         assert result["labels"] == [{"types": "<unsupported QuerySet>", "one": "1"}] * 3
