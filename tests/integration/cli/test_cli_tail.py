@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import API_CALLS, DURATIONS, ROOT, Run, clean_env
+from tests.integration.cli.conftest import API_CALLS, DURATIONS, ROOT, Run, clean_env
 
 
 class TestLines:

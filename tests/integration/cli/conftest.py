@@ -27,7 +27,7 @@ import pytest
 
 from tests.servers.cloud_logging import CloudLoggingServer
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 KINDS = ("local", "stdout", "gcloud")
 API_CALLS = 40
 DURATIONS = [float(i) for i in range(1, 41)]  # operation_duration values 1..40

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 import yaml
-from collector_helpers import CONFIG_DIR
+
+from tests.integration.collector.collector_helpers import CONFIG_DIR
 
 SERVICE = CONFIG_DIR / "cloudrun" / "service.yaml"
 

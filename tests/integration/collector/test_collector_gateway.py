@@ -8,7 +8,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from collector_helpers import Collector, CollectorFactory, send_counter, send_logs, tracker_record, wait_for
+
+from tests.integration.collector.collector_helpers import Collector, CollectorFactory, send_counter, send_logs, tracker_record, wait_for
 
 pytestmark = [pytest.mark.collector, pytest.mark.slow]
 

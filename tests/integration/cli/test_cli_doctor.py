@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, Run, clean_env
+from tests.integration.cli.conftest import ROOT, Run, clean_env
 from tests.servers.cloud_logging import CloudLoggingServer
 from tests.servers.metadata import MetadataServer
 from tests.servers.otlp import OtlpReceiver

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from collector_helpers import Collector, CollectorFactory, OtlpOutput, clean_env, wait_for
+
+from tests.integration.collector.collector_helpers import Collector, CollectorFactory, OtlpOutput, clean_env, wait_for
 
 pytestmark = [pytest.mark.collector, pytest.mark.slow]
 

@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from conftest import API_CALLS, Run, json_lines
 from gyrinx_tracker._cli._inputs import parse_time
+from tests.integration.cli.conftest import API_CALLS, Run, json_lines
 
 README_QUERY = 'jsonPayload.event="api_call" jsonPayload.labels.endpoint="/api/v1/fighters"'
 RawEvents = Callable[[Path], Iterator[dict[str, Any]]]

@@ -9,7 +9,16 @@ from __future__ import annotations
 import os
 
 import pytest
-from collector_helpers import Collector, CollectorFactory, send_counter, send_logs, send_span, tracker_record, wait_for
+
+from tests.integration.collector.collector_helpers import (
+    Collector,
+    CollectorFactory,
+    send_counter,
+    send_logs,
+    send_span,
+    tracker_record,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.collector, pytest.mark.slow]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conftest import ROOT, Run, json_lines
+from tests.integration.cli.conftest import ROOT, Run, json_lines
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 

@@ -16,7 +16,8 @@ from types import ModuleType
 
 import pytest
 import yaml
-from collector_helpers import CONFIG_DIR
+
+from tests.integration.collector.collector_helpers import CONFIG_DIR
 
 MANIFEST = CONFIG_DIR / "manifest.yaml"
 BUILD = CONFIG_DIR / "build.py"

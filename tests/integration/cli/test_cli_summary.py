@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from conftest import API_CALLS, DURATIONS, LOGIN_N, Run, clean_env
+from tests.integration.cli.conftest import API_CALLS, DURATIONS, LOGIN_N, Run, clean_env
 
 
 def _exact(values: list[float], q: float) -> float:

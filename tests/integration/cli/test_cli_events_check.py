@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from conftest import Run, clean_env, run_cli
 from gyrinx_tracker._catalogue.catalogue import CatalogueError, load
+from tests.integration.cli.conftest import Run, clean_env, run_cli
 
 CATALOGUE = {
     "events": {

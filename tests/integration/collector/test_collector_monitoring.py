@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from collector_helpers import CONFIG_DIR
 from google.api import metric_pb2
 from google.cloud.logging_v2.types import LogMetric
 from google.cloud.monitoring_dashboard_v1.types import Dashboard
 from google.cloud.monitoring_v3.types import AlertPolicy
+
+from tests.integration.collector.collector_helpers import CONFIG_DIR
 
 MONITORING = CONFIG_DIR / "monitoring"
 LOG_METRICS = sorted((MONITORING / "log-metrics").glob("*.json"))

@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from collector_helpers import CONFIG_DIR, CollectorFactory
+
+from tests.integration.collector.collector_helpers import CONFIG_DIR, CollectorFactory
 
 BUILD_SCRIPT = CONFIG_DIR / "build.py"
 # A cold build on a 2-core machine takes several minutes; give it ample room but not forever.

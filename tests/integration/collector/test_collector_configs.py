@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from collector_helpers import CONFIG_DIR, clean_env
+
+from tests.integration.collector.collector_helpers import CONFIG_DIR, clean_env
 
 pytestmark = pytest.mark.collector
 

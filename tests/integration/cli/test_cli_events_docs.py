@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from conftest import ROOT, Run, run_cli
+from tests.integration.cli.conftest import ROOT, Run, run_cli
 
 EXAMPLE = ROOT / "examples" / "events.json"
 EVENTS: dict[str, Any] = json.loads(EXAMPLE.read_text(encoding="utf-8"))["events"]
