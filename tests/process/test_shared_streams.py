@@ -22,7 +22,7 @@ import pytest
 
 from tests.processes.shared_writer import BIG_EVERY, blob
 
-WRITER = Path(__file__).parent / "processes" / "shared_writer.py"
+WRITER = Path(__file__).parents[1] / "processes" / "shared_writer.py"
 PROCESSES = 3
 EVENTS = 20_000
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_pytest_plugin import make_project, run_pytest
+from tests.process.test_pytest_plugin import make_project, run_pytest
 
-EXAMPLE = Path(__file__).parent.parent / "examples" / "events.json"
+EXAMPLE = Path(__file__).parents[2] / "examples" / "events.json"
 pytestmark = pytest.mark.slow  # each test starts a pytest of its own
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-CHILD = str(Path(__file__).parent / "processes" / "sigterm_child.py")
+CHILD = str(Path(__file__).parents[1] / "processes" / "sigterm_child.py")
 EVENTS = 2_000
 GRACE = 9.0  # Cloud Run kills at 10 s; the default deadline is 5 s
 LOST = re.compile(r"gyrinx_tracker dropped (\d+) events not exported by the (\w+) deadline \(([^)]*)\)")
@@ -33,7 +33,7 @@ SIGNAL_BOOKS = re.compile(r"of (\d+) tracked, (\d+) exported, (\d+) dropped befo
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GYRINX_TRACKER_", "OTEL_", "K_"))}
     env.pop("GOOGLE_CLOUD_PROJECT", None)
-    return {**env, "PYTHONPATH": str(Path(__file__).parent.parent), **extra}
+    return {**env, "PYTHONPATH": str(Path(__file__).parents[2]), **extra}
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from tests.servers.cloud_logging import CloudLoggingServer
 
 pytest_plugins = ("tests.servers.fixtures",)
 
-SCRIPT = str(Path(__file__).parent / "processes" / "fork_under_load.py")
+SCRIPT = str(Path(__file__).parents[1] / "processes" / "fork_under_load.py")
 FORKS = 150
 
 
@@ -33,7 +33,7 @@ class TestForksUnderLoad:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("GYRINX_TRACKER_", "OTEL_", "K_", "GOOGLE_", "GRPC_"))}
         env.update(GOOGLE_CLOUD_PROJECT="proj", GYRINX_TRACKER_GCP_METRICS="false", GYRINX_TRACKER_HANDLE_SIGTERM="false",
                    GYRINX_TRACKER_CLOUD_LOGGING_ENDPOINT=cloud_logging_server.endpoint,
-                   PYTHONPATH=str(Path(__file__).parent.parent))
+                   PYTHONPATH=str(Path(__file__).parents[2]))
         if fork_support == "true":
             env["GRPC_ENABLE_FORK_SUPPORT"] = "true"
         result = subprocess.run([sys.executable, SCRIPT, str(FORKS)], capture_output=True, text=True, timeout=600, env=env)

@@ -21,7 +21,7 @@ from gyrinx_tracker import track
 from gyrinx_tracker._pipeline.budget import QUEUED_FOOTPRINT
 from gyrinx_tracker.testing import capture_events
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 
 
 def hung_run(mode: str, count: int) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-ORIGINAL_PROJECT = Path(__file__).parent / "original_project"
+ORIGINAL_PROJECT = Path(__file__).parents[1] / "original_project"
 pytestmark = pytest.mark.slow  # each test starts a pytest of its own
 
 
