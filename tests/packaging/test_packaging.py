@@ -33,7 +33,7 @@ from tests.servers.otlp import OtlpReceiver
 pytest_plugins = ("tests.servers.fixtures",)
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "gyrinx_tracker"
 # The extras a user installs ("" is none); `test` is the suite's own and not shipped to users.
 EXTRAS = ("", "gcp", "otlp", "django")

@@ -14,7 +14,7 @@ from gyrinx_tracker._signals.writers import LogWriter
 from gyrinx_tracker._version import VERSION
 from tests.servers.cloud_logging import CloudLoggingServer
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 
 
 def _modules_after(code: str, env: dict[str, str] | None = None) -> set[str]:

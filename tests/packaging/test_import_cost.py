@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 
 # Loaded by the first track() or configure(), never by the import: the pipeline and what it pulls in.
 DEFERRED = {"gyrinx_tracker._pipeline.pipeline", "gyrinx_tracker._core.sanitize", "gyrinx_tracker._config",

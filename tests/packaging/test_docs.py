@@ -15,7 +15,7 @@ import pytest
 
 from gyrinx_tracker._config import CODE_ONLY, VARIABLES, TrackerConfig
 
-README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+README = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
 
 
 def _variables_table() -> str:
@@ -67,7 +67,7 @@ class TestReadme:
 # group, so a variable set in one block (COLLECTOR) is seen by the next; they run in a temporary
 # copy of the checkout, with a fresh virtualenv first on PATH standing for "your app's virtualenv".
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NEEDS = frozenset({"# needs Google Cloud", "# needs PyPI credentials"})
 CI_RUN = {line.strip() for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()}
 COLLECTOR_BLOCK = "COLLECTOR"  # blocks that mention it build or run the collector
