@@ -1,22 +1,17 @@
 """The Cloud Logging API output, against a real gRPC WriteLogEntries server on loopback.
 
 Only the metadata server is a mock (``tests/servers/metadata.py``): Google's cannot run here.
+The fallbacks without the packages or credentials run in children (tests/process/test_gcp_api.py);
+the words for each failure are tests/unit/test_gcp_api.py.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
-
 import grpc
 import pytest
-from google.auth.exceptions import DefaultCredentialsError
 from opentelemetry.sdk.trace import TracerProvider
 
 import gyrinx_tracker
-from gyrinx_tracker._outputs.choice import NoProject, why_unavailable
 from tests.servers.cloud_logging import CloudLoggingServer
 from tests.servers.metadata import MetadataServer
 
@@ -192,51 +187,3 @@ class TestFailures:
         gyrinx_tracker.track("user_login")
         assert gyrinx_tracker.flush(10)
         assert gyrinx_tracker.stats()["dropped_by_reason"] == {"export_failed": 1}
-
-
-class TestFallback:
-    def test_missing_google_packages_fall_back_to_local_json_with_one_warning(self) -> None:
-        """If google-cloud-logging cannot be imported, events are JSON on the local logger (the original's promise)."""
-        script = textwrap.dedent("""
-            import sys
-            sys.modules["google.cloud.logging_v2"] = None  # as if the gcp extra were not installed
-            from gyrinx_tracker import track, flush
-            track("user_login", user_id="1")
-            track("user_login", user_id="2")
-            flush(5)
-        """)
-        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
-                                env={"GOOGLE_CLOUD_PROJECT": "proj", "PATH": "/usr/bin:/bin"})
-        assert result.returncode == 0, result.stderr
-        lines = [line for line in result.stderr.splitlines() if line.startswith("{")]
-        assert len(lines) == 2 and '"event":"user_login"' in lines[0]
-        assert result.stderr.count("cannot use the gcp output") == 1
-
-    def test_missing_credentials_are_named_as_such_not_as_a_missing_package(self, tmp_path: Path) -> None:
-        """With the packages installed but no credentials anywhere, the warning says credentials, not the extra."""
-        script = textwrap.dedent("""
-            from gyrinx_tracker import track, flush
-            track("user_login")
-            flush(5)
-        """)
-        env = {"GOOGLE_CLOUD_PROJECT": "proj", "GYRINX_TRACKER_EXPORTER": "gcp", "PATH": "/usr/bin:/bin",
-               "HOME": str(tmp_path), "NO_GCE_CHECK": "True", "GYRINX_TRACKER_GCP_METRICS": "false"}
-        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env)
-        assert result.returncode == 0, result.stderr
-        assert "cannot use the gcp output: no Google credentials were found" in result.stderr
-        assert "extra provides" not in result.stderr
-        assert sum(line.startswith('{"event":"user_login"') for line in result.stderr.splitlines()) == 1
-
-
-class TestWhyUnavailable:
-    @pytest.mark.parametrize(("error", "expected"), [
-        (ImportError("No module named 'google.cloud.logging_v2'"), "a package is missing"),
-        (DefaultCredentialsError("Your default credentials were not found."), "no Google credentials were found"),
-        (NoProject("no Google Cloud project was found (set GOOGLE_CLOUD_PROJECT)"), "no Google Cloud project was found"),
-        (ValueError("bad endpoint"), "ValueError: bad endpoint"),
-    ])
-    def test_each_failure_gets_its_own_words(self, error: Exception, expected: str) -> None:
-        """Only a missing package points at the extra; credentials and the project are named for what they are."""
-        reason = why_unavailable("gcp", error)
-        assert reason.startswith(expected)
-        assert ("gyrinx-tracker[gcp] extra" in reason) == isinstance(error, ImportError)

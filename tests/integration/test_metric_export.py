@@ -5,15 +5,13 @@ The expected totals are computed here from what was tracked, independently of th
 counter of each event summed over its series is the sum of n, and its histogram's count, sum,
 min, max and buckets (``bisect_left`` over the SDK's default boundaries, the specification's
 upper-inclusive rule) are those of the non-negative values, whatever cardinality folding did to
-the attributes.
+the attributes. The export at exit is checked from a child in tests/process/test_metric_export.py,
+the SDK provider path (no receiver) in tests/unit/test_metric_export.py.
 """
 
 from __future__ import annotations
 
 import random
-import subprocess
-import sys
-import textwrap
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterator
@@ -25,13 +23,13 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 import gyrinx_tracker
 from gyrinx_tracker import _api
+from tests.helpers.metric_export import OVERFLOW
 from tests.servers.otlp import OtlpReceiver
 
 pytest_plugins = ("tests.servers.fixtures",)
 
 SDK_BOUNDARIES = [0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2500.0, 5000.0,
                   7500.0, 10000.0]
-OVERFLOW = {"otel.metric.overflow": True}
 
 
 @pytest.fixture
@@ -178,40 +176,3 @@ class _NullLogs:
 
     def shutdown(self) -> None:
         return None
-
-
-class TestExit:
-    def test_a_short_script_exports_its_totals_at_exit(self, otlp_receiver: OtlpReceiver) -> None:
-        """No flush, a long interval: the final export at exit carries every series."""
-        script = textwrap.dedent("""
-            from gyrinx_tracker import track
-            for index in range(300):
-                track("script_event", index % 3, value=float(index), shard=index % 2)
-        """)
-        env = {"GYRINX_TRACKER_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_receiver.endpoint,
-               "GYRINX_TRACKER_METRIC_INTERVAL": "3600", "PATH": "/usr/bin:/bin"}
-        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env)
-        assert result.returncode == 0, result.stderr
-        counters = otlp_receiver.latest("tracker.script_event")
-        assert {dict(k)["shard"]: p["value"] for k, p in counters.items()} == {
-            0: sum(i % 3 for i in range(0, 300, 2)), 1: sum(i % 3 for i in range(1, 300, 2))}
-        histograms = otlp_receiver.latest("tracker.script_event.value")
-        assert sum(p["count"] for p in histograms.values()) == 300
-
-
-class TestSdkProviderPath:
-    def test_an_apps_meter_provider_still_gets_exact_instruments(self) -> None:
-        """``metric_reader=`` (and the app's own provider) get real SDK instruments with the same routing."""
-        reader = InMemoryMetricReader()
-        gyrinx_tracker.configure(exporter="console", metric_reader=reader, local_metrics=False,
-                                 metric_series_per_event=1)
-        for index in range(10):
-            gyrinx_tracker.track("api_call", 2, endpoint=f"/{index % 2}")
-        assert gyrinx_tracker.flush(10)
-        data = reader.get_metrics_data()
-        assert data is not None
-        (counter,) = [m for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics
-                      if m.name == "tracker.api_call"]
-        got = {frozenset(p.attributes.items()): p.value for p in counter.data.data_points}
-        assert got == {frozenset({("endpoint", "/0")}): 10, frozenset(OVERFLOW.items()): 10}
-        _api.reset()

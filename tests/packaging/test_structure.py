@@ -1,4 +1,5 @@
-"""The seams issue 7 put in place stay in place: what import loads, what the outputs import."""
+"""The seams issue 7 put in place stay in place: what import loads, what the outputs import, each
+in a fresh interpreter (the writers' interface and the version are tests/unit/test_structure.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gyrinx_tracker._outputs.gcp.cloud_run import CloudRunStdoutWriter
-from gyrinx_tracker._outputs.local.writer import LocalJsonWriter
-from gyrinx_tracker._outputs.shared.sdk import SdkExporterWriter
-from gyrinx_tracker._signals.writers import LogWriter
-from gyrinx_tracker._version import VERSION
 from tests.servers.cloud_logging import CloudLoggingServer
 
 ROOT = Path(__file__).parents[2]
@@ -48,20 +44,3 @@ class TestCloudLoggingOutput:
             assert len(server.entries()) == 1
         assert "gyrinx_tracker._outputs.gcp.cloud_logging" in loaded
         assert not any(name.startswith("opentelemetry.exporter.cloud_logging") for name in loaded)
-
-
-class TestInterfaces:
-    def test_every_writer_is_a_log_writer(self) -> None:
-        """The writers satisfy the LogWriter protocol (checked by mypy here) and say what they read."""
-        from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
-
-        writers: list[LogWriter] = [LocalJsonWriter(), CloudRunStdoutWriter("p"),
-                                    SdkExporterWriter(InMemoryLogRecordExporter())]
-        assert [w.reads_attributes for w in writers] == [False, False, True]
-
-    def test_the_version_is_written_once(self) -> None:
-        """pyproject.toml reads the version from the package; the installed metadata agrees."""
-        from importlib.metadata import version
-
-        assert 'dynamic = ["version"]' in (ROOT / "pyproject.toml").read_text()
-        assert version("gyrinx-tracker") == VERSION

@@ -3,12 +3,12 @@
 Each case is a real process (tests/processes/hung_queue_memory.py) whose OTLP exporter is stuck on
 a TCP black hole, so every event stays queued; it reports the growth of its peak RSS
 (``resource.getrusage``) across the calls. Bounds are functional (megabytes), never timings.
+The byte budget itself, in process, is tests/unit/test_memory_bound.py.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -16,10 +16,7 @@ from typing import Any
 
 import pytest
 
-import gyrinx_tracker
-from gyrinx_tracker import track
 from gyrinx_tracker._pipeline.budget import QUEUED_FOOTPRINT
-from gyrinx_tracker.testing import capture_events
 
 ROOT = Path(__file__).parents[2]
 
@@ -52,26 +49,3 @@ class TestMemoryWithAHungExporter:
         README's bound (max_queue times that, plus max_queue_bytes) holds."""
         result = hung_run(mode, 20_000)
         assert result["growth_mb"] * 1024 * 1024 / 20_000 < QUEUED_FOOTPRINT
-
-
-class TestByteBudget:
-    def test_past_the_budget_a_large_event_keeps_its_count_and_loses_its_labels_visibly(
-            self, caplog: pytest.LogCaptureFixture) -> None:
-        """An event larger than what is left of max_queue_bytes is kept with n and value; its labels
-        are replaced by their count in _dropped_labels, and a warning says why."""
-        caplog.set_level(logging.WARNING, logger="gyrinx_tracker")
-        with capture_events(strict=False, max_queue_bytes=10_000) as captured:
-            track("big", 2, 1.5, blob="x" * 8_000, other="y")
-            track("small", blob="x" * 100)
-            big, small = captured.events
-        assert (big.n, big.value, big.labels) == (2, 1.5, {"_dropped_labels": 2})
-        assert small.labels == {"blob": "x" * 100}
-        assert any("labels of event 'big' were dropped" in r.getMessage() for r in caplog.records)
-
-    def test_the_budget_is_given_back_when_the_batch_is_exported(self) -> None:
-        """Large events one after another, each exported before the next, all keep their labels."""
-        with capture_events(strict=False, max_queue_bytes=40_000) as captured:
-            for i in range(20):
-                track("big", blob=f"{i}" + "x" * 8_000)
-                gyrinx_tracker.flush()
-            assert [len(event.labels["blob"]) for event in captured.events] == [8_001] * 10 + [8_002] * 10

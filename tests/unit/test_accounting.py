@@ -4,7 +4,8 @@ Eight threads call ``track()`` a fixed number of times (never "for N seconds") a
 queue; after a flush, ``stats()`` must account for every call. Drops are made certain without
 timing: an exporter held shut by a gate cannot drain the queue, so all but ``max_queue`` plus
 one batch of the calls must be rejected. Exporters that return FAILURE or raise, and a Cloud
-Logging server that refuses writes, must have their losses counted too.
+Logging server that refuses writes (tests/integration/test_accounting.py), must have their
+losses counted too.
 """
 
 from __future__ import annotations
@@ -13,21 +14,11 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import grpc
 import pytest
 
 import gyrinx_tracker
 from gyrinx_tracker._signals.otel_logs import LogRecordExporter, LogRecordExportResult
-from gyrinx_tracker._stats import Snapshot
-from tests.servers.cloud_logging import CloudLoggingServer
-
-pytest_plugins = ("tests.servers.fixtures",)
-
-THREADS = 8
-CALLS_PER_THREAD = 1_500
-CALLS = THREADS * CALLS_PER_THREAD
-SMALL_QUEUE = 64
-BATCH = 16
+from tests.helpers.accounting import BATCH, CALLS, SMALL_QUEUE, hammer, settled, then_separate_batches
 
 
 class CountingExporter(LogRecordExporter):
@@ -63,48 +54,11 @@ class CountingExporter(LogRecordExporter):
         return True
 
 
-def hammer(threads: int = THREADS, calls_per_thread: int = CALLS_PER_THREAD) -> int:
-    """Call ``track()`` from ``threads`` threads, ``calls_per_thread`` each; return the calls made."""
-    made = [0] * threads
-    start = threading.Barrier(threads)
-
-    def work(slot: int) -> None:
-        start.wait()
-        for index in range(calls_per_thread):
-            gyrinx_tracker.track("api_request", 1, float(index), endpoint="/api/v1/fighters",
-                                 method="GET", status=200, user_id=f"{slot}-{index}")
-            made[slot] += 1
-
-    workers = [threading.Thread(target=work, args=(slot,)) for slot in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    return sum(made)
-
-
 def configure(exporter: LogRecordExporter, **options: Any) -> None:
     options.setdefault("max_queue", SMALL_QUEUE)
     options.setdefault("batch_size", BATCH)
     gyrinx_tracker.configure(exporter="console", log_exporter=exporter, global_providers="never",
                              handle_sigterm=False, **options)
-
-
-def then_separate_batches(count: int = 3) -> int:
-    """``count`` more calls, each flushed alone: at least ``count`` more export calls, whatever the timing."""
-    for index in range(count):
-        gyrinx_tracker.track("api_request", 1, float(index), endpoint="/api/v1/lists")
-        assert gyrinx_tracker.flush(30)
-    return count
-
-
-def settled() -> Snapshot:
-    """The books after a flush: nothing may be left queued or in flight."""
-    assert gyrinx_tracker.flush(30)
-    stats = gyrinx_tracker.stats()
-    assert stats["queued"] == 0
-    assert stats["in_flight"] == 0
-    return stats
 
 
 class TestEightThreads:
@@ -168,23 +122,6 @@ class TestExportFailures:
         assert stats["exported"] == exporter.accepted
         assert stats["dropped_by_reason"].get("export_failed", 0) == exporter.refused
         assert exporter.refused > 0
-
-
-class TestCloudLoggingApi:
-    def test_refused_writes_are_counted_and_the_rest_arrive(
-            self, cloud_logging_server: CloudLoggingServer) -> None:
-        """Against the loopback server refusing some writes, exported equals the entries the server stored."""
-        cloud_logging_server.fail_next(3, grpc.StatusCode.PERMISSION_DENIED)
-        gyrinx_tracker.configure(exporter="gcp", gcp_transport="api", project_id="proj",
-                                 cloud_logging_endpoint=cloud_logging_server.endpoint,
-                                 global_providers="never", handle_sigterm=False,
-                                 max_queue=SMALL_QUEUE * 4, batch_size=BATCH * 4)
-        calls = hammer(calls_per_thread=250) + then_separate_batches()
-        stats = settled()
-        assert stats["emitted"] == calls == stats["exported"] + stats["dropped"]
-        assert stats["exported"] == len(cloud_logging_server.entries())
-        assert cloud_logging_server.failures == 3
-        assert stats["dropped_by_reason"].get("export_failed", 0) > 0
 
 
 class TestAfterShutdown:

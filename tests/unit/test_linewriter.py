@@ -1,7 +1,7 @@
 """The line writer's own rules: atomic-sized writes, whole lines only, failures counted, fork-safe.
 
-The multi-process proof is tests/test_shared_streams.py; these pin the pieces it rests on, with
-real pipes and real processes.
+The multi-process proof is tests/process/test_shared_streams.py; these pin the pieces it rests on,
+with real pipes, and a real fork in tests/process/test_linewriter.py.
 """
 
 from __future__ import annotations
@@ -12,9 +12,7 @@ import io
 import json
 import logging
 import os
-import subprocess
 import sys
-import textwrap
 from collections.abc import Iterator
 
 import pytest
@@ -181,21 +179,3 @@ class TestHandler:
             monkeypatch.setattr(handler, "handleError", failed.append)
             handler.emit(logging.LogRecord("x", logging.INFO, "", 0, "lost", (), None))
         assert [record.msg for record in failed] == ["lost"]
-
-
-class TestFork:
-    def test_a_child_forked_while_the_lock_is_held_can_still_write(self) -> None:
-        """The process-wide lock is replaced in a forked child, so a fork mid-write cannot deadlock it."""
-        script = textwrap.dedent("""
-            import os, sys
-            from gyrinx_tracker._outputs.shared import linewriter as _linewriter
-            _linewriter._process_lock.acquire()  # as if the exporter thread were writing at fork time
-            pid = os.fork()
-            if pid == 0:
-                written, error = _linewriter.write_whole(sys.stdout, ["from the child\\n"])
-                os._exit(0 if written == 1 else 1)
-            _, status = os.waitpid(pid, 0)
-            sys.exit(os.waitstatus_to_exitcode(status))
-        """)
-        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
-        assert (result.returncode, result.stdout) == (0, "from the child\n"), result.stderr

@@ -1,22 +1,19 @@
 """The integrations in process: when a request's events leave, whose trace they carry, the helpers.
 
-The real servers are in tests/test_integrations.py; here the WSGI and ASGI middlewares are driven
-directly, so the moment each event is exported can be checked against the moment the server
+The real servers are in tests/process/test_integrations.py; here the WSGI and ASGI middlewares are
+driven directly, so the moment each event is exported can be checked against the moment the server
 would send the final body chunk. The background thread's interval is set to a minute, so only
-request-scoped delivery can have exported anything.
+request-scoped delivery can have exported anything. Django's own ASGI app and async client, with
+the test project, are tests/integration/test_request_delivery.py.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
 import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-import django
 import pytest
-from asgiref.sync import iscoroutinefunction
 from opentelemetry import trace
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult
 from opentelemetry.sdk.trace import TracerProvider
@@ -25,19 +22,9 @@ import gyrinx_tracker
 from gyrinx_tracker import asgi, propagation, wsgi
 from gyrinx_tracker._signals.otel_logs import InMemoryLogRecordExporter, memory_exporter
 from gyrinx_tracker.testing import Capture, capture_events
+from tests.helpers.request_delivery import TRACE_ID, TRACEPARENT, exported, run_asgi
 
-TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
-TRACEPARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
-
-
-@pytest.fixture
-def captured() -> Iterator[Capture]:
-    with capture_events(flush_interval=60.0) as capture:
-        yield capture
-
-
-def exported() -> int:
-    return gyrinx_tracker.stats()["exported"]
+pytest_plugins = ("tests.helpers.request_delivery",)  # the captured fixture
 
 
 def wsgi_app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -63,29 +50,6 @@ async def asgi_app(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.start", "status": 201, "headers": []})
     await send({"type": "http.response.body", "body": b"first ", "more_body": True})
     await send({"type": "http.response.body", "body": b"last"})
-
-
-def run_asgi(app: Any, headers: dict[str, str] | None = None, path: str = "/") -> list[tuple[str, int]]:
-    """Serve one request as an ASGI server would; (message type, events exported when it was sent)."""
-    sent: list[tuple[str, int]] = []
-    scope = {"type": "http", "method": "GET", "path": path, "query_string": b"",
-             "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]}
-
-    received: list[str] = []
-
-    async def receive() -> dict[str, Any]:
-        if not received:  # the request, then (as a server does) a disconnect once the response is done
-            received.append("request")
-            return {"type": "http.request", "body": b"", "more_body": False}
-        while not sent or sent[-1][0] != "http.response.body":
-            await asyncio.sleep(0.001)
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append((message["type"], exported()))
-
-    asyncio.run(app(scope, receive, send))
-    return sent
 
 
 class TestWhenEventsLeave:
@@ -304,42 +268,3 @@ class TestPropagation:
         from gyrinx_tracker import django as tracker_django
 
         assert tracker_django.context_from_headers is propagation.context_from_headers
-
-
-class TestDjangoAsync:
-    @pytest.fixture(autouse=True)
-    def _django(self) -> None:
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.django_app.settings")
-        django.setup()
-
-    def test_the_middleware_is_async_when_the_chain_is(self) -> None:
-        """Under ASGI with an async chain Django gets a coroutine function, so no thread switch is added."""
-        from gyrinx_tracker.django import TrackerMiddleware
-
-        async def async_chain(request: Any) -> Any:
-            return None
-
-        assert TrackerMiddleware.sync_capable and TrackerMiddleware.async_capable
-        assert iscoroutinefunction(TrackerMiddleware(async_chain))
-        assert not iscoroutinefunction(TrackerMiddleware(lambda request: None))
-
-    def test_djangos_asgi_app_behind_the_generic_asgi_middleware(self, captured: Capture) -> None:
-        """asgi.TrackerMiddleware around Django's ASGI application: the trace reaches the async view, the
-        final body waits for the events, and Django's own middleware adds no second context."""
-        from django.core.asgi import get_asgi_application
-
-        app = asgi.TrackerMiddleware(get_asgi_application(), request_event="asgi_request")
-        sent = run_asgi(app, {"traceparent": TRACEPARENT}, path="/async/fighters/3")
-        by_name = {e.event: e for e in captured.events}
-        assert set(by_name) == {"api_call", "http_request", "asgi_request"}
-        assert {e.trace_id for e in by_name.values()} == {TRACE_ID}
-        assert sent[-1] == ("http.response.body", 3)
-
-    def test_an_async_view_through_the_async_client_is_correlated(self, captured: Capture) -> None:
-        """Django's AsyncClient runs the ASGI handler: the async view's event carries the traceparent."""
-        from django.test import AsyncClient
-
-        response = asyncio.run(AsyncClient().get("/async/fighters/3", headers={"traceparent": TRACEPARENT}))
-        assert response.status_code == 200
-        (api_call,) = [e for e in captured.events if e.event == "api_call"]
-        assert (api_call.trace_id, api_call.labels["view"]) == (TRACE_ID, "async")
