@@ -104,7 +104,7 @@ class RecordBuilder:
     36,000 instructions an event, a third of the whole original tracker's call (``json.dumps`` +
     ``logger.info``). For our private provider, whose only processor is the ``Collector``, and for
     outputs that read no attributes, this builds the same two SDK objects field by field and
-    appends them. ``tests/test_otel_logs.py`` checks, field by field, that the records equal those
+    appends them. ``tests/unit/test_otel_logs.py`` checks, field by field, that the records equal those
     ``Logger.emit`` makes; the SDK range is pinned, and this module is the only one that knows.
     """
 

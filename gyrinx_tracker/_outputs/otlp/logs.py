@@ -8,7 +8,7 @@ first-seen order, exactly as the SDK's dict does) and each resource and scope is
 Records are built as the SDK's ``_encode_log`` builds them, except that the ``KeyValue`` of a
 str/int/bool pair (``gyrinx.event``, ``method=GET``, ``status=200``: the same few pairs again and
 again) is encoded once and reused (protobuf copies it into each record). The request is the same
-message as the official encoder's; ``tests/test_otlp_logs.py`` compares them message for message.
+message as the official encoder's; ``tests/unit/test_otlp_logs.py`` compares them message for message.
 
 It relies on private pieces of the exporter packages (the value, resource and scope encoders, and
 ``OTLPLogExporter._translate_data``), pinned with the SDK range in pyproject.toml and fenced

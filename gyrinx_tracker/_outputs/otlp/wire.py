@@ -9,7 +9,7 @@ the order the official encoder's serializer writes them, from pieces cached wher
 resource and scope once per writer; a label's key/value pair once per distinct pair; the trace
 fields once per distinct context), with their lengths, so that a record's length is added up and the
 whole request is one join of its pieces. The bytes are those that serializing the official exporter's
-``ExportLogsServiceRequest`` for the same records gives: ``tests/test_otlp_wire.py`` compares them
+``ExportLogsServiceRequest`` for the same records gives: ``tests/unit/test_otlp_wire.py`` compares them
 with ``encode_logs`` over records built by ``Logger.emit``, byte for byte.
 
 What the records would carry is what ``Logger.emit(make_record(...))`` gives them (see
@@ -93,7 +93,7 @@ def tag(field_number: int, wire_type: int) -> bytes:
 
 
 # The fields written here, by message, as opentelemetry-proto declares them (the message's package
-# after each class); tests/test_otlp_wire_fields.py checks each number and wire type against the
+# after each class); tests/unit/test_otlp_wire_fields.py checks each number and wire type against the
 # generated descriptors, so that a changed .proto fails a test rather than writing wrong bytes.
 class ExportLogsServiceRequestFields:  # opentelemetry.proto.collector.logs.v1
     resource_logs = WireField(1, LEN)  # repeated ResourceLogs
@@ -112,7 +112,7 @@ class ScopeLogsFields:  # opentelemetry.proto.logs.v1
 
 
 # Not written: dropped_attributes_count (7); the official encoding of the same records has none
-# (tests/test_otlp_wire.py, past the attribute limit too).
+# (tests/unit/test_otlp_wire.py, past the attribute limit too).
 class LogRecordFields:  # opentelemetry.proto.logs.v1
     time_unix_nano = WireField(1, I64)  # fixed64
     severity_number = WireField(2, VARINT)  # SeverityNumber (an enum)
