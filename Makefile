@@ -1,5 +1,7 @@
 # Two commands matter on a fresh machine with python3 and make: `make demo` and `make test`.
 # Both create the virtualenv and install the project with the extras the suite needs.
+# `make check` is the inner loop while editing, under a minute: lint, mypy and tests/unit only;
+# `make test` is lint, mypy and the whole suite (tests/unit, integration, process, packaging).
 # `make test-pythons` runs the fast tests and mypy on every other CPython >= 3.10 found
 # (one .venv-3.X each); the default interpreter is `make test`'s.
 PYTHON ?= python3
@@ -7,7 +9,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-pythons typecheck lint unit bench bench-cli bench-catalogue collector dist clean
+.PHONY: install demo check test test-pythons typecheck lint unit suite bench bench-cli bench-catalogue collector dist clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,10 +31,17 @@ lint: $(STAMP)
 	$(PY) -m ruff check gyrinx_tracker tests examples collector-config benchmarks
 	$(VENV)/bin/lint-imports --no-cache
 
+# In process and fast: no subprocesses, servers or builds (README: Tests).
 unit: $(STAMP)
+	$(PY) -m pytest tests/unit
+
+# The whole suite: tests/unit, tests/integration, tests/process and tests/packaging.
+suite: $(STAMP)
 	$(PY) -m pytest
 
-test: typecheck lint unit
+check: lint typecheck unit
+
+test: typecheck lint suite
 
 # Discovers the interpreters (python3.N on PATH, pyenv versions) and prints a summary table.
 # tools/pythons.py is stdlib only, like build.py.

@@ -1,7 +1,7 @@
 """Recommended gunicorn settings for an app that uses gyrinx_tracker, on Cloud Run or elsewhere.
 
 ``gunicorn -c gunicorn.conf.py myproject.wsgi:application`` (tested as is by
-tests/test_gunicorn.py, with 2 workers, in the ``stdout`` and ``api`` modes).
+tests/process/test_gunicorn.py, with 2 workers, in the ``stdout`` and ``api`` modes).
 """
 
 import os

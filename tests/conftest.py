@@ -11,8 +11,11 @@ import pytest
 
 from gyrinx_tracker import _api, _diagnostics, _guard
 
-# A project of its own, run in a subprocess by test_pytest_plugin.py (where the plugin is on).
+# A project of its own, run in a subprocess by tests/process/test_pytest_plugin.py (where the plugin is on).
 collect_ignore = ["original_project"]
+# The helpers shared by the halves of a module split by kind hold asserts that were in the test
+# modules: rewritten as theirs were (registered before any test module imports them).
+pytest.register_assert_rewrite("tests.helpers")
 # The input tests' fixtures and readers; registered here so the module is loaded (and its asserts
 # rewritten) before test_validation and test_hostile_input import its readers.
 pytest_plugins = ("tests.tracked_input",)

@@ -1,4 +1,4 @@
-"""Run by tests/test_packaging.py *inside* a fresh virtualenv that has only the built wheel installed.
+"""Run by tests/packaging/test_packaging.py *inside* a fresh virtualenv that has only the built wheel installed.
 
 It is copied into a temporary directory and run from there, so the source tree is never on
 ``sys.path``: everything it finds comes from the installed distribution. It prints one JSON report

@@ -6,7 +6,7 @@ validator for them is a few closures, costs a fraction of a microsecond per labe
 thread, and adds no dependency to every application that tracks events. The subset keeps
 JSON Schema's meaning for every keyword it accepts, so a catalogue's ``labels`` objects stay valid
 JSON Schema that ``jsonschema`` (or any other validator) can check in CI; the suite checks both
-against ``jsonschema`` itself (``tests/test_schema_reference.py``). A keyword outside the
+against ``jsonschema`` itself (``tests/unit/test_schema_reference.py``). A keyword outside the
 subset is refused when the catalogue is loaded, never silently ignored: a rule that looks enforced
 must be enforced.
 """

@@ -24,7 +24,7 @@ from gyrinx_tracker._diagnostics import warn_limited
 # Events queued as given hold at most QUEUED_LABELS labels and QUEUED_CHARS characters of label
 # keys, string values and event name (``_core.plain.queueable``). Their footprint is then at most
 # QUEUED_FOOTPRINT bytes: the dict of 16 entries, 16 str objects holding 512 characters at up to 4
-# bytes each, the queue's tuple (tests/test_memory_bound.py measures it).
+# bytes each, the queue's tuple (tests/process/test_memory_bound.py measures it).
 QUEUED_FOOTPRINT = 5_000
 # Per label and per event, what Python's objects add to the JSON size of a converted event.
 _PER_LABEL = 128

@@ -103,7 +103,7 @@ class RecordBuilder:
     lock) and then dispatches to every processor: together as much as the original tracker's whole
     call (``json.dumps`` + ``logger.info``). For our private provider, whose only processor is the ``Collector``, and for
     outputs that read no attributes, this builds the same two SDK objects field by field and
-    appends them. ``tests/test_otel_logs.py`` checks, field by field, that the records equal those
+    appends them. ``tests/unit/test_otel_logs.py`` checks, field by field, that the records equal those
     ``Logger.emit`` makes; the SDK range is pinned, and this module is the only one that knows.
     """
 

@@ -1,4 +1,4 @@
-"""A process tracking events against a backend a fault test controls (tests/test_faults*.py).
+"""A process tracking events against a backend a fault test controls (tests/process/test_faults*.py).
 
 Usage: ``python fault_child.py BOOKS_PATH EVENTS ROUNDS PAUSE LABEL_BYTES END``. The output is
 chosen by the GYRINX_TRACKER_* / OTEL_* variables the test sets. The process tracks EVENTS events

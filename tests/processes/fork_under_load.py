@@ -1,4 +1,4 @@
-"""Fork FORKS children while this process tracks and exports continuously (tests/test_fork_load.py).
+"""Fork FORKS children while this process tracks and exports continuously (tests/process/test_fork_load.py).
 
 Usage: ``python fork_under_load.py FORKS``. A thread tracks all along and the exporter thread
 flushes every 50 ms, so forks land before, during and just after exports (gunicorn ``--preload``

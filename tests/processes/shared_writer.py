@@ -1,4 +1,4 @@
-"""One of several processes writing events to one shared stream (tests/test_shared_streams.py).
+"""One of several processes writing events to one shared stream (tests/process/test_shared_streams.py).
 
 Usage: ``python shared_writer.py MODE PROC EVENTS BOOKS_PATH BARRIER_DIR [short]``. The process
 configures the output named by MODE, signals that it is ready, waits for the go file (so every

@@ -1,4 +1,4 @@
-"""A process that tracks events, then waits for SIGTERM (tests/test_shutdown.py).
+"""A process that tracks events, then waits for SIGTERM (tests/process/test_shutdown.py).
 
 Usage: ``python sigterm_child.py ORDER EVENTS``. ORDER says who handles SIGTERM:
 

@@ -7,7 +7,7 @@ calling thread, the call site); copying a template record's fields is a fraction
 which matters where the target is parity with the original tracker's ``logger.info``. It
 relies on ``LogRecord`` keeping its fields in ``__dict__``, so it is fenced here and used only
 with the standard record class: an application that installed its own record factory gets
-``makeRecord``, and its factory runs for our records too. ``tests/test_stdlib_records.py``
+``makeRecord``, and its factory runs for our records too. ``tests/unit/test_stdlib_records.py``
 compares the records with ``makeRecord``'s field by field. How the records reach the handlers is
 ``dispatch``'s job.
 """

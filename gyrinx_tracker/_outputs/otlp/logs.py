@@ -2,7 +2,7 @@
 
 It relies on private pieces of the exporter package (``OTLPLogExporter._translate_data`` and
 ``_initialize_channel_and_stub``), pinned with the SDK range in pyproject.toml and fenced here:
-``tests/test_otlp_wire.py`` sends through it to a real receiver.
+``tests/integration/test_otlp_wire.py`` sends through it to a real receiver.
 """
 
 from __future__ import annotations

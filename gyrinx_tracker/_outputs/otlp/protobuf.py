@@ -2,7 +2,7 @@
 
 ``wire`` writes ``ExportLogsServiceRequest`` bytes by hand; a reader checks them against the
 .proto here, where each field written is declared with its number and wire type, and the tags,
-varints and length-delimited fields are made. ``tests/test_otlp_wire_fields.py`` checks every
+varints and length-delimited fields are made. ``tests/unit/test_otlp_wire_fields.py`` checks every
 declaration against the generated descriptors, so a changed .proto fails a test rather than
 writing wrong bytes.
 """
@@ -53,7 +53,7 @@ def tag(field_number: int, wire_type: int) -> bytes:
 
 
 # The fields written here, by message, as opentelemetry-proto declares them (the message's package
-# after each class); tests/test_otlp_wire_fields.py checks each number and wire type against the
+# after each class); tests/unit/test_otlp_wire_fields.py checks each number and wire type against the
 # generated descriptors, so that a changed .proto fails a test rather than writing wrong bytes.
 class ExportLogsServiceRequestFields:  # opentelemetry.proto.collector.logs.v1
     resource_logs = WireField(1, LEN)  # repeated ResourceLogs
@@ -72,7 +72,7 @@ class ScopeLogsFields:  # opentelemetry.proto.logs.v1
 
 
 # Not written: dropped_attributes_count (7); the official encoding of the same records has none
-# (tests/test_otlp_wire.py, past the attribute limit too).
+# (tests/unit/test_otlp_wire.py, past the attribute limit too).
 class LogRecordFields:  # opentelemetry.proto.logs.v1
     time_unix_nano = WireField(1, I64)  # fixed64
     severity_number = WireField(2, VARINT)  # SeverityNumber (an enum)

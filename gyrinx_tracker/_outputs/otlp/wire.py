@@ -9,7 +9,7 @@ the order the official encoder's serializer writes them, from pieces cached wher
 resource and scope once per writer; a label's key/value pair once per distinct pair; the trace
 fields once per distinct context), with their lengths, so that a record's length is added up and the
 whole request is one join of its pieces. The bytes are those that serializing the official exporter's
-``ExportLogsServiceRequest`` for the same records gives: ``tests/test_otlp_wire.py`` compares them
+``ExportLogsServiceRequest`` for the same records gives: ``tests/unit/test_otlp_wire.py`` compares them
 with ``encode_logs`` over records built by ``Logger.emit``, byte for byte.
 
 What the records would carry is what ``Logger.emit(make_record(...))`` gives them (see

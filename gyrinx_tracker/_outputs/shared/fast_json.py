@@ -9,7 +9,7 @@ exists.
 
 It is fenced: the private function's nine positional arguments are named below, the result is
 checked against the known text of a probe value at import, and any difference (a Python without the C
-accelerator, a changed signature) falls back to the public encoder. ``tests/test_fast_json.py``
+accelerator, a changed signature) falls back to the public encoder. ``tests/unit/test_fast_json.py``
 compares both on a battery of values.
 """
 

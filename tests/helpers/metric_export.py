@@ -1,0 +1,3 @@
+"""The overflow series' attributes, read by the metric export tests in tests/integration and tests/unit."""
+
+OVERFLOW = {"otel.metric.overflow": True}

@@ -1,0 +1,49 @@
+"""Events of every shape for the OTLP wire tests (tests/unit/test_otlp_wire.py, and the exporter on
+the wire in tests/integration/test_otlp_wire.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from opentelemetry.context import Context, get_current
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+from opentelemetry.trace import set_span_in_context
+
+from gyrinx_tracker._core.event import Event
+from gyrinx_tracker._signals.records import body_of
+
+LABELS: list[dict[str, Any]] = [
+    {"endpoint": "/api", "method": "GET", "status": 200, "ok": True},
+    {"endpoint": "/api", "method": "GET", "status": 200, "ok": False, "ratio": 0.5, "zero": -0.0, "none": None},
+    {"text": "é ünïcode ✓", "big": 2**53, "negative": -7, "long": "x" * 300},
+    {"tags": ["a", 1, 2.5, None, True], "meta": {"k": 1, "": "dropped from attributes", "deep": {"x": [1]}}},
+    {},
+    {f"key{index}": index for index in range(140)},  # past the SDK's 128-attribute limit
+    {f"key{index}": index for index in range(127)},  # the limit exactly, with gyrinx.event
+    {"huge": "y" * 5_000, "n2": 2},  # a record longer than the cached lengths (4,096) and 2-byte varints
+    {"pairs": "z" * 112},  # the labels' key/value list: 125 bytes, its AnyValue 127 (a 1-byte length)
+    {"pairs": "z" * 113},  # 126 bytes, and an AnyValue of 128 (a 2-byte length)
+]
+
+
+def _contexts() -> Iterator[Context | None]:
+    sampled = TracerProvider().get_tracer("t").start_span("sampled")
+    unsampled = TracerProvider(sampler=ALWAYS_OFF).get_tracer("t").start_span("unsampled")
+    yield from (None, get_current(), set_span_in_context(sampled), set_span_in_context(unsampled))
+
+
+def _events() -> list[tuple[Event, dict[str, Any]]]:
+    """Events of every shape, with the body each output would write (a sample rate on some)."""
+    found = []
+    for index, (labels, context) in enumerate((labels, context) for labels in LABELS for context in _contexts()):
+        value: float | int | None = (None, 1.5, 7, 0.0)[index % 4]
+        event = Event(f"event_{index % 3}", 1 + index % 2, value, labels, time_ns=1_700_000_000_000_000_000 + index,
+                      context=context)
+        found.append((event, body_of(event, 0.25 if index % 5 == 0 else 1.0)))
+    return found
+
+
+def _split(kept: list[tuple[Event, dict[str, Any] | None]]) -> tuple[list[Event], list[dict[str, Any] | None]]:
+    return [event for event, _ in kept], [body for _, body in kept]

@@ -1,0 +1,1 @@
+"""The project's OpenTelemetry Collector distribution and configs, run as the real binary."""

@@ -1,0 +1,1 @@
+"""The command line's pieces (reader, filter parser, sketch) called in process."""

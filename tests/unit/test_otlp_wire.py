@@ -1,0 +1,98 @@
+"""OTLP log requests written from events are the bytes the official encoder sends for the SDK's records.
+
+The written bytes on the wire, to a real OTLP receiver on loopback, are tests/integration/test_otlp_wire.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+from opentelemetry.sdk.resources import Resource
+
+from gyrinx_tracker._core.event import Event
+from gyrinx_tracker._outputs.otlp.protobuf import varint
+from gyrinx_tracker._outputs.otlp.wire import WireEncoder, any_value
+from gyrinx_tracker._signals.otel_logs import make_record
+from gyrinx_tracker._signals.records import attributes_of, body_of
+from tests.helpers.otlp_wire import _events, _split
+
+
+def _official(kept: list[tuple[Event, dict[str, Any]]], resource: Resource) -> tuple[bytes, list[int]]:
+    """What the SDK's records of ``kept`` serialize to through ``encode_logs``, and their observed times."""
+    exporter = InMemoryLogRecordExporter()
+    provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+    logger = provider.get_logger("gyrinx_tracker", "1.2.3")
+    for event, body in kept:
+        logger.emit(make_record(event.time_ns, event.context, body, attributes_of(event), event.name))
+    records = list(exporter.get_finished_logs())
+    return encode_logs(records).SerializeToString(), [r.log_record.observed_timestamp for r in records]
+
+
+class TestWireFormat:
+    @pytest.mark.parametrize("resource", [Resource({"service.name": "web", "n": 3}),
+                                          Resource({"service.name": "web"}, schema_url="https://schema/1")],
+                             ids=["resource", "resource with a schema url"])
+    def test_the_bytes_equal_the_official_encoders(self, resource: Resource) -> None:
+        """Every label kind, trace state, value and sample rate: byte for byte what encode_logs sends."""
+        kept = _events()
+        expected, observed = _official(kept, resource)
+        scope = LoggerProvider(resource=resource).get_logger("gyrinx_tracker", "1.2.3").instrumentation_scope
+        clock = iter(observed)
+        encoder = WireEncoder(resource, scope, 128, clock=lambda: next(clock))
+        assert encoder.encode(*_split(kept)) == expected
+
+    def test_string_attributes_are_cut_as_the_sdk_cuts_them(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """With OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT the bytes still equal the official encoding of
+        the SDK's records: string attributes (the event name's too) cut to the limit, the body whole."""
+        monkeypatch.setenv("OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT", "4")
+        resource = Resource({"service.name": "web"})
+        kept = _events()
+        expected, observed = _official(kept, resource)
+        clock = iter(observed)
+        scope = LoggerProvider(resource=resource).get_logger("gyrinx_tracker", "1.2.3").instrumentation_scope
+        encoder = WireEncoder(resource, scope, 128, value_length_limit=4, clock=lambda: next(clock))
+        assert encoder.encode(*_split(kept)) == expected
+        attributes = ExportLogsServiceRequest.FromString(expected).resource_logs[0].scope_logs[0].log_records[0].attributes
+        assert {kv.key: kv.value.string_value for kv in attributes}["gyrinx.event"] == "even"
+
+    def test_a_body_left_to_the_encoder_is_the_payload(self) -> None:
+        """Events without a body (nothing sampled: the payload is ``body_of(event)``), written from the
+        event's fields, are the bytes of the same events with their bodies, and so the official ones."""
+        kept = [(event, body_of(event)) for event, _ in _events()]
+        resource = Resource({"service.name": "web"})
+        expected, observed = _official(kept, resource)
+        scope = LoggerProvider(resource=resource).get_logger("gyrinx_tracker", "1.2.3").instrumentation_scope
+        for bodies in ("none", "mixed"):
+            encoder = WireEncoder(resource, scope, 128, clock=iter(observed).__next__)
+            given = [(event, None if bodies == "none" or index % 2 else body) for index, (event, body) in enumerate(kept)]
+            assert encoder.encode(*_split(given)) == expected, bodies
+        assert WireEncoder(resource, scope, 128, clock=iter(observed).__next__).encode(
+            [event for event, _ in kept]) == expected, "no bodies"
+
+    def test_cached_pairs_encode_as_fresh_ones(self) -> None:
+        """The second batch, written from the pair caches, is the same as the first."""
+        kept = _events()
+        resource = Resource({"service.name": "web"})
+        scope = LoggerProvider(resource=resource).get_logger("gyrinx_tracker", "1.2.3").instrumentation_scope
+        encoder = WireEncoder(resource, scope, 128, clock=lambda: 5)
+        assert encoder.encode(*_split(kept)) == encoder.encode(*_split(kept))
+
+    @pytest.mark.parametrize("value", [0, 1, 127, 128, 300, 2**53, -1, -(2**63), 2**63 - 1, 0.0, -0.0, 1e300, "",
+                                       "ascii", "✓", True, False, None, [1, "a"], {"a": {"b": None}}, b"raw"])
+    def test_a_value_encodes_as_the_official_any_value(self, value: Any) -> None:
+        """Scalars at the varint and int64 edges, strings, containers: AnyValue bytes as protobuf's."""
+        from opentelemetry.exporter.otlp.proto.common._internal import _encode_value
+
+        assert any_value(value) == _encode_value(value).SerializeToString()
+
+    def test_a_varint_matches_protobufs(self) -> None:
+        """Lengths past one and two bytes are written as protobuf writes them."""
+        for number in (0, 127, 128, 16_383, 16_384, 2**35):
+            text = "x" * min(number, 20_000)
+            assert any_value(text) == b"\x0a" + varint(len(text)) + text.encode()
