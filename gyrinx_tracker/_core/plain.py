@@ -49,11 +49,16 @@ def queueable(name: object, n: object, value: object, labels: dict[str, Any]) ->
 
     Then what the queue holds is bounded in bytes by ``QUEUED_LABELS`` and ``QUEUED_CHARS``, and
     nothing the caller may change later is kept. A NaN value or a label that needs redaction is
-    still plain here: the worker repairs it, at no risk to the caller's memory.
+    still plain here: the worker repairs it, at no risk to the caller's memory. What it accepts,
+    ``Sanitizer.queued`` relies on: the count is one, the value None, a float or a safe int.
+
+    This runs on the caller's thread for every call, so the checks of ``is_count`` and
+    ``is_safe_int`` are written out here rather than called.
     """
-    if len(labels) > QUEUED_LABELS or not is_count(n):
+    if len(labels) > QUEUED_LABELS or type(n) is not int or not 0 < n <= MAX_SAFE_INT:
         return False
-    if not (value is None or type(value) is float or is_safe_int(value)):
+    if not (value is None or type(value) is float
+            or (type(value) is int and -MAX_SAFE_INT <= value <= MAX_SAFE_INT)):
         return False
     chars = len(name) if type(name) is str else _UNBOUNDED
     for key, item in labels.items():
@@ -62,7 +67,7 @@ def queueable(name: object, n: object, value: object, labels: dict[str, Any]) ->
         if kind is str:
             chars += len(item)
         elif kind is int:
-            if not -MAX_SAFE_INT <= item <= MAX_SAFE_INT:  # is_safe_int, inline: this runs per label
+            if not -MAX_SAFE_INT <= item <= MAX_SAFE_INT:
                 return False
         elif kind not in SCALARS:
             return False

@@ -80,28 +80,31 @@ class Sanitizer:
             self._problems = []
         return problems
 
-    def event(self, name: object, n: object, value: object, labels: dict[str, Any], time_ns: int = 0,
-              context: Context | None = None, thread: Thread | None = None, site: Site | None = None) -> Event:
-        """Validate one call; the problems it found are left for ``take_problems``.
+    def queued(self, name: str, n: int, value: float | None, labels: dict[str, Any], time_ns: int,
+               context: Context | None, thread: Thread | None, site: Site | None) -> Event:
+        """Clean a call that ``plain.queueable`` accepted (the worker's case): its count is one, its
+        value None, a float or a safe int, its labels bounded scalars, so only the name, a float's
+        finiteness and the labels are looked at. The problems found are left for ``take_problems``.
 
-        The common case (a known name, a count, no value or a finite float) is decided here;
-        anything else goes to the method that repairs it. What ``track()`` read on the caller's
-        thread (time, context, thread, call site) is passed to the constructor: an event is never
-        changed once made.
+        What ``track()`` read on the caller's thread (time, context, thread, call site) is passed to
+        the constructor: an event is never changed once made.
         """
-        known = self._names.get(name) if type(name) is str else None
-        if not is_count(n):
-            n = self.count(n)
-        if not (value is None or is_finite(value)):
+        known = self._names.get(name)
+        if type(value) is float and value - value != 0.0:  # not is_finite (inline: once per event): NaN or inf
             value = self.value(value)
         return Event(known or self.name(name), n, value, self.labels(labels) if labels else {}, time_ns, context,
                      thread, site)
 
+    def event(self, name: object, n: object, value: object, labels: dict[str, Any]) -> Event:
+        """Validate any call, with no time, context or caller; for tests and tools."""
+        return self.measured_event(name, n, value, labels, 0, None, None, None)[0]
+
     def measured_event(self, name: object, n: object, value: object, labels: dict[str, Any], time_ns: int,
                        context: Context | None, thread: Thread | None, site: Site | None) -> tuple[Event, int | None]:
-        """``event``, with the JSON size of the labels it kept, or None when they were kept as
-        given (plain labels are not measured): the caller's thread charges large events to the
-        queue's byte budget by that size."""
+        """Validate any call (the caller's thread: a call not queueable as given, or strict mode),
+        with the JSON size of the labels it kept, or None when they were kept as given (plain labels
+        are not measured): the caller's thread charges large events to the queue's byte budget by
+        that size."""
         kept, size = self.measured_labels(labels) if labels else ({}, 0)
         return Event(self.name(name), self.count(n), self.value(value), kept, time_ns, context, thread, site), size
 

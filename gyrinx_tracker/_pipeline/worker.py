@@ -240,7 +240,7 @@ class Worker:
         for stamp, context, thread, site, name, n, value, labels, cleaned in items:
             try:
                 if cleaned is None:
-                    event = sanitizer.event(name, n, value, labels, stamp, context, thread, site)
+                    event = sanitizer.queued(name, n, value, labels, stamp, context, thread, site)
                     problems = sanitizer.take_problems()
                     if problems:
                         _problems.warn(event.name, problems)
