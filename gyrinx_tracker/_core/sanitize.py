@@ -68,6 +68,7 @@ class Sanitizer:
         self._short = min(_PLAIN_STRING, config.max_string)
         worst = config.max_labels * (2 * self._short + 2 + _PLAIN_KEY_COST)  # '"' and '\\' escape to 2
         self._plain_fits = worst <= LABELS_BUDGET
+        self._max_labels = config.max_labels
 
     def _report(self, cause: str, detail: str) -> None:
         self._problems.append((cause, detail))
@@ -189,24 +190,22 @@ class Sanitizer:
         Labels that need nothing done are kept as the very dict given, not copied: ``raw`` is
         ``track()``'s ``**labels``, a dict Python makes for each call, which nothing else holds.
         """
-        if self._plain_fits and len(raw) <= self._config.max_labels and self._all_plain(raw):
-            return raw
-        return self._converted(raw)[0]
+        return raw if self._all_plain(raw) else self._converted(raw)[0]
 
     def measured_labels(self, raw: dict[str, Any]) -> tuple[dict[str, JSON], int | None]:
         """``labels``, with the JSON size of the converted ones (None: kept as given, not measured)."""
-        if self._plain_fits and len(raw) <= self._config.max_labels and self._all_plain(raw):
-            return raw, None
-        return self._converted(raw)
+        return (raw, None) if self._all_plain(raw) else self._converted(raw)
 
     def _all_plain(self, raw: dict[str, Any]) -> bool:
         """True when every label is already what ``_converted`` would make of it: a known, safe key
         with None, a bool, a finite float, a safe int, or a short printable ASCII string that is no
         credential (printable: only ``"`` and ``\\`` need escaping, to two characters each).
 
-        Then the labels are copied as they are. ``_plain_fits`` guarantees that any such set of
-        at most ``max_labels`` labels is within the byte budget, so no size check is needed.
+        Then the labels are kept as they are. ``_plain_fits`` guarantees that any such set of at
+        most ``max_labels`` labels is within the byte budget, so no size check is needed.
         """
+        if not self._plain_fits or len(raw) > self._max_labels:
+            return False
         safe = self._plain_keys
         short = self._short
         plain = self._plain_values
