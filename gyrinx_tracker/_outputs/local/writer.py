@@ -180,7 +180,7 @@ class LocalJsonWriter:
                                            span.span_id) + "\n")
             return deliver_lines(self._fallback or sys.stderr, lines, "stderr")
         if logger.isEnabledFor(logging.INFO):
-            made = self._made_maker()
+            made = self._current_maker()
             messages = _messages(events, bodies)
             # With an app's record factory every record is made through it, whoever reads it.
             plan = message_plan(logger) if self._factory is logging.LogRecord else None
@@ -250,7 +250,7 @@ class LocalJsonWriter:
                 self._sites[(code, offset)] = known
         return known
 
-    def _made_maker(self) -> tuple[dict[str, Any], MakeMerged]:
+    def _current_maker(self) -> tuple[dict[str, Any], MakeMerged]:
         """``records.maker``'s pair, made again (and the bases forgotten) if the record factory changed."""
         factory = logging.getLogRecordFactory()
         if self._maker is None or factory is not self._factory:
