@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
+
+import pytest
 
 import gyrinx_tracker
 import gyrinx_tracker.testing
@@ -37,3 +40,21 @@ class TestPublicSurface:
         """gyrinx_tracker.testing exports its capture helper and data types."""
         assert gyrinx_tracker.testing.__all__ == [
             "Capture", "CapturedEvent", "MetricLabelError", "MetricPoint", "Tracked", "capture_events"]
+
+
+PUBLIC_MODULES = {"django": "_integrations.django", "wsgi": "_integrations.wsgi", "asgi": "_integrations.asgi",
+                  "propagation": "_integrations.propagation", "testing": "_integrations.testing",
+                  "pytest_plugin": "_integrations.pytest_plugin", "handlers": "_outputs.shared.handlers"}
+
+
+class TestThinPublicModules:
+    @pytest.mark.parametrize(("public", "private"), PUBLIC_MODULES.items())
+    def test_a_public_module_is_its_implementations_public_names(self, public: str, private: str) -> None:
+        """Each public module holds the implementation's own objects, every name of its __all__, and nothing else."""
+        module = importlib.import_module(f"gyrinx_tracker.{public}")
+        implementation = importlib.import_module(f"gyrinx_tracker.{private}")
+        names = {name for name in vars(module) if not name.startswith(("__", "@"))}  # "@": pytest's rewriting
+        assert names == set(module.__all__)
+        if hasattr(implementation, "__all__"):
+            assert module.__all__ == implementation.__all__
+        assert all(getattr(module, name) is getattr(implementation, name) for name in module.__all__)
