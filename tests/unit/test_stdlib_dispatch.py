@@ -551,10 +551,12 @@ def _handler_on(kind: str, formatted: bool) -> Callable[[logging.Logger], tuple[
 
 
 # The handler's methods that handle() per record calls: Handler.handle calls filter, then acquire,
-# emit and release; StreamHandler.emit calls format and flush (which takes the lock again).
-# SharedStreamHandler.emit calls format and write_lines, not flush.
-HANDLER_METHODS = {"stream": ["emit", "handle", "format", "filter", "flush", "acquire", "release"],
-                   "shared": ["emit", "handle", "format", "filter", "acquire", "release"]}
+# emit and release (from Python 3.13 it takes the lock with `with self.lock`, calling neither);
+# StreamHandler.emit calls format and flush (which takes the lock again). SharedStreamHandler.emit
+# calls format and write_lines, not flush.
+_LOCKING = ["acquire", "release"] if "acquire" in logging.Handler.handle.__code__.co_names else []
+HANDLER_METHODS = {"stream": ["emit", "handle", "format", "filter", "flush", *_LOCKING],
+                   "shared": ["emit", "handle", "format", "filter", *_LOCKING]}
 PATHS: dict[str, tuple[Deliver, bool]] = {  # how the batch goes, and whether the handler has a formatter
     "dispatch-formatted": (dispatch, True), "dispatch-bare": (dispatch, False), "messages-bare": (_as_the_local_output, False)}
 HANDLER_CASES = [(kind, path, name, style) for kind, names in HANDLER_METHODS.items() for path in PATHS for name in names
