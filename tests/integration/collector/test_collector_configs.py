@@ -19,6 +19,7 @@ CONFIG_SETS = {
     "gateway": ["gateway.yaml"],
     "sidecar+file-overlay": ["sidecar.yaml", "overlays/sidecar-file.yaml"],
     "gateway+file-overlay": ["gateway.yaml", "overlays/gateway-file.yaml"],
+    "front": ["front.yaml"],
 }
 
 
@@ -28,7 +29,14 @@ def validate(binary: Path, configs: list[str], tmp_path: Path, **env: str) -> su
         args += ["--config", config if config.startswith("yaml:") or Path(config).is_absolute() else str(CONFIG_DIR / config)]
     return subprocess.run(
         args,
-        env=clean_env({"GYRINX_COLLECTOR_FILE_PREFIX": str(tmp_path / "out"), **env}),
+        env=clean_env(
+            {
+                "GYRINX_COLLECTOR_FILE_PREFIX": str(tmp_path / "out"),
+                "GYRINX_COLLECTOR_STORAGE_DIR": str(tmp_path / "storage"),
+                "GYRINX_GATEWAYS": "[127.0.0.1:4317, 127.0.0.1:4327]",
+                **env,
+            }
+        ),
         capture_output=True,
         text=True,
         timeout=60,
@@ -79,3 +87,32 @@ def test_binary_has_exactly_the_manifest_components(collector_binary: Path) -> N
         in_manifest = {entry["gomod"] for entry in manifest[section]}
         assert in_binary == in_manifest, section
     assert listed["buildinfo"]["version"] == manifest["dist"]["version"]
+
+
+def test_front_requires_its_gateways(collector_binary: Path, tmp_path: Path) -> None:
+    # The front has no default gateway list: a front started without one must not validate.
+    result = validate(collector_binary, ["front.yaml"], tmp_path, GYRINX_GATEWAYS="")
+    assert result.returncode != 0
+
+
+def test_front_routes_each_signal_by_its_key(collector_binary: Path) -> None:
+    # Logs and traces by trace id (whole traces per gateway), metrics by stream; every exporter
+    # of the front is a load balancer whose per-gateway exporter has no queue of its own.
+    config = yaml.safe_load((CONFIG_DIR / "front.yaml").read_text())
+    keys = {name: exporter["routing_key"] for name, exporter in config["exporters"].items()}
+    assert keys == {"loadbalancing/logs": "traceID", "loadbalancing/metrics": "streamID", "loadbalancing/traces": "traceID"}
+    for exporter in config["exporters"].values():
+        assert exporter["sending_queue"]["storage"] == "file_storage/queue"
+        assert exporter["protocol"]["otlp"]["sending_queue"]["enabled"] is False
+
+
+@pytest.mark.parametrize("name", ["front.yaml", "gateway.yaml"])
+def test_tier_configs_acknowledge_only_after_a_persistent_queue(name: str) -> None:
+    # Durable by default: no batch processor (it acknowledges before exporting) in any pipeline,
+    # and every exporter that has a sending queue keeps it on disk.
+    config = yaml.safe_load((CONFIG_DIR / name).read_text())
+    for pipeline in config["service"]["pipelines"].values():
+        assert not any(p.split("/")[0] == "batch" for p in pipeline.get("processors", []))
+    for exporter in config["exporters"].values():
+        assert exporter["sending_queue"]["storage"] == "file_storage/queue"
+    assert "file_storage/queue" in config["service"]["extensions"]
