@@ -9,7 +9,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo check test test-pythons typecheck lint unit suite bench bench-cli bench-catalogue collector dist clean
+.PHONY: install demo check test test-pythons typecheck lint unit suite bench bench-cli bench-catalogue collector fleet dist clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,11 @@ bench-catalogue: $(STAMP)
 # build.py is stdlib only: no virtualenv needed.
 collector:
 	@$(PYTHON) collector-config/build.py
+
+# The collector tier under load and faults (docs/fleet.md): apps -> front -> gateways (the real
+# binary, built once by build.py) -> files; writes benchmarks/fleet/RESULTS.md. A few minutes.
+fleet: $(STAMP)
+	$(PY) -m benchmarks.fleet
 
 clean:
 	rm -rf $(VENV) .venv-3.* .mypy_cache .pytest_cache build dist

@@ -25,7 +25,10 @@ from benchmarks.fleet.tier import FRONT, GATEWAY, REPO, Replica, Sampler, clean_
 
 #: A gateway whose memory limiter refuses data under this load: a soft limit far below what it
 #: needs, so the limiter flips between refusing and accepting (retryable errors to the front).
-REFUSING_LIMITER = "yaml:processors::memory_limiter::{limit_percentage: 0, spike_limit_percentage: 0, limit_mib: 24, spike_limit_mib: 8, check_interval: 100ms}"
+REFUSING_LIMITER = (
+    "yaml:processors: {memory_limiter: {limit_percentage: 0, spike_limit_percentage: 0,"
+    " limit_mib: 24, spike_limit_mib: 8, check_interval: 100ms}}"
+)
 
 
 @dataclass
@@ -39,6 +42,9 @@ class Scenario:
     gateways: int = 2
     front: bool = True
     fault: str = "none"
+    #: Extra --config for the front (a setting whose effect is measured) and extra front env.
+    front_configs: list[str] = field(default_factory=list)
+    front_env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -68,7 +74,8 @@ def start_fleet(binary: Path, scenario: Scenario, workdir: Path) -> Fleet:
     front = None
     if scenario.front:
         hosts = "[" + ", ".join(g.endpoint for g in gateways) + "]"
-        front = Replica(binary, "front", "front-0", list(FRONT), workdir / "front-0", {"GYRINX_GATEWAYS": hosts})
+        env = {"GYRINX_GATEWAYS": hosts, **scenario.front_env}
+        front = Replica(binary, "front", "front-0", FRONT + scenario.front_configs, workdir / "front-0", env)
         front.start()
     return Fleet(front, gateways)
 
