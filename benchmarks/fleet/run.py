@@ -42,9 +42,14 @@ class Scenario:
     gateways: int = 2
     front: bool = True
     fault: str = "none"
+    #: When the fault starts (seconds after the apps start) and how long a killed replica stays down.
+    fault_at: float = 2.0
+    down_s: float = 2.0
     #: Extra --config for the front (a setting whose effect is measured) and extra front env.
     front_configs: list[str] = field(default_factory=list)
     front_env: dict[str, str] = field(default_factory=dict)
+    #: The gateways' configs, if not gateway.yaml with the file overlay.
+    gateway_configs: list[str] | None = None
 
 
 @dataclass
@@ -54,6 +59,8 @@ class Fleet:
     front: Replica | None
     gateways: list[Replica]
     notes: list[str] = field(default_factory=list)
+    killed_at: float | None = None
+    killed_written: int = 0
 
     @property
     def replicas(self) -> list[Replica]:
@@ -65,7 +72,7 @@ def start_fleet(binary: Path, scenario: Scenario, workdir: Path) -> Fleet:
     """Start the gateways, then the front pointed at them."""
     gateways = []
     for index in range(scenario.gateways):
-        configs = list(GATEWAY)
+        configs = list(scenario.gateway_configs or GATEWAY)
         if scenario.fault == "refusal" and index == scenario.gateways - 1:
             configs.append(REFUSING_LIMITER)
         gateways.append(Replica(binary, "gateway", f"gw-{index}", configs, workdir / f"gw-{index}"))
@@ -80,16 +87,33 @@ def start_fleet(binary: Path, scenario: Scenario, workdir: Path) -> Fleet:
     return Fleet(front, gateways)
 
 
-def kill_and_restart(replica: Replica, at: float, down: float, notes: list[str]) -> Callable[[float], None]:
-    """A fault step: SIGKILL ``replica`` ``at`` seconds into the load, start it ``down`` s later."""
+def size(path: Path) -> int:
+    """A file's size, 0 if it does not exist yet."""
+    return path.stat().st_size if path.exists() else 0
+
+
+def kill_and_restart(replica: Replica, at: float, down: float, fleet: Fleet) -> Callable[[float], None]:
+    """A fault step: SIGKILL ``replica`` ``at`` seconds into the load, start it ``down`` s later.
+
+    Not before data flows through it: a gateway is killed once its file has records, a front once
+    the gateways' files have, so the kill lands mid-stream and not in the apps' start-up.
+    """
+    gateways = [replica] if replica.role == "gateway" else fleet.gateways
+
+    def written() -> int:
+        return sum(size(logs_file(g.output)) for g in gateways)
 
     def step(t0: float) -> None:
         time.sleep(max(0.0, t0 + at - time.time()))
+        while written() == 0 and time.time() - t0 < 60:
+            time.sleep(0.02)
+        fleet.killed_written = written()
         replica.kill()
-        notes.append(f"{replica.name} SIGKILLed at {time.time() - t0:.1f}s")
+        fleet.killed_at = time.time() - t0
+        fleet.notes.append(f"{replica.name} SIGKILLed at {fleet.killed_at:.1f}s ({fleet.killed_written:,} bytes of logs written)")
         time.sleep(down)
         replica.start()
-        notes.append(f"{replica.name} restarted and healthy at {time.time() - t0:.1f}s")
+        fleet.notes.append(f"{replica.name} restarted and healthy at {time.time() - t0:.1f}s")
 
     return step
 
@@ -111,10 +135,10 @@ def fault_step(scenario: Scenario, fleet: Fleet, load_done: threading.Event) -> 
     """The fault of ``scenario`` as a function of the load's start time."""
     last = fleet.gateways[-1]
     if scenario.fault == "gateway-kill":
-        return kill_and_restart(last, 2.0, 2.0, fleet.notes)
+        return kill_and_restart(last, scenario.fault_at, scenario.down_s, fleet)
     if scenario.fault == "front-restart":
         assert fleet.front is not None
-        return kill_and_restart(fleet.front, 2.0, 1.0, fleet.notes)
+        return kill_and_restart(fleet.front, scenario.fault_at, scenario.down_s / 2, fleet)
     if scenario.fault == "slow-gateway":
         fleet.notes.append(f"{last.name} SIGSTOPped 150 ms of every 250 ms while the apps track")
         return slow(last, 0.15, 0.10, load_done)
@@ -219,6 +243,13 @@ def summarise(
         "gateways": scenario.gateways,
         "front": scenario.front,
         "notes": fleet.notes,
+        # Seconds after the apps started: the kill must land while they still track.
+        "killed_at_s": fleet.killed_at,
+        "tracking_ended_s": max((r["tracked"] for r in reports), default=t0) - t0,
+        "killed_written_bytes": fleet.killed_written,
+        # The same files at the end (the killed gateway's, or all for a front): more than at the kill.
+        "final_written_bytes": sum(size(logs_file(g.output)) for g in fleet.gateways)
+        if scenario.fault != "gateway-kill" else size(logs_file(fleet.gateways[-1].output)),
         "drained": drained,
         "books": {"emitted": emitted, "exported": exported, "dropped": dict(dropped), "pending": pending},
         "files": {
