@@ -36,7 +36,8 @@ def scenarios(apps: int, events: int) -> list[Scenario]:
         Scenario("front SIGKILLed and restarted", fault="front-restart", **kw),
         Scenario("slow gateway (SIGSTOP 60 %)", fault="slow-gateway", **kw),
         Scenario("variant: no per-gateway retry, gateway SIGKILLed", fault="gateway-kill", front_configs=[NO_GATEWAY_RETRY], **kw),
-        Scenario("variant: front queue of 20 requests, gateway SIGKILLed", fault="gateway-kill",
+        Scenario("variant: gateway down 8 s, default front queue", fault="gateway-kill", down_s=8.0, **kw),
+        Scenario("variant: gateway down 8 s, front queue of 20 requests", fault="gateway-kill", down_s=8.0,
                  front_env={"GYRINX_COLLECTOR_QUEUE_SIZE": "20"}, **kw),
         Scenario("variant: no exporter-side batch on the front", front_configs=[NO_EXPORTER_BATCH], **kw),
     ]
@@ -50,7 +51,7 @@ def collector() -> Path:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--apps", type=int, default=4)
+    parser.add_argument("--apps", type=int, default=6)
     parser.add_argument("--events", type=int, default=10_000, help="events per app")
     parser.add_argument("--only", help="run only scenarios whose name contains this")
     parser.add_argument("--results", type=Path, default=Path(__file__).with_name("RESULTS.md"))
