@@ -1,4 +1,4 @@
-"""One app of the fleet: ``python -m benchmarks.fleet.app APP EVENTS PER_TRACE``.
+"""One app of the fleet: ``python -m benchmarks.fleet.app APP EVENTS PER_TRACE [EVENT]``.
 
 Uses only the public API, over OTLP (GYRINX_TRACKER_EXPORTER=otlp and OTEL_EXPORTER_OTLP_ENDPOINT
 come from the harness): tracks EVENTS events flat out, PER_TRACE of them inside each request span,
@@ -21,14 +21,14 @@ EVENT = "fleet_event"
 FLUSH_TIMEOUT_S = 120.0
 
 
-def main(app: int, events: int, per_trace: int) -> None:
+def main(app: int, events: int, per_trace: int, event: str = EVENT) -> None:
     tracer = TracerProvider().get_tracer("fleet")
     started = time.time()
     seq = 0
     while seq < events:
         with tracer.start_as_current_span("request"):
             for _ in range(min(per_trace, events - seq)):
-                gyrinx_tracker.track(EVENT, app=app, seq=seq)
+                gyrinx_tracker.track(event, app=app, seq=seq)
                 seq += 1
     tracked = time.time()
     flushed = gyrinx_tracker.flush(FLUSH_TIMEOUT_S)
@@ -38,4 +38,4 @@ def main(app: int, events: int, per_trace: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))
+    main(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), *sys.argv[4:5])

@@ -78,6 +78,7 @@ class Received:
 
     copies: Counter[tuple[int, int]] = field(default_factory=Counter)
     gateways_of_trace: dict[str, set[str]] = field(default_factory=dict)
+    records_of_trace: Counter[str] = field(default_factory=Counter)
     latencies_s: list[float] = field(default_factory=list)
     last_arrival: float = 0.0
     per_gateway: Counter[str] = field(default_factory=Counter)
@@ -115,6 +116,8 @@ class Received:
                     trace = record.get("traceId", "")
                     if trace:
                         self.gateways_of_trace.setdefault(trace, set()).add(gateway)
+                        if self.copies[(int(app), int(seq))] == 1:
+                            self.records_of_trace[trace] += 1
                     if arrived and self.copies[(int(app), int(seq))] == 1:
                         self.latencies_s.append(arrived - int(record.get("timeUnixNano", 0)) / 1e9)
 

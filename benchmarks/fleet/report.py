@@ -19,7 +19,10 @@ def machine() -> list[str]:
                 if line.startswith("model name")), platform.processor())
     mem = next((line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")), "0")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "benchmarks/fleet", "collector-config", ":!benchmarks/fleet/RESULTS.*"],
+        cwd=REPO, capture_output=True, text=True,
+    ).stdout.strip()
     return [
         f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
         f"- Machine: {cpu}, {os.cpu_count()} cores, {int(mem) // 1024} MiB RAM, Linux {platform.release()}, "

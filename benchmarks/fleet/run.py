@@ -50,6 +50,9 @@ class Scenario:
     front_env: dict[str, str] = field(default_factory=dict)
     #: The gateways' configs, if not gateway.yaml with the file overlay.
     gateway_configs: list[str] | None = None
+    gateway_env: dict[str, str] = field(default_factory=dict)
+    #: The event name the apps track (a high-volume name is sampled by the gateways).
+    event: str = "fleet_event"
 
 
 @dataclass
@@ -75,7 +78,7 @@ def start_fleet(binary: Path, scenario: Scenario, workdir: Path) -> Fleet:
         configs = list(scenario.gateway_configs or GATEWAY)
         if scenario.fault == "refusal" and index == scenario.gateways - 1:
             configs.append(REFUSING_LIMITER)
-        gateways.append(Replica(binary, "gateway", f"gw-{index}", configs, workdir / f"gw-{index}"))
+        gateways.append(Replica(binary, "gateway", f"gw-{index}", configs, workdir / f"gw-{index}", dict(scenario.gateway_env)))
     for gateway in gateways:
         gateway.start()
     front = None
@@ -158,7 +161,7 @@ def run_apps(scenario: Scenario, target: str) -> list[subprocess.Popen[str]]:
                 "OTEL_METRIC_EXPORT_INTERVAL": "1000",
             }
         )
-        argv = [sys.executable, "-m", "benchmarks.fleet.app", str(app), str(scenario.events), str(scenario.per_trace)]
+        argv = [sys.executable, "-m", "benchmarks.fleet.app", str(app), str(scenario.events), str(scenario.per_trace), scenario.event]
         procs.append(subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     return procs
 
@@ -259,6 +262,8 @@ def summarise(
             "per_gateway": dict(received.per_gateway),
             "unreadable_lines": received.unreadable_lines,
             "traces": len(received.gateways_of_trace),
+            # How many of its records each trace has in the files (all of them, or none if sampled out).
+            "records_per_trace": dict(Counter(received.records_of_trace.values())),
             "split_traces": received.split_traces(),
         },
         "checks": {

@@ -57,7 +57,9 @@ def read_usage(pid: int) -> Usage | None:
         return None
     fields = stat.rsplit(")", 1)[1].split()
     cpu = (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime (fields 14 and 15)
-    hwm = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), 0)
+    hwm = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), None)
+    if hwm is None:  # a zombie (exited, not yet reaped): its memory and times are gone
+        return None
     return Usage(cpu, hwm / 1024)
 
 
@@ -139,7 +141,8 @@ class Replica:
                 return
             usage = read_usage(self.process.pid)
             if usage is not None:
-                self.lifetimes[-1] = usage
+                last = self.lifetimes[-1]  # both only grow within a lifetime
+                self.lifetimes[-1] = Usage(max(last.cpu_s, usage.cpu_s), max(last.peak_rss_mib, usage.peak_rss_mib))
 
     def kill(self) -> None:
         """SIGKILL: nothing is flushed, nothing is shut down."""

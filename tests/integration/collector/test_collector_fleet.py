@@ -91,3 +91,18 @@ def test_the_check_sees_records_a_replica_lost_after_acknowledging_them(collecto
     assert result["books"]["exported"] == result["books"]["emitted"], result
     assert result["files"]["unique"] < result["books"]["exported"], result
     assert not result["checks"]["unique_equals_exported"]
+
+
+def test_sampling_by_trace_is_consistent_across_gateway_replicas(collector_binary: Path, tmp_path: Path) -> None:
+    # A high-volume event sampled at 50 % by two replicas: the front sends a whole trace to one
+    # replica and the decision hashes the trace id, so each trace is kept whole or dropped whole.
+    sampled = {"GYRINX_SAMPLED_EVENTS": "fleet_page_view", "GYRINX_SAMPLING_PERCENT": "50"}
+    scenario = Scenario("sampled", apps=2, events=2_000, per_trace=10, event="fleet_page_view", gateway_env=sampled)
+    result = run(collector_binary, scenario, tmp_path)
+    files = result["files"]
+    assert result["books"]["exported"] == result["books"]["emitted"] == 4_000, result
+    assert files["records_per_trace"] == {10: files["traces"]}, result  # every kept trace whole
+    assert files["split_traces"] == 0 and files["duplicates"] == 0, result
+    # 400 traces at 50 %: outside [140, 260] kept has a chance below 1e-9.
+    assert 140 <= files["traces"] <= 260, result
+    assert len(files["per_gateway"]) == 2, result
