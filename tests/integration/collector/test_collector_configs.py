@@ -20,6 +20,8 @@ CONFIG_SETS = {
     "sidecar+file-overlay": ["sidecar.yaml", "overlays/sidecar-file.yaml"],
     "gateway+file-overlay": ["gateway.yaml", "overlays/gateway-file.yaml"],
     "front": ["front.yaml"],
+    "front+dns-overlay": ["front.yaml", "overlays/front-dns.yaml"],
+    "front+k8s-overlay": ["front.yaml", "overlays/front-k8s.yaml"],
 }
 
 
@@ -34,6 +36,8 @@ def validate(binary: Path, configs: list[str], tmp_path: Path, **env: str) -> su
                 "GYRINX_COLLECTOR_FILE_PREFIX": str(tmp_path / "out"),
                 "GYRINX_COLLECTOR_STORAGE_DIR": str(tmp_path / "storage"),
                 "GYRINX_GATEWAYS": "[127.0.0.1:4317, 127.0.0.1:4327]",
+                "GYRINX_GATEWAYS_DNS": "otel-gateway-headless.observability.svc.cluster.local",
+                "GYRINX_GATEWAYS_K8S_SERVICE": "otel-gateway.observability",
                 **env,
             }
         ),
@@ -116,3 +120,14 @@ def test_tier_configs_acknowledge_only_after_a_persistent_queue(name: str) -> No
     for exporter in config["exporters"].values():
         assert exporter["sending_queue"]["storage"] == "file_storage/queue"
     assert "file_storage/queue" in config["service"]["extensions"]
+
+
+@pytest.mark.parametrize("overlay", ["overlays/front-dns.yaml", "overlays/front-k8s.yaml"])
+def test_front_resolver_overlays_replace_the_static_resolver(overlay: str) -> None:
+    # The load-balancing exporter accepts exactly one resolver: each overlay must null the static
+    # one for every signal, or the front fails to start (validate catches that only at build time).
+    config = yaml.safe_load((CONFIG_DIR / overlay).read_text())
+    for name in ("loadbalancing/logs", "loadbalancing/metrics", "loadbalancing/traces"):
+        resolver = config["exporters"][name]["resolver"]
+        assert resolver["static"] is None
+        assert len([k for k, v in resolver.items() if v is not None]) == 1
