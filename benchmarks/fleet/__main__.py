@@ -31,6 +31,7 @@ def scenarios(apps: int, events: int) -> list[Scenario]:
     return [
         Scenario("one gateway, no front", gateways=1, front=False, **kw),
         Scenario("front + 2 gateways", **kw),
+        Scenario("front + 2 gateways, paced: 4 apps x 250 events/s", apps=4, events=2_500, rate=250.0),
         Scenario("gateway SIGKILLed 2 s", fault="gateway-kill", **kw),
         Scenario("gateway memory limiter refusing", fault="refusal", **kw),
         Scenario("front SIGKILLed and restarted", fault="front-restart", **kw),

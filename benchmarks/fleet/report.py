@@ -53,8 +53,8 @@ def write_results(path: Path, results: list[dict[str, Any]], binary: Path) -> No
     lines = ["# Fleet results (`make fleet`)", "", *machine(), f"- Collector: {binary.parent.name}/{binary.name} (build.py cache key)", ""]
     if results:
         lines += [f"Each run: {results[0]['apps']} app processes x {results[0]['events_per_app']:,} events "
-                  "(10 per request span), flat out, over OTLP/gRPC with the public API; gateways write with the "
-                  "file exporter and are counted at the files. One run per row.", ""]
+                  "(10 per request span), flat out unless the row says paced, over OTLP/gRPC with the public API; "
+                  "gateways write with the file exporter and are counted at the files. One run per row.", ""]
     lines += [
         "| run | events/s | front CPU s / M events | gateway CPU s / M events | front peak RSS MiB | gateway peak RSS MiB "
         "| latency p50 / p99 ms | emitted | exported | dropped (books) | unique in files | missing | duplicates "

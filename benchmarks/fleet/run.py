@@ -53,6 +53,8 @@ class Scenario:
     gateway_env: dict[str, str] = field(default_factory=dict)
     #: The event name the apps track (a high-volume name is sampled by the gateways).
     event: str = "fleet_event"
+    #: Events/s per app; 0 = flat out.
+    rate: float = 0.0
 
 
 @dataclass
@@ -161,7 +163,8 @@ def run_apps(scenario: Scenario, target: str) -> list[subprocess.Popen[str]]:
                 "OTEL_METRIC_EXPORT_INTERVAL": "1000",
             }
         )
-        argv = [sys.executable, "-m", "benchmarks.fleet.app", str(app), str(scenario.events), str(scenario.per_trace), scenario.event]
+        argv = [sys.executable, "-m", "benchmarks.fleet.app", str(app), str(scenario.events), str(scenario.per_trace),
+                scenario.event, str(scenario.rate)]
         procs.append(subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     return procs
 
@@ -243,6 +246,7 @@ def summarise(
         "fault": scenario.fault,
         "apps": scenario.apps,
         "events_per_app": scenario.events,
+        "rate_per_app": scenario.rate,
         "gateways": scenario.gateways,
         "front": scenario.front,
         "notes": fleet.notes,
