@@ -33,6 +33,8 @@ _EXAMPLES = """examples:
   gyrinx-tracker query 'jsonPayload.event="api_call" jsonPayload.labels.status>=500' app.log
   gcloud logging read 'logName:"logs/tracker"' --format=json | gyrinx-tracker summary --by endpoint
   gyrinx-tracker events check --catalogue events.json myapp/
+  gyrinx-tracker events monitoring --catalogue events.json -o monitoring/
+  gyrinx-tracker alerts check --catalogue events.json app.log
 """
 
 
@@ -66,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     _query_parser(commands)
     _summary_parser(commands)
     _events_cli.add_parser(commands)
+    _events_cli.add_alerts_parser(commands, _FILE_HELP)
     return parser
 
 

@@ -1,0 +1,150 @@
+"""One Cloud Monitoring alert policy per declared alert, over the metrics the tracker writes.
+
+Counts come from the counters (exact, whatever the log sampling keeps); only ``log_match`` reads
+logs, since it asks about label values that metrics may not carry (ids are kept out of metrics,
+and a value seen once is what matters). On a sampled event it sees the kept entries only, which
+the policy's documentation says.
+
+``absent`` is two conditions: no point at all for the duration (the process stopped: the tracker
+exports every series on each interval while it runs, so the counter alone never goes silent
+while the app is up), or points whose increase over the duration is below one (the app runs, but
+the event stopped).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from gyrinx_tracker._catalogue.alerts import AlertSpec, Condition
+from gyrinx_tracker._monitoring.dashboard import metric_filter
+from gyrinx_tracker._monitoring.model import Monitored, MonitoringError, seconds
+
+LOG_SCOPE = '(log_id("tracker") OR log_id("run.googleapis.com/stdout"))'
+NOTIFICATION_PERIOD = "300s"  # log-match policies must limit notifications; Google's smallest period
+AUTO_CLOSE = "1800s"
+_FILTER_OPERATORS = {"=": "=", "!=": "!=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
+
+
+def policy(entry: Monitored, alert: AlertSpec) -> dict[str, Any]:
+    """The ``AlertPolicy`` resource of ``alert`` as JSON."""
+    conditions = _CONDITIONS[alert.kind](entry, alert)
+    found: dict[str, Any] = {
+        "displayName": f"{alert.event}: {alert.name}",
+        "documentation": {"content": documentation(entry, alert), "mimeType": "text/markdown",
+                          "subject": f"{alert.event}: {alert.name}"},
+        "userLabels": {"gyrinx-tracker": "generated", "event": _label_value(alert.event), "alert": alert.name},
+        "combiner": "OR",
+        "conditions": conditions,
+        "alertStrategy": {"autoClose": AUTO_CLOSE},
+        "severity": alert.severity.upper(),
+        "enabled": True,
+    }
+    if alert.kind == "log_match":
+        found["alertStrategy"]["notificationRateLimit"] = {"period": NOTIFICATION_PERIOD}
+    if alert.channels:
+        found["notificationChannels"] = list(alert.channels)
+    return found
+
+
+def documentation(entry: Monitored, alert: AlertSpec) -> str:
+    text = f"{alert.documentation}\n\nFires when: {describe(alert, entry.unit)}."
+    if alert.kind == "log_match" and entry.spec.sample_rate is not None and entry.spec.sample_rate < 1:
+        text += (f"\n\n`{alert.event}` is sampled at {entry.spec.sample_rate:g}: only the kept log entries "
+                 "can match, so a rare match may be missed.")
+    return text + "\n\nGenerated from the event catalogue by `gyrinx-tracker events monitoring`."
+
+
+def describe(alert: AlertSpec, unit: str = "") -> str:
+    """The alert in words (for documentation and ``alerts check``)."""
+    if alert.kind == "rate_above":
+        return f"more than {alert.threshold:g} `{alert.event}` events in {_minutes(alert.window)}"
+    if alert.kind == "rate_below":
+        return f"fewer than {alert.threshold:g} `{alert.event}` events in {_minutes(alert.window)}"
+    if alert.kind == "absent":
+        return f"no `{alert.event}` event for {_minutes(alert.duration)}"
+    if alert.kind == "percentile_above":
+        return (f"p{alert.percentile} of `{alert.event}`'s value above {alert.threshold:g}"
+                f"{' ' + unit if unit not in ('', '1') else ''} over {_minutes(alert.window)}")
+    return f"a `{alert.event}` entry with {match_filter(alert.match)}"
+
+
+def _minutes(value: int | None) -> str:
+    assert value is not None
+    return f"{value // 60} min"
+
+
+def match_filter(match: tuple[Condition, ...]) -> str:
+    """The label conditions in the Cloud Logging query language (``gyrinx-tracker query`` reads it too)."""
+    return " AND ".join(f"jsonPayload.labels.{c.label}{_FILTER_OPERATORS[c.op]}{_literal(c.value)}" for c in match)
+
+
+def log_filter(alert: AlertSpec) -> str:
+    """The whole log filter of a ``log_match`` alert: the tracker's logs, the event, its labels."""
+    return f"{LOG_SCOPE} AND jsonPayload.event={json.dumps(alert.event)} AND {match_filter(alert.match)}"
+
+
+def _literal(value: str | int | float | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)
+
+
+def _label_value(text: str) -> str:
+    """User label values: lower-case letters, digits, ``_`` and ``-``, at most 63 characters."""
+    return re.sub(r"[^a-z0-9_-]", "_", text.lower())[:63]
+
+
+def _threshold(entry: Monitored, alert: AlertSpec, comparison: str) -> list[dict[str, Any]]:
+    assert alert.window is not None
+    return [{"displayName": describe(alert, entry.unit), "conditionThreshold": {
+        "filter": metric_filter(entry.counter),
+        "aggregations": [{"alignmentPeriod": seconds(alert.window), "perSeriesAligner": "ALIGN_DELTA",
+                          "crossSeriesReducer": "REDUCE_SUM"}],
+        "comparison": comparison, "thresholdValue": alert.threshold, "duration": "0s", "trigger": {"count": 1}}}]
+
+
+def _rate_above(entry: Monitored, alert: AlertSpec) -> list[dict[str, Any]]:
+    return _threshold(entry, alert, "COMPARISON_GT")
+
+
+def _rate_below(entry: Monitored, alert: AlertSpec) -> list[dict[str, Any]]:
+    return _threshold(entry, alert, "COMPARISON_LT")
+
+
+def _absent(entry: Monitored, alert: AlertSpec) -> list[dict[str, Any]]:
+    assert alert.duration is not None
+    period = seconds(min(alert.duration, 300))
+    return [
+        {"displayName": f"no `{alert.event}` point for {_minutes(alert.duration)} (the app stopped writing)",
+         "conditionAbsent": {"filter": metric_filter(entry.counter), "duration": seconds(alert.duration),
+                             "aggregations": [{"alignmentPeriod": period, "perSeriesAligner": "ALIGN_DELTA",
+                                               "crossSeriesReducer": "REDUCE_SUM"}],
+                             "trigger": {"count": 1}}},
+        {"displayName": f"`{alert.event}` did not increase in {_minutes(alert.duration)}",
+         "conditionThreshold": {"filter": metric_filter(entry.counter),
+                                "aggregations": [{"alignmentPeriod": seconds(alert.duration),
+                                                  "perSeriesAligner": "ALIGN_DELTA",
+                                                  "crossSeriesReducer": "REDUCE_SUM"}],
+                                "comparison": "COMPARISON_LT", "thresholdValue": 1, "duration": "0s",
+                                "trigger": {"count": 1}}},
+    ]
+
+
+def _percentile_above(entry: Monitored, alert: AlertSpec) -> list[dict[str, Any]]:
+    if entry.histogram is None or alert.window is None:
+        raise MonitoringError(f"{alert.name}: the event {alert.event!r} has no histogram")
+    return [{"displayName": describe(alert, entry.unit), "conditionThreshold": {
+        "filter": metric_filter(entry.histogram),
+        "aggregations": [{"alignmentPeriod": seconds(alert.window), "perSeriesAligner": "ALIGN_DELTA",
+                          "crossSeriesReducer": f"REDUCE_PERCENTILE_{alert.percentile:02d}"}],
+        "comparison": "COMPARISON_GT", "thresholdValue": alert.threshold, "duration": "0s", "trigger": {"count": 1}}}]
+
+
+def _log_match(entry: Monitored, alert: AlertSpec) -> list[dict[str, Any]]:
+    return [{"displayName": describe(alert), "conditionMatchedLog": {"filter": log_filter(alert)}}]
+
+
+_CONDITIONS = {"rate_above": _rate_above, "rate_below": _rate_below, "absent": _absent,
+               "percentile_above": _percentile_above, "log_match": _log_match}
