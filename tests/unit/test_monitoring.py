@@ -4,6 +4,7 @@ Prometheus rule file's structure; the collector's renaming port gives upstream's
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from google.cloud.monitoring_v3.types import AlertPolicy
 from gyrinx_tracker._catalogue.catalogue import CatalogueError, load
 from gyrinx_tracker._monitoring import names
 from gyrinx_tracker._monitoring.generate import artefacts
+from gyrinx_tracker._monitoring.rules import at_least
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "events.json"
 
@@ -104,7 +106,16 @@ class TestGeneratedFiles:
                 assert ("record" in rule) != ("alert" in rule) and rule["expr"]
                 assert set(rule) <= {"record", "alert", "expr", "labels", "annotations", "for"}
         alerts = {rule["alert"] for group in document["groups"] for rule in group["rules"] if "alert" in rule}
-        assert alerts == {"logins-stopped", "api-traffic-surge", "operations-slow", "features-unused"}
+        assert alerts == {"logins-stopped", "api-server-errors", "api-traffic-surge", "operations-slow", "features-unused"}
+
+
+class TestLabelComparisonsInPromQL:
+    @pytest.mark.parametrize("bound", [0, 1, 9, 10, 99, 100, 500, 599, 1000, 1234])
+    def test_at_least_matches_exactly_the_integers_from_the_bound(self, bound: int) -> None:
+        """PromQL regexes are anchored: fullmatch is their meaning; leading zeros never match."""
+        pattern = re.compile(at_least(bound))
+        assert [n for n in range(20_000) if bool(pattern.fullmatch(str(n))) != (n >= bound)] == []
+        assert not pattern.fullmatch("0" + str(max(bound, 1)))
 
 
 class TestCollectorNames:
