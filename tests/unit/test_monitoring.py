@@ -96,8 +96,8 @@ class TestGeneratedFiles:
             assert policy.documentation.content and policy.notification_channels
 
     def test_the_rules_have_a_rule_files_structure(self, files: dict[str, str]) -> None:
-        """Structural check against Prometheus's rule-file schema (groups of record/alert rules with expr);
-        Prometheus's own rulefmt parser was run on it by hand (see the report), not here."""
+        """Groups of record/alert rules with expr, here; Prometheus's own parser checks the expressions in
+        tests/integration/test_prometheus_rules.py (it needs Go)."""
         document = yaml.safe_load(files["prometheus/rules.yaml"])
         assert set(document) == {"groups"}
         for group in document["groups"]:
