@@ -53,8 +53,8 @@ def _charts(entry: Monitored) -> list[dict[str, Any]]:
 
 def metric_filter(written: names.Written, extra: str = "") -> str:
     """A Cloud Monitoring filter naming exactly one of the tracker's metric types."""
-    text = f'metric.type="{written.metric_type}" resource.type="{names.RESOURCE}"'
-    return f"{text} {extra}".rstrip()
+    clauses = [f'metric.type="{written.metric_type}"', f'resource.type="{names.RESOURCE}"']
+    return " AND ".join([*clauses, extra] if extra else clauses)
 
 
 def _rate_chart(entry: Monitored) -> dict[str, Any]:

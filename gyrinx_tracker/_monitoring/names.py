@@ -85,7 +85,9 @@ def instruments(catalogue_path: str, spec: EventSpec) -> list[Instrument]:
     config = from_env({"GYRINX_TRACKER_CATALOGUE": catalogue_path})
     metrics = Metrics(config, Stats())
     name = sample_name(spec.name)
-    labels = {key: "x" for key in spec.group_by}
+    # The labels the generators ask about: those the dashboard groups by and those alerts compare.
+    asked = [*spec.group_by, *(c.label for alert in spec.alerts for c in alert.match)]
+    labels = dict.fromkeys(asked, "x")
     metrics.record([Event(name, 1, 1.0 if spec.value_used else None, dict(labels))])
     found = []
     for metric in event_metrics(metrics.events[name.lower()], 0, 1):

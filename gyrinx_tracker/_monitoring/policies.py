@@ -1,9 +1,11 @@
 """One Cloud Monitoring alert policy per declared alert, over the metrics the tracker writes.
 
-Counts come from the counters (exact, whatever the log sampling keeps); only ``log_match`` reads
-logs, since it asks about label values that metrics may not carry (ids are kept out of metrics,
-and a value seen once is what matters). On a sampled event it sees the kept entries only, which
-the policy's documentation says.
+Counts come from the counters (exact, whatever the log sampling keeps). ``log_match`` reads the
+logs (a ``conditionMatchedLog``: it can name any label, ids included, and its notification says
+which entry matched), except on a sampled event, whose kept entries may miss the one that
+matters: there, when the labels it compares are metric labels (``matchers``), it is a threshold
+on the counter's matching series instead (any increase in 5 minutes). A sampled event whose
+labels the metrics cannot test keeps the log condition, and its documentation says what it misses.
 
 ``absent`` is two conditions: no point at all for the duration (the process stopped: the tracker
 exports every series on each interval while it runs, so the counter alone never goes silent
@@ -19,11 +21,13 @@ from typing import Any
 
 from gyrinx_tracker._catalogue.alerts import AlertSpec, Condition
 from gyrinx_tracker._monitoring.dashboard import metric_filter
+from gyrinx_tracker._monitoring.matchers import label_tests
 from gyrinx_tracker._monitoring.model import Monitored, MonitoringError, seconds
 
 LOG_SCOPE = '(log_id("tracker") OR log_id("run.googleapis.com/stdout"))'
 NOTIFICATION_PERIOD = "300s"  # log-match policies must limit notifications; Google's smallest period
 AUTO_CLOSE = "1800s"
+MATCH_WINDOW = "300s"  # a metric-based log_match: any matching event in 5 minutes
 _FILTER_OPERATORS = {"=": "=", "!=": "!=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
 
 
@@ -41,7 +45,7 @@ def policy(entry: Monitored, alert: AlertSpec) -> dict[str, Any]:
         "severity": alert.severity.upper(),
         "enabled": True,
     }
-    if alert.kind == "log_match":
+    if "conditionMatchedLog" in conditions[0]:
         found["alertStrategy"]["notificationRateLimit"] = {"period": NOTIFICATION_PERIOD}
     if alert.channels:
         found["notificationChannels"] = list(alert.channels)
@@ -50,7 +54,7 @@ def policy(entry: Monitored, alert: AlertSpec) -> dict[str, Any]:
 
 def documentation(entry: Monitored, alert: AlertSpec) -> str:
     text = f"{alert.documentation}\n\nFires when: {describe(alert, entry.unit)}."
-    if alert.kind == "log_match" and entry.spec.sample_rate is not None and entry.spec.sample_rate < 1:
+    if alert.kind == "log_match" and _sampled(entry) and _metric_match(entry, alert) is None:
         text += (f"\n\n`{alert.event}` is sampled at {entry.spec.sample_rate:g}: only the kept log entries "
                  "can match, so a rare match may be missed.")
     return text + "\n\nGenerated from the event catalogue by `gyrinx-tracker events monitoring`."
@@ -142,8 +146,33 @@ def _percentile_above(entry: Monitored, alert: AlertSpec) -> list[dict[str, Any]
         "comparison": "COMPARISON_GT", "thresholdValue": alert.threshold, "duration": "0s", "trigger": {"count": 1}}}]
 
 
+def _sampled(entry: Monitored) -> bool:
+    return entry.spec.sample_rate is not None and entry.spec.sample_rate < 1
+
+
+def _metric_match(entry: Monitored, alert: AlertSpec) -> str | None:
+    """The match as a Cloud Monitoring filter on the counter's labels; None when metrics cannot say it."""
+    tests = label_tests(entry, alert)
+    if tests is None:
+        return None
+    clauses = []
+    for test in tests:
+        value = f"monitoring.regex.full_match({json.dumps(test.text)})" if test.regex else json.dumps(test.text)
+        clause = f'metric.label."{test.key}" = {value}'
+        clauses.append(f"NOT {clause}" if test.negated else clause)
+    return " AND ".join(clauses)
+
+
 def _log_match(entry: Monitored, alert: AlertSpec) -> list[dict[str, Any]]:
-    return [{"displayName": describe(alert), "conditionMatchedLog": {"filter": log_filter(alert)}}]
+    labels = _metric_match(entry, alert) if _sampled(entry) else None
+    if labels is None:
+        return [{"displayName": describe(alert), "conditionMatchedLog": {"filter": log_filter(alert)}}]
+    return [{"displayName": f"{describe(alert)} (counted by the exact counter; the event's logs are sampled)",
+             "conditionThreshold": {
+                 "filter": metric_filter(entry.counter, labels),
+                 "aggregations": [{"alignmentPeriod": MATCH_WINDOW, "perSeriesAligner": "ALIGN_DELTA",
+                                   "crossSeriesReducer": "REDUCE_SUM"}],
+                 "comparison": "COMPARISON_GT", "thresholdValue": 0, "duration": "0s", "trigger": {"count": 1}}}]
 
 
 _CONDITIONS = {"rate_above": _rate_above, "rate_below": _rate_below, "absent": _absent,

@@ -5,7 +5,7 @@ Recording rules: each active event's rate (and by its ``group_by`` labels), and 
 its value. Alerting rules: one per declared alert, over the counters and histograms (exact, not
 sampled). ``log_match`` becomes a rule over the counter when every label it compares is one the
 metrics carry (``status >= 500`` as a regular expression over the label's digits: see
-``_selector``); otherwise the rule file says why it has none (the Cloud Monitoring log-match
+``matchers``); otherwise the rule file says why it has none (the Cloud Monitoring log-match
 policy covers it). Over metrics, a match counts the events whose labels match, whatever the log
 sampling keeps; but a label folded for cardinality is no longer on new series.
 
@@ -20,6 +20,7 @@ import re
 from typing import Any
 
 from gyrinx_tracker._catalogue.alerts import AlertSpec
+from gyrinx_tracker._monitoring.matchers import label_tests
 from gyrinx_tracker._monitoring.model import Monitored, by_owner, promql_duration
 from gyrinx_tracker._monitoring.policies import describe
 
@@ -97,41 +98,12 @@ def _alert(entry: Monitored, alert: AlertSpec) -> dict[str, Any] | None:
 
 
 def _selector(entry: Monitored, alert: AlertSpec) -> str | None:
-    """Label matchers for a ``log_match`` on metric labels; None if PromQL cannot say it.
-
-    Label values are strings in Prometheus, so a comparison with a whole number N >= 0 becomes a
-    regular expression over the decimal digits of the integers at least N (``_at_least``): ``>= N``
-    and ``> N`` match it, ``< N`` and ``<= N`` match its complement (``!~``). Any other number
-    (a fraction, a negative bound) has no such expression.
-    """
-    parts = []
-    for condition in alert.match:
-        key = entry.counter.labels.get(condition.label)
-        if key is None:
-            return None
-        value = condition.value
-        if condition.op in ("=", "!="):
-            text = ("true" if value else "false") if isinstance(value, bool) else str(value)
-            parts.append(f"{key}{condition.op}{json.dumps(text)}")
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or value < 0:
-            return None
-        bound = int(value) + (1 if condition.op in (">", "<=") else 0)
-        parts.append(f"{key}{'=~' if condition.op in ('>', '>=') else '!~'}{json.dumps(at_least(bound))}")
-    return ", ".join(parts)
-
-
-def at_least(bound: int) -> str:
-    """A regular expression matching the decimal form (no sign, no leading zero) of every integer >= ``bound``."""
-    digits = str(bound)
-    choices = [f"[1-9][0-9]{{{len(digits)},}}"]  # more digits
-    for i, digit in enumerate(digits):
-        if digit != "9":
-            low = int(digit) + 1 if i or digits == "0" else max(int(digit) + 1, 1)
-            rest = len(digits) - i - 1
-            choices.append(digits[:i] + f"[{low}-9]" + (f"[0-9]{{{rest}}}" if rest else ""))
-    choices.append(digits)
-    return "|".join(choices)
+    """PromQL label matchers for a ``log_match`` (``matchers``); None when metrics cannot say it."""
+    tests = label_tests(entry, alert)
+    if tests is None:
+        return None
+    operators = {(False, False): "=", (False, True): "!=", (True, False): "=~", (True, True): "!~"}
+    return ", ".join(f"{t.key}{operators[t.regex, t.negated]}{json.dumps(t.text)}" for t in tests)
 
 
 def to_yaml(document: dict[str, Any], notes: list[str]) -> str:

@@ -85,6 +85,19 @@ def used_types(files: dict[str, str]) -> list[str]:
             for match in re.findall(r'metric\.type=\\"([^"\\]+)\\"', text)]
 
 
+def filters(document: Any) -> Iterator[str]:
+    """Every "filter" string in a JSON document."""
+    if isinstance(document, dict):
+        for key, value in document.items():
+            if key == "filter" and isinstance(value, str):
+                yield value
+            else:
+                yield from filters(value)
+    elif isinstance(document, list):
+        for item in document:
+            yield from filters(item)
+
+
 @pytest.mark.parametrize("route", names.ROUTES)
 def test_every_filter_names_a_written_metric_type_and_label(received: dict[str, dict[str, Any]], route: str,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
@@ -95,6 +108,13 @@ def test_every_filter_names_a_written_metric_type_and_label(received: dict[str, 
     assert len(set(used)) >= 6  # every active exact event's counter and the histogram
     for metric_type in used:
         assert metric_type in written, (metric_type, sorted(written))
+    for text in (text for path, text in files.items() if path.endswith(".json")):
+        for chosen in filters(json.loads(text)):
+            metric_type = re.search(r'metric\.type="([^"]+)"', chosen)
+            if metric_type is None:
+                continue  # a log filter
+            for label in re.findall(r'metric\.label\."([^"]+)"', chosen):
+                assert label in written[metric_type.group(1)], (label, chosen)
     dashboard = json.loads(files["dashboard.json"])
     for tile in dashboard["mosaicLayout"]["tiles"]:
         for data_set in tile["widget"].get("xyChart", {}).get("dataSets", []):

@@ -16,7 +16,7 @@ from google.cloud.monitoring_v3.types import AlertPolicy
 from gyrinx_tracker._catalogue.catalogue import CatalogueError, load
 from gyrinx_tracker._monitoring import names
 from gyrinx_tracker._monitoring.generate import artefacts
-from gyrinx_tracker._monitoring.rules import at_least
+from gyrinx_tracker._monitoring.matchers import at_least
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "events.json"
 
@@ -91,7 +91,7 @@ class TestGeneratedFiles:
         kinds = {AlertPolicy.Condition.pb(c).WhichOneof("condition")
                  for policy in policies.values() for c in policy.conditions}
         assert kinds == {"condition_threshold", "condition_absent", "condition_matched_log"}
-        assert len(policies) == 5
+        assert len(policies) == 6
         for policy in policies.values():
             assert policy.documentation.content and policy.notification_channels
 
@@ -106,7 +106,8 @@ class TestGeneratedFiles:
                 assert ("record" in rule) != ("alert" in rule) and rule["expr"]
                 assert set(rule) <= {"record", "alert", "expr", "labels", "annotations", "for"}
         alerts = {rule["alert"] for group in document["groups"] for rule in group["rules"] if "alert" in rule}
-        assert alerts == {"logins-stopped", "api-server-errors", "api-traffic-surge", "operations-slow", "features-unused"}
+        assert alerts == {"logins-stopped", "api-server-errors", "api-traffic-surge", "operations-slow", "features-unused",
+                          "server-errors-shown"}
 
 
 class TestLabelComparisonsInPromQL:

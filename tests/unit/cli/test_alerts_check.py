@@ -44,11 +44,14 @@ def test_quiet_logs_fire_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[s
     code, alerts = run(tmp_path, quiet_day(), capsys)
     assert code == 0
     assert {name: alert["fired"] for name, alert in alerts.items()} == dict.fromkeys(
-        ["logins-stopped", "api-server-errors", "api-traffic-surge", "operations-slow", "features-unused"], False)
+        ["logins-stopped", "api-server-errors", "api-traffic-surge", "operations-slow", "features-unused",
+         "server-errors-shown"], False)
 
 
 @pytest.mark.parametrize(("name", "extra", "drop"), [
     ("api-server-errors", [line(600.5, "api_call", labels={"endpoint": "/api/x", "method": "GET", "status": 503})], None),
+    ("server-errors-shown", [line(700, "error_occurred", labels={"error_type": "Timeout", "code": 504}),
+                             line(701, "error_occurred", labels={"error_type": "NotFound", "code": 404})], None),
     # 3,001 kept entries at sample_rate 0.1 stand for 30,010 events in one 5-minute window: above 30,000.
     ("api-traffic-surge", [line(3600 + i * 0.05, "api_call", sample_rate=0.1,
                                 labels={"endpoint": "/api/x", "method": "GET", "status": 200}) for i in range(3001)], None),
@@ -83,4 +86,4 @@ def test_the_text_report_says_which_and_when(tmp_path: Path, capsys: pytest.Capt
     out = capsys.readouterr().out
     assert "FIRING  api-server-errors (log_match, error)" in out
     assert "2026-12-07T00:10:00Z to 2026-12-07T00:10:00Z: 1 matching entries" in out
-    assert "1 of 5 alerts would have fired" in out
+    assert "1 of 6 alerts would have fired" in out
