@@ -71,7 +71,7 @@ def describe(alert: AlertSpec, unit: str = "") -> str:
     if alert.kind == "percentile_above":
         return (f"p{alert.percentile} of `{alert.event}`'s value above {alert.threshold:g}"
                 f"{' ' + unit if unit not in ('', '1') else ''} over {_minutes(alert.window)}")
-    return f"a `{alert.event}` entry with {match_filter(alert.match)}"
+    return f"an entry of `{alert.event}` with {match_filter(alert.match)}"
 
 
 def _minutes(value: int | None) -> str:

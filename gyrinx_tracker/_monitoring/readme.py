@@ -36,21 +36,23 @@ def render(catalogue: Catalogue, entries: list[Monitored], route: str, notes: li
     lines += [
         "| `prometheus/rules.yaml` | Prometheus recording rules (rates, percentiles) and alerting rules |",
         "",
-        "Counts come from the tracker's counters, which count every event whatever the log sampling keeps; only "
-        "the log-match policies read log entries.",
+        "Counts come from the tracker's counters, which count every event whatever the log sampling keeps. A "
+        "log-match alert reads log entries, except on a sampled event whose compared labels are metric labels: "
+        "there it counts the counter's matching series.",
         "",
         "## Apply",
         "",
         "```sh",
         "gcloud monitoring dashboards create --config-from-file=dashboard.json",
         "for policy in alerts/*.json; do",
-        '  gcloud monitoring policies create --policy-from-file="$policy"',
+        '  gcloud alpha monitoring policies create --policy-from-file="$policy"',
         "done",
         "```",
         "",
         "Updating: `gcloud monitoring dashboards update DASHBOARD_ID --config-from-file=dashboard.json` and "
-        "`gcloud monitoring policies update POLICY_ID --policy-from-file=...` (the ids from "
-        "`gcloud monitoring dashboards list` and `gcloud monitoring policies list --filter='user_labels.gyrinx-tracker=generated'`).",
+        "`gcloud alpha monitoring policies update POLICY_ID --policy-from-file=...` (the ids from "
+        "`gcloud monitoring dashboards list` and `gcloud alpha monitoring policies list`; the policies carry the user "
+        "label `gyrinx-tracker=generated`).",
         "",
         "Prometheus rules: list `prometheus/rules.yaml` under `rule_files` of a Prometheus server or of Managed Service "
         "for Prometheus's rule evaluator; check it with `promtool check rules prometheus/rules.yaml`.",
