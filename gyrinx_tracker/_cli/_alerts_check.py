@@ -33,7 +33,7 @@ from gyrinx_tracker._cli._filter import Node, parse
 from gyrinx_tracker._cli._inputs import Entry, event_of, parse_time, payload
 from gyrinx_tracker._cli._match import matches
 from gyrinx_tracker._cli._sketch import Sketch
-from gyrinx_tracker._monitoring.policies import describe, match_filter
+from gyrinx_tracker._monitoring.describe import describe, match_filter
 
 SHOWN = 5  # firings printed per alert; the rest are counted
 

@@ -19,16 +19,15 @@ import json
 import re
 from typing import Any
 
-from gyrinx_tracker._catalogue.alerts import AlertSpec, Condition
+from gyrinx_tracker._catalogue.alerts import AlertSpec
 from gyrinx_tracker._monitoring.dashboard import metric_filter
+from gyrinx_tracker._monitoring.describe import describe, log_filter, minutes
 from gyrinx_tracker._monitoring.matchers import label_tests
 from gyrinx_tracker._monitoring.model import Monitored, MonitoringError, seconds
 
-LOG_SCOPE = '(log_id("tracker") OR log_id("run.googleapis.com/stdout"))'
 NOTIFICATION_PERIOD = "300s"  # log-match policies must limit notifications; Google's smallest period
 AUTO_CLOSE = "1800s"
 MATCH_WINDOW = "300s"  # a metric-based log_match: any matching event in 5 minutes
-_FILTER_OPERATORS = {"=": "=", "!=": "!=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
 
 
 def policy(entry: Monitored, alert: AlertSpec) -> dict[str, Any]:
@@ -60,41 +59,6 @@ def documentation(entry: Monitored, alert: AlertSpec) -> str:
     return text + "\n\nGenerated from the event catalogue by `gyrinx-tracker events monitoring`."
 
 
-def describe(alert: AlertSpec, unit: str = "") -> str:
-    """The alert in words (for documentation and ``alerts check``)."""
-    if alert.kind == "rate_above":
-        return f"more than {alert.threshold:g} `{alert.event}` events in {_minutes(alert.window)}"
-    if alert.kind == "rate_below":
-        return f"fewer than {alert.threshold:g} `{alert.event}` events in {_minutes(alert.window)}"
-    if alert.kind == "absent":
-        return f"no `{alert.event}` event for {_minutes(alert.duration)}"
-    if alert.kind == "percentile_above":
-        return (f"p{alert.percentile} of `{alert.event}`'s value above {alert.threshold:g}"
-                f"{' ' + unit if unit not in ('', '1') else ''} over {_minutes(alert.window)}")
-    return f"an entry of `{alert.event}` with {match_filter(alert.match)}"
-
-
-def _minutes(value: int | None) -> str:
-    assert value is not None
-    return f"{value // 60} min"
-
-
-def match_filter(match: tuple[Condition, ...]) -> str:
-    """The label conditions in the Cloud Logging query language (``gyrinx-tracker query`` reads it too)."""
-    return " AND ".join(f"jsonPayload.labels.{c.label}{_FILTER_OPERATORS[c.op]}{_literal(c.value)}" for c in match)
-
-
-def log_filter(alert: AlertSpec) -> str:
-    """The whole log filter of a ``log_match`` alert: the tracker's logs, the event, its labels."""
-    return f"{LOG_SCOPE} AND jsonPayload.event={json.dumps(alert.event)} AND {match_filter(alert.match)}"
-
-
-def _literal(value: str | int | float | bool) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return json.dumps(value)
-
-
 def _label_value(text: str) -> str:
     """User label values: lower-case letters, digits, ``_`` and ``-``, at most 63 characters."""
     return re.sub(r"[^a-z0-9_-]", "_", text.lower())[:63]
@@ -121,12 +85,12 @@ def _absent(entry: Monitored, alert: AlertSpec) -> list[dict[str, Any]]:
     assert alert.duration is not None
     period = seconds(min(alert.duration, 300))
     return [
-        {"displayName": f"no `{alert.event}` point for {_minutes(alert.duration)} (the app stopped writing)",
+        {"displayName": f"no `{alert.event}` point for {minutes(alert.duration)} (the app stopped writing)",
          "conditionAbsent": {"filter": metric_filter(entry.counter), "duration": seconds(alert.duration),
                              "aggregations": [{"alignmentPeriod": period, "perSeriesAligner": "ALIGN_DELTA",
                                                "crossSeriesReducer": "REDUCE_SUM"}],
                              "trigger": {"count": 1}}},
-        {"displayName": f"`{alert.event}` did not increase in {_minutes(alert.duration)}",
+        {"displayName": f"`{alert.event}` did not increase in {minutes(alert.duration)}",
          "conditionThreshold": {"filter": metric_filter(entry.counter),
                                 "aggregations": [{"alignmentPeriod": seconds(alert.duration),
                                                   "perSeriesAligner": "ALIGN_DELTA",

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from gyrinx_tracker._catalogue.catalogue import Catalogue
+from gyrinx_tracker._monitoring.describe import describe
 from gyrinx_tracker._monitoring.model import Monitored
-from gyrinx_tracker._monitoring.policies import describe
 
 _ROUTES = {
     "telemetry": "the tracker's own exporter to Google's Telemetry API (`gcp` output, no collector): "

@@ -20,9 +20,9 @@ import re
 from typing import Any
 
 from gyrinx_tracker._catalogue.alerts import AlertSpec
+from gyrinx_tracker._monitoring.describe import describe
 from gyrinx_tracker._monitoring.matchers import label_tests
 from gyrinx_tracker._monitoring.model import Monitored, by_owner, promql_duration
-from gyrinx_tracker._monitoring.policies import describe
 
 RATE_WINDOW = "5m"
 PERCENTILES = (50, 95, 99)
