@@ -65,6 +65,7 @@ class Result:
     first: float | None
     last: float | None
     untimed: int
+    sampled: dict[str, float] = field(default_factory=dict)  # event → its catalogue sample rate below 1
 
     @property
     def fired(self) -> int:
@@ -74,6 +75,8 @@ class Result:
 def evaluate(catalogue: Catalogue, entries: Iterable[Entry]) -> Result:
     """One pass over ``entries``: every alert of every entry of the catalogue."""
     states: dict[str, list[_State]] = {}
+    sampled = {spec.name: spec.sample_rate for spec in catalogue.entries()
+               if spec.alerts and spec.sample_rate is not None and spec.sample_rate < 1}
     for spec in catalogue.entries():
         for alert in spec.alerts:
             node = parse(match_filter(alert.match)) if alert.kind == "log_match" else None
@@ -91,7 +94,7 @@ def evaluate(catalogue: Catalogue, entries: Iterable[Entry]) -> Result:
         for state in states.get(event or "", ()):
             _add(state, entry, moment)
     alerts = [(state.alert, _firings(state, first, last)) for group in states.values() for state in group]
-    return Result(alerts, first, last, untimed)
+    return Result(alerts, first, last, untimed, sampled)
 
 
 def _weight(body: dict[str, Any]) -> float:
@@ -166,14 +169,19 @@ def write_text(result: Result, out: TextIO) -> None:
         out.write(f"input: {iso(result.first)} to {iso(result.last)}\n")
     for alert, firings in result.alerts:
         head = f"{alert.name} ({alert.kind}, {alert.severity}): {describe(alert)}"
+        rate = result.sampled.get(alert.event)
+        note = "" if rate is None or alert.kind != "log_match" else (
+            f"          (the catalogue samples `{alert.event}` at {rate:g}: only kept entries can match here; "
+            "the generated policy counts the exact counter when the labels are metric labels)\n")
         if not firings:
-            out.write(f"ok      {head}\n")
+            out.write(f"ok      {head}\n{note}")
             continue
         out.write(f"FIRING  {head}: {len(firings)} time{'s' if len(firings) != 1 else ''}\n")
         for firing in firings[:SHOWN]:
             out.write(f"          {iso(firing.start)} to {iso(firing.end)}: {firing.seen}\n")
         if len(firings) > SHOWN:
             out.write(f"          ... and {len(firings) - SHOWN} more\n")
+        out.write(note)
     if result.untimed:
         out.write(f"{result.untimed} entries without a time were left out\n")
     out.write(f"{result.fired} of {len(result.alerts)} alerts would have fired\n")

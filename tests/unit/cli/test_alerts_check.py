@@ -87,3 +87,6 @@ def test_the_text_report_says_which_and_when(tmp_path: Path, capsys: pytest.Capt
     assert "FIRING  api-server-errors (log_match, error)" in out
     assert "2026-12-07T00:10:00Z to 2026-12-07T00:10:00Z: 1 matching entries" in out
     assert "1 of 6 alerts would have fired" in out
+    # api_call is sampled at 0.1 in the catalogue: the local check says what its log match cannot see.
+    assert "(the catalogue samples `api_call` at 0.1: only kept entries can match here" in out
+    assert "samples `error_occurred`" not in out
