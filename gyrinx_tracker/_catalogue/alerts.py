@@ -171,10 +171,10 @@ def _threshold(alert: Mapping[str, Any], where: str) -> float:
 
 
 def _percentile(alert: Mapping[str, Any], where: str) -> int:
-    percentile = alert["percentile"]
-    if type(percentile) is not int or percentile not in PERCENTILES:
+    percentile = alert["percentile"]  # 95.0 is the JSON number 95, as JSON Schema's enum has it
+    if type(percentile) not in (int, float) or percentile not in PERCENTILES:
         raise SchemaError(f"{where}.percentile: expected one of {', '.join(map(str, PERCENTILES))}")
-    return percentile
+    return int(percentile)
 
 
 def _match(match: object, where: str, labels: frozenset[str] | None) -> tuple[Condition, ...]:
