@@ -25,10 +25,12 @@ example: gyrinx-tracker events check --catalogue events.json myapp/ manage.py
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    events = commands.add_parser("events", help="check code against the event catalogue; write it as Markdown",
+    events = commands.add_parser("events", help="check code against the event catalogue; write it as Markdown, "
+                                                "dashboards and alerts",
                                  description="Check the track() calls in Python sources against the event "
-                                             "catalogue (events check), or write the catalogue as Markdown "
-                                             "(events docs).")
+                                             "catalogue (events check), write the catalogue as Markdown "
+                                             "(events docs), or its dashboard, alert policies and Prometheus "
+                                             "rules (events monitoring).")
     actions = events.add_subparsers(title="commands", required=True, metavar="COMMAND")
     check = actions.add_parser(
         "check", help="report track() calls that break the catalogue, and events nothing tracks",
