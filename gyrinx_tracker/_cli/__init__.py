@@ -1,10 +1,11 @@
-"""``gyrinx-tracker``: doctor, tail, query, summary and events, for the people who run the tracker.
+"""``gyrinx-tracker``: doctor, tail, query, summary, events and alerts, for the people who run the tracker.
 
 Standard library only (``argparse``): the command must work in a slim Cloud Run image and on a
 laptop without anything beyond the package. Never imported by ``gyrinx_tracker`` itself, so
 applications do not pay for it. Exit codes: 0 success, 1 a check failed (doctor), 2 bad usage
 (a filter that does not parse, a missing file, an unusable catalogue), 130 interrupted; ``events check``
-exits 1 when it finds a problem.
+exits 1 when it finds a problem, ``alerts check`` when an alert would have fired (``events monitoring``
+imports the OpenTelemetry SDK, a dependency of the package, only when it runs).
 
 What belongs here: the commands, reading the three input kinds, the filter language, the views
 and the catalogue tools. What must not: anything the running tracker needs (nothing below
@@ -33,6 +34,8 @@ _EXAMPLES = """examples:
   gyrinx-tracker query 'jsonPayload.event="api_call" jsonPayload.labels.status>=500' app.log
   gcloud logging read 'logName:"logs/tracker"' --format=json | gyrinx-tracker summary --by endpoint
   gyrinx-tracker events check --catalogue events.json myapp/
+  gyrinx-tracker events monitoring --catalogue events.json -o monitoring/
+  gyrinx-tracker alerts check --catalogue events.json app.log
 """
 
 
@@ -66,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     _query_parser(commands)
     _summary_parser(commands)
     _events_cli.add_parser(commands)
+    _events_cli.add_alerts_parser(commands, _FILE_HELP)
     return parser
 
 
