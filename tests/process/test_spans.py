@@ -17,14 +17,14 @@ from typing import Any
 
 import pytest
 
-CHUNKS = 20  # as tests/processes/span_apps.py streams
 from tests.webserver import STDOUT, Server, Trace, clean_env, free_port, gunicorn, serve, uvicorn
 
 pytestmark = pytest.mark.slow  # real servers
 
+CHUNKS = 20  # as tests/processes/span_apps.py streams (it reads its stack from the environment at import)
 TRACE_KEY = "logging.googleapis.com/trace"
 SPAN_KEY = "logging.googleapis.com/spanId"
-ASGI = {"fastapi", "asgi"}
+ASGI = {"fastapi", "asgi", "django-asgi"}
 APP = "tests.processes.span_apps:application"
 
 
@@ -57,7 +57,8 @@ def shapes(path: Path) -> Counter[tuple[tuple[str, str], ...]]:
 
 REQUESTS = [{}, Trace("traceparent").headers(), Trace("cloud").headers()]
 ORDERS = [("flask", "outer"), ("flask", "inner"), ("wsgi", "outer"), ("wsgi", "inner"),
-          ("fastapi", "outer"), ("fastapi", "inner"), ("asgi", "outer"), ("asgi", "inner"), ("django", "inner")]
+          ("fastapi", "outer"), ("fastapi", "inner"), ("asgi", "outer"), ("asgi", "inner"), ("django", "inner"),
+          ("django-asgi", "inner")]
 
 
 class TestSpanKinds:
@@ -80,7 +81,8 @@ class TestSpanKinds:
         on = {(e[TRACE_KEY].rsplit("/", 1)[1], e[SPAN_KEY]) for e in events}
         assert on == server_spans, (on, server_spans)
 
-    @pytest.mark.parametrize("stack", ["bare-flask", "bare-wsgi", "bare-fastapi", "bare-asgi", "bare-django"])
+    @pytest.mark.parametrize("stack", ["bare-flask", "bare-wsgi", "bare-fastapi", "bare-asgi", "bare-django",
+                                       "bare-django-asgi"])
     def test_without_an_instrumentation_events_carry_the_callers_trace(self, tmp_path: Path, stack: str) -> None:
         """No instrumentation, no provider: the caller's traceparent or X-Cloud-Trace-Context is the events' trace."""
         for trace in (Trace("traceparent"), Trace("cloud")):
@@ -100,17 +102,48 @@ def stream_and_freeze(server: Server, headers: dict[str, str], asgi: bool) -> li
 
 class TestStreaming:
     @pytest.mark.parametrize("stack", ["flask", "bare-flask", "wsgi", "bare-wsgi", "django", "bare-django",
-                                       "fastapi", "bare-fastapi", "asgi"])
+                                       "django-asgi", "bare-django-asgi", "fastapi", "bare-fastapi", "asgi"])
     def test_a_streamed_bodys_events_are_out_before_the_client_has_it_and_keep_the_trace(
             self, tmp_path: Path, stack: str) -> None:
         """``before`` delivery: every chunk's event is at the receiver when the client has the whole body."""
         port = free_port()
         asgi = stack.removeprefix("bare-") in ASGI
         argv = uvicorn(APP, port) if asgi else gunicorn(APP, port, "--workers", "1")
-        env = clean_env(SPAN_APP_STACK=stack, SPAN_APP_ORDER="outer" if stack != "django" else "inner",
+        env = clean_env(SPAN_APP_STACK=stack, SPAN_APP_ORDER="inner" if "django" in stack else "outer",
                         SPAN_APP_SPANS=str(tmp_path / "spans.jsonl"), GYRINX_TRACKER_REQUEST_FLUSH="before", **STDOUT)
         trace = Trace("traceparent")
         with serve(argv, env, port) as server:
             arrived = stream_and_freeze(server, trace.headers(), asgi)
         assert len(arrived) == CHUNKS
         assert len(trace.of(arrived)) == CHUNKS  # streamed events keep the request's trace
+
+
+class TestBackgroundTasks:
+    def test_events_of_a_task_frozen_after_the_response_leave_at_the_next_request(self, tmp_path: Path) -> None:
+        """FastAPI BackgroundTasks run after the response: frozen then (Cloud Run), they are out by the next
+        response's end; none is lost, and the next request's own event is there too."""
+        port = free_port()
+        env = clean_env(SPAN_APP_STACK="bare-fastapi", SPAN_APP_ORDER="outer", GYRINX_TRACKER_REQUEST_FLUSH="before",
+                        SPAN_APP_SPANS=str(tmp_path / "spans.jsonl"), **STDOUT)
+        with serve(uvicorn(APP, port), env, port) as server:
+            assert server.get("/background")[0] == 200
+            with server.frozen(server.process.pid):
+                server.drain()  # whatever the task managed before the freeze
+            assert server.get("/work")[0] == 200
+            with server.frozen(server.process.pid):
+                server.drain()
+        steps = [e for e in server.entries if e.get("event") == "background_step"]
+        assert sorted(e["labels"]["index"] for e in steps) == list(range(CHUNKS)), steps[:1]
+        assert [e["event"] for e in server.entries].count("api_call") == 1
+
+    def test_events_of_a_task_are_out_at_exit(self, tmp_path: Path) -> None:
+        """The last request's background task, with no request after it: its events leave at exit (SIGTERM)."""
+        port = free_port()
+        env = clean_env(SPAN_APP_STACK="bare-fastapi", SPAN_APP_ORDER="outer", GYRINX_TRACKER_REQUEST_FLUSH="after",
+                        SPAN_APP_SPANS=str(tmp_path / "spans.jsonl"), **STDOUT)
+        with serve(uvicorn(APP, port), env, port) as server:
+            assert server.get("/background")[0] == 200
+            server.process.terminate()
+            server.process.wait(20)
+            server.drain()
+        assert sum(e.get("event") == "background_step" for e in server.entries) == CHUNKS

@@ -6,7 +6,8 @@ tests/process/test_spans.py:
 * ``SPAN_APP_STACK``: ``flask`` (``FlaskInstrumentor``), ``wsgi`` (a plain WSGI app in
   ``opentelemetry-instrumentation-wsgi``'s middleware), ``fastapi`` (``FastAPIInstrumentor``),
   ``asgi`` (a plain ASGI app in ``opentelemetry-instrumentation-asgi``'s middleware), ``django``
-  (``DjangoInstrumentor``, which puts its middleware first), or ``bare-*`` of any of them: the same
+  (``DjangoInstrumentor``, which puts its middleware first), ``django-asgi`` (the same, Django's
+  ASGI application, its streamed body an async iterator), or ``bare-*`` of any of them: the same
   app without an instrumentation and without a TracerProvider.
 * ``SPAN_APP_ORDER``: ``none`` (no tracker: the baseline), ``outer`` (the tracker's middleware
   wraps the instrumented app) or ``inner`` (the instrumentation wraps the tracker's middleware).
@@ -14,7 +15,8 @@ tests/process/test_spans.py:
   JSON line (name, kind, ids), so the test reads the spans the app made after the server stopped.
 
 Routes: ``/work`` tracks ``api_call``; ``/stream`` streams ``CHUNKS`` chunks and tracks ``chunk``
-while making each, as a streamed export or a server-sent feed does.
+while making each, as a streamed export or a server-sent feed does; FastAPI's ``/background``
+tracks ``CHUNKS`` ``background_step`` events in a ``BackgroundTasks`` task, after the response.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import os
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
+from fastapi import BackgroundTasks  # at module level: FastAPI resolves the endpoint's annotation here
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
@@ -34,7 +37,8 @@ CHUNKS = 20
 STACK = os.environ["SPAN_APP_STACK"]
 ORDER = os.environ.get("SPAN_APP_ORDER", "none")
 BARE = STACK.startswith("bare-")
-FRAMEWORK = STACK.removeprefix("bare-")
+FRAMEWORK = STACK.removeprefix("bare-").removesuffix("-asgi")
+ASGI = STACK.endswith("-asgi")  # django-asgi: Django's ASGI application under uvicorn
 
 
 class JsonLinesSpanExporter(SpanExporter):
@@ -144,6 +148,11 @@ def _fastapi() -> Any:
     async def stream() -> StreamingResponse:
         return StreamingResponse(async_chunks(), media_type="text/plain")
 
+    @app.get("/background")
+    async def background(tasks: BackgroundTasks) -> str:
+        tasks.add_task(lambda: [track("background_step", index=index) for index in range(CHUNKS)])
+        return "ok"
+
     if ORDER == "inner":
         app.add_middleware(TrackerMiddleware, request_event="http_request")
     if not BARE:
@@ -194,7 +203,7 @@ def _django() -> Any:
         return HttpResponse(b"ok")
 
     def stream(request: Any) -> StreamingHttpResponse:
-        return StreamingHttpResponse(chunks(), content_type="text/plain")
+        return StreamingHttpResponse(async_chunks() if ASGI else chunks(), content_type="text/plain")
 
     global urlpatterns
     urlpatterns = [path("work", work), path("stream", stream)]
@@ -207,6 +216,10 @@ def _django() -> Any:
 
         DjangoInstrumentor().instrument()  # puts its middleware first, before the tracker's
     django.setup()
+    if ASGI:
+        from django.core.asgi import get_asgi_application
+
+        return get_asgi_application()
     from django.core.wsgi import get_wsgi_application
 
     return get_wsgi_application()
