@@ -91,7 +91,9 @@ def _streamed_in(scope: RequestScope, response: Any) -> Any:
     """A streaming response's content, sent in the request's trace and, with ``before``, flushed
     when exhausted: Django iterates it after every middleware returned, when nothing of ours is
     current any more, and sends ``request_finished`` only after the server wrote the last chunk."""
-    if getattr(response, "streaming", False):
+    # A FileResponse keeps its file for the server's wsgi.file_wrapper (sendfile): replacing its
+    # content would lose that, and reading a file tracks nothing.
+    if getattr(response, "streaming", False) and getattr(response, "file_to_stream", None) is None:
         if getattr(response, "is_async", False):
             response.streaming_content = _async_chunks(scope, response.streaming_content)
         else:
