@@ -25,9 +25,25 @@ def with_caller(span: Span, context: Context | None = None) -> Context:
 
 def resolved(context: Context | None) -> Context | None:
     """``context`` with the caller's span made current in it when it has no valid span of its own."""
-    if context is None:
-        return None
+    if context is None or CALLER_SPAN not in context:  # a Context is a dict: the common case is one lookup
+        return context
+    last = _last
+    if last is not None and last[0] is context:  # a request's events share one context: resolve it once
+        return last[1]
     caller = get_value(CALLER_SPAN, context)
     if not isinstance(caller, Span) or get_current_span(context).get_span_context().is_valid:
-        return context
-    return set_span_in_context(caller, context)
+        result = context
+    else:
+        result = set_span_in_context(caller, context)
+    _remember((context, result))
+    return result
+
+
+# The last context resolved and its result: contexts are immutable, so identity is a safe key. One
+# tuple, replaced whole, so threads resolving at once (synchronous delivery) never see half of one.
+_last: tuple[Context, Context] | None = None
+
+
+def _remember(pair: tuple[Context, Context]) -> None:
+    global _last
+    _last = pair

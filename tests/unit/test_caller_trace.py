@@ -42,6 +42,15 @@ class TestResolved:
         context = resolved(with_caller(caller_span()))
         assert f"{trace.get_current_span(context).get_span_context().trace_id:032x}" == TRACE_ID
 
+    def test_each_context_resolves_to_its_own_caller(self) -> None:
+        """The one-entry cache never hands one request's trace to another's events."""
+        other = "0af7651916cd43dd8448eb211c80319c"
+        second = propagation.context_from_headers({"traceparent": f"00-{other}-b7ad6b7169203331-01"})
+        assert second is not None
+        first, then = with_caller(caller_span()), with_caller(trace.get_current_span(second))
+        ids = [f"{trace.get_current_span(resolved(c)).get_span_context().trace_id:032x}" for c in (first, then, first)]
+        assert ids == [TRACE_ID, other, TRACE_ID]
+
     def test_a_current_span_wins_over_the_caller(self) -> None:
         """A span the app made current while the caller's trace was attached: events are on the app's span."""
         token = otel_context.attach(with_caller(caller_span()))
