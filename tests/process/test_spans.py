@@ -11,6 +11,7 @@ structured lines) must be on the app's SERVER span.
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -118,10 +119,18 @@ class TestStreaming:
         assert len(trace.of(arrived)) == CHUNKS  # streamed events keep the request's trace
 
 
+def wait_for(path: Path) -> None:
+    """Until ``path`` exists (a condition, not a time: the deadline only stops a hung run)."""
+    deadline = time.monotonic() + 30
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.01)
+
+
 class TestBackgroundTasks:
     def test_events_of_a_task_frozen_after_the_response_leave_at_the_next_request(self, tmp_path: Path) -> None:
-        """FastAPI BackgroundTasks run after the response: frozen then (Cloud Run), they are out by the next
-        response's end; none is lost, and the next request's own event is there too."""
+        """FastAPI BackgroundTasks run after the response: frozen then (Cloud Run), what a task tracked before
+        the next request is out by that response's end; none is lost, and that request's own event is there too."""
         port = free_port()
         env = clean_env(SPAN_APP_STACK="bare-fastapi", SPAN_APP_ORDER="outer", GYRINX_TRACKER_REQUEST_FLUSH="before",
                         SPAN_APP_SPANS=str(tmp_path / "spans.jsonl"), **STDOUT)
@@ -129,6 +138,7 @@ class TestBackgroundTasks:
             assert server.get("/background")[0] == 200
             with server.frozen(server.process.pid):
                 server.drain()  # whatever the task managed before the freeze
+            wait_for(tmp_path / "spans.jsonl.background-done")  # the task ran: its events precede the next request
             assert server.get("/work")[0] == 200
             with server.frozen(server.process.pid):
                 server.drain()
