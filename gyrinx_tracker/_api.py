@@ -182,6 +182,14 @@ def _config(options: dict[str, object]) -> TrackerConfig:
     return with_overrides(from_env(environ), {**defaults, **options})
 
 
+def default_config() -> TrackerConfig:
+    """The configuration the first ``track()`` without ``configure()`` would build now.
+
+    Not public API: the pytest plugin compares with it to undo a test's ``configure()``.
+    """
+    return _config({})
+
+
 def set_defaults(defaults: dict[str, object]) -> None:
     """Replace the defaults that environment variables and ``configure()`` override.
 
