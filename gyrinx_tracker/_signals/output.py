@@ -30,6 +30,7 @@ from gyrinx_tracker._signals.otel_logs import (
     LoggerProvider,
     RecordBuilder,
     attribute_limit,
+    builder_available,
     make_record,
     value_length_limit,
 )
@@ -69,7 +70,8 @@ class WriterOutput:
         self._events = writer if isinstance(writer, EventLogWriter) else None
         self._records = None if isinstance(writer, EventLogWriter) else writer
         self._builder = (RecordBuilder(self._logger, collector)
-                         if self._records is not None and not self._records.reads_attributes else None)
+                         if self._records is not None and not self._records.reads_attributes
+                         and builder_available(self._logger) else None)
 
     def write(self, batch: Sequence[Event]) -> Delivery:
         if self._meters is not None:

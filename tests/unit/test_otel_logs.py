@@ -10,6 +10,7 @@ from opentelemetry.context import Context, get_current
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
+from gyrinx_tracker._signals import otel_logs
 from gyrinx_tracker._signals.otel_logs import Collector, RecordBuilder, make_record, private_logger_provider
 
 BODY = {"event": "api_call", "n": 1, "value": 1.5, "labels": {"endpoint": "/a"}}
@@ -54,3 +55,45 @@ class TestRecordBuilder:
         """Every attribute LogRecord.__init__ sets exists on the direct record (a new SDK field would fail here)."""
         sdk, direct = _both(trace.set_span_in_context(trace.INVALID_SPAN))
         assert name in direct["log"] and set(direct["log"]) == set(sdk["log"])
+
+
+class TestRecordBuilderProbe:
+    """RecordBuilder reads a private attribute and fills records field by field: it is used only when
+    a start-up probe finds both as expected; otherwise Logger.emit, whose records the tests above
+    show to be the same."""
+
+    def _logger(self) -> Any:
+        return private_logger_provider(Resource({"service.name": "t"}), Collector()).get_logger("gyrinx_tracker", "1")
+
+    def test_the_probe_accepts_the_installed_sdk(self) -> None:
+        """On every supported release (make test-otel-range) the fast path is taken."""
+        assert otel_logs.builder_available(self._logger())
+
+    def test_a_logger_without_the_private_limits_is_refused(self) -> None:
+        """A release that renamed _log_record_limits falls back to Logger.emit."""
+        assert not otel_logs.builder_available(object())
+
+    def test_a_changed_record_layout_is_refused(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A record with a field RecordBuilder does not fill falls back to Logger.emit."""
+        monkeypatch.setattr(otel_logs, "_RECORD_FIELDS", otel_logs._RECORD_FIELDS | {"new_field"})
+        otel_logs._record_layout_matches.cache_clear()
+        try:
+            assert not otel_logs.builder_available(self._logger())
+        finally:
+            otel_logs._record_layout_matches.cache_clear()
+
+    def test_without_the_builder_the_output_emits_through_the_sdk(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Forced unavailable: a body-only writer gets Logger.emit's records (no RecordBuilder)."""
+        from gyrinx_tracker._signals import output
+
+        monkeypatch.setattr(output, "builder_available", lambda logger: False)
+        collector = Collector()
+        provider = private_logger_provider(Resource({"service.name": "t"}), collector)
+
+        class BodyOnly:
+            reads_attributes = False
+
+        writer: Any = BodyOnly()
+        assert output.WriterOutput(provider, collector, writer, None, ("gyrinx_tracker", "1"))._builder is None
+        monkeypatch.setattr(output, "builder_available", lambda logger: True)
+        assert output.WriterOutput(provider, collector, writer, None, ("gyrinx_tracker", "1"))._builder is not None
