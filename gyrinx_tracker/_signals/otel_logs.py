@@ -29,6 +29,7 @@ from opentelemetry.sdk._logs.export import (
     LogRecordExportResult,
 )
 from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import get_current_span
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "make_record",
     "memory_exporter",
     "private_logger_provider",
+    "scope_of",
     "value_length_limit",
 ]
 
@@ -156,7 +158,8 @@ def builder_available(logger: Any) -> bool:
     """Whether ``RecordBuilder`` may stand in for ``Logger.emit`` with this logger: the private pieces
     it reads are there and the records' fields are the ones it fills. Otherwise ``Logger.emit`` is
     used (the public path; the same records, at about the original tracker's whole call per event)."""
-    return hasattr(logger, "_log_record_limits") and _record_layout_matches()
+    public = hasattr(logger, "resource") and hasattr(logger, "instrumentation_scope")  # 1.39's Logger lacks the scope
+    return public and hasattr(logger, "_log_record_limits") and _record_layout_matches()
 
 
 def private_logger_provider(resource: Resource, collector: Collector) -> LoggerProvider:
@@ -181,8 +184,14 @@ def attribute_limit() -> int:
 def value_length_limit(logger: Any) -> int | None:
     """The length the SDK truncates string attribute values of this logger's records to, if any."""
     limits = getattr(logger, "_log_record_limits", None) or LogRecordLimits()  # the public reading of the variable
-    limit: int | None = limits.max_log_record_attribute_length
+    limit: int | None = getattr(limits, "max_log_record_attribute_length", limits.max_attribute_length)  # 1.39: only the latter
     return limit
+
+
+def scope_of(logger: Any, scope: tuple[str, str]) -> InstrumentationScope:
+    """The logger's instrumentation scope: its public attribute (1.40 on), else the same made from ``scope``."""
+    found = getattr(logger, "instrumentation_scope", None)
+    return found if isinstance(found, InstrumentationScope) else InstrumentationScope(*scope)
 
 
 def memory_exporter() -> InMemoryLogRecordExporter:

@@ -35,6 +35,13 @@ def _both(context: Context) -> tuple[dict[str, Any], dict[str, Any]]:
     return _fields(sdk), _fields(direct)
 
 
+def _builder_used() -> bool:
+    logger = private_logger_provider(Resource({"service.name": "t"}), Collector()).get_logger("gyrinx_tracker", "1")
+    return otel_logs.builder_available(logger)
+
+
+# 1.39's Logger has neither the limits nor the public scope: RecordBuilder is not used there (probe below).
+@pytest.mark.skipif(not _builder_used(), reason="this SDK release takes the Logger.emit path")
 class TestRecordBuilder:
     def test_records_equal_the_sdks_without_a_span(self) -> None:
         """With an empty call-site context, every field matches Logger.emit's record."""
@@ -65,9 +72,12 @@ class TestRecordBuilderProbe:
     def _logger(self) -> Any:
         return private_logger_provider(Resource({"service.name": "t"}), Collector()).get_logger("gyrinx_tracker", "1")
 
-    def test_the_probe_accepts_the_installed_sdk(self) -> None:
-        """On every supported release (make test-otel-range) the fast path is taken."""
-        assert otel_logs.builder_available(self._logger())
+    def test_the_probe_accepts_the_sdk_from_1_40(self) -> None:
+        """From 1.40 (the Logger's public instrumentation_scope) the fast path is taken; 1.39 falls back."""
+        from opentelemetry.sdk.version import __version__
+
+        newer = tuple(int(part) for part in __version__.split(".")[:2]) >= (1, 40)
+        assert otel_logs.builder_available(self._logger()) == newer
 
     def test_a_logger_without_the_private_limits_is_refused(self) -> None:
         """A release that renamed _log_record_limits falls back to Logger.emit."""
@@ -95,5 +105,6 @@ class TestRecordBuilderProbe:
 
         writer: Any = BodyOnly()
         assert output.WriterOutput(provider, collector, writer, None, ("gyrinx_tracker", "1"))._builder is None
-        monkeypatch.setattr(output, "builder_available", lambda logger: True)
-        assert output.WriterOutput(provider, collector, writer, None, ("gyrinx_tracker", "1"))._builder is not None
+        monkeypatch.undo()
+        built = output.WriterOutput(provider, collector, writer, None, ("gyrinx_tracker", "1"))._builder
+        assert (built is not None) == _builder_used()
