@@ -10,8 +10,9 @@ in ``OTEL_EXPERIMENTAL_RESOURCE_DETECTORS`` (cloud ones among them), and a ``ser
 Why the instance id matters: without it two gunicorn workers sent identical resources, attributes
 and metric names, and a backend that keys cumulative series by identity (Prometheus, Cloud
 Monitoring through the collector) kept one worker's totals (110 of 220 requests). SDK releases from
-1.40 add one per process; 1.39 does not, so it is ours: a random UUID per process, new in a forked
-child (the pipeline rebuilds its outputs there), with ``process.pid`` beside it.
+1.40 add one per process (``ServiceInstanceIdResourceDetector``), and we take the same, so the app's
+traces and our logs and metrics name one instance; on 1.39 it is ours: a random UUID per process.
+Both are new in a forked child (the pipeline rebuilds its outputs there); ``process.pid`` is beside it.
 
 When the application runs its own SDK providers, their resource (public ``.resource``) is merged
 over ours, so our metrics and logs carry the app's service name and attributes; only the instance
@@ -48,8 +49,16 @@ _instance: tuple[int, str] | None = None  # (the pid it was made in, the id)
 
 
 def instance_id() -> str:
-    """This process's ``service.instance.id``: a UUID made once per process (a forked child makes its own)."""
+    """This process's ``service.instance.id``: the SDK's own where it has one (1.40 on: the id its
+    ``Resource.create()`` gives the app's providers in this process), else a UUID made once per
+    process; a forked child gets a new one either way."""
     global _instance
+    try:
+        from opentelemetry.sdk.resources import ServiceInstanceIdResourceDetector  # public, from 1.40
+    except ImportError:
+        pass
+    else:
+        return str(ServiceInstanceIdResourceDetector().detect().attributes[SERVICE_INSTANCE_ID])
     pid = os.getpid()
     with _instance_lock:
         if _instance is None or _instance[0] != pid:

@@ -114,3 +114,37 @@ class TestFork:
         assert seen[("after_fork", False)] == parent
         child = seen[("after_fork", True)]
         assert child[0] != parent[0] and child[1] != parent[1]
+
+
+APP_RESOURCE = textwrap.dedent("""
+    import json, gyrinx_tracker
+    from opentelemetry import trace
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    app = Resource.create({"service.name": "shop", "deployment.environment": "prod"})
+    trace.set_tracer_provider(TracerProvider(resource=app))
+    with trace.get_tracer("shop").start_as_current_span("checkout") as span:
+        gyrinx_tracker.track("api_call", endpoint="/pay")
+    assert gyrinx_tracker.flush(10)
+    print(json.dumps({"app": dict(app.attributes), "trace_id": f"{span.get_span_context().trace_id:032x}"}))
+""")
+
+
+class TestTheAppsResource:
+    def test_our_records_carry_the_apps_resource_and_its_trace(self, otlp_receiver: OtlpReceiver) -> None:
+        """An app with its own TracerProvider, the tracker exporting OTLP itself: the record has the
+        app's service name and attributes, the instance id its Resource.create() gave (1.40 on), and the span."""
+        env = clean_env(GYRINX_TRACKER_EXPORTER="otlp", OTEL_EXPORTER_OTLP_ENDPOINT=otlp_receiver.endpoint,
+                        OTEL_EXPORTER_OTLP_INSECURE="true")
+        done = subprocess.run([sys.executable, "-c", APP_RESOURCE], env=env, cwd=ROOT, capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        out = json.loads(done.stdout.strip().splitlines()[-1])
+        (record,) = otlp_receiver.log_records()
+        resource = record["resource"]
+        assert (resource["service.name"], resource["deployment.environment"]) == ("shop", "prod")
+        if "service.instance.id" in out["app"]:  # the SDK's Resource.create() makes one from 1.40
+            assert resource["service.instance.id"] == out["app"]["service.instance.id"]
+        assert record["trace_id"] == out["trace_id"]
+        points = otlp_receiver.metric_points()["tracker.api_call"]
+        assert {p["resource"]["service.name"] for p in points} == {"shop"}
