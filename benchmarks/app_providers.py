@@ -43,7 +43,7 @@ def main() -> None:
     for key in KEYS:
         print(f"{key}: CPU µs/event median {statistics.median(s.cpu_us for s in rows[key].samples):.1f}"
               + (f" ({'; '.join(rows[key].problems)})" if rows[key].problems else ""))
-    print(f"ours_app / sdk_otlp: {median:.2f}× ({low:.2f}–{high:.2f}), +{extra:.1f} µs/event")
+    print(f"ours_app / sdk_otlp: {median:.2f}× ({low:.2f}–{high:.2f}), {extra:+.1f} µs/event")
 
 
 if __name__ == "__main__":

@@ -141,7 +141,7 @@ def app_overhead(results: Results) -> Measured:
     from benchmarks.app_providers import overhead
 
     median, low, high, extra = overhead(results.rows)
-    return Measured(median, f"{median:.2f}× ({low:.2f}–{high:.2f}), +{extra:.1f} µs/event")
+    return Measured(median, f"{median:.2f}× ({low:.2f}–{high:.2f}), {extra:+.1f} µs/event")
 
 
 PAIRS = (("ours_local", "seed_local"), ("ours_stdout", "seed_gcp"))  # callgrind cross-checks
