@@ -50,7 +50,7 @@ test: typecheck lint suite test-otel-range
 OTEL_OLDEST := 1.39.1
 OTEL_PACKAGES := opentelemetry-api opentelemetry-sdk opentelemetry-proto opentelemetry-exporter-otlp-proto-common \
 	opentelemetry-exporter-otlp-proto-grpc opentelemetry-exporter-otlp-proto-http
-OTEL_RANGE_TESTS := tests/unit/test_otlp_settings.py tests/unit/test_resource.py tests/unit/test_units.py \
+OTEL_RANGE_TESTS := tests/unit/test_otlp_settings.py tests/unit/test_otlp_probe.py tests/unit/test_resource.py tests/unit/test_units.py \
 	tests/unit/test_otlp_wire.py tests/unit/test_otlp_wire_fields.py tests/unit/test_otel_logs.py \
 	tests/unit/test_metric_export.py tests/unit/test_metric_routing.py tests/integration/test_otlp.py tests/integration/test_otlp_wire.py \
 	tests/integration/test_otlp_http.py tests/integration/test_metric_export.py

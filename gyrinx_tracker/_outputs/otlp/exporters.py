@@ -3,7 +3,8 @@
 Logs: the request bytes ``wire`` writes from events, sent over gRPC by the official exporter with
 its stub's serializer replaced (``logs``), or POSTed over HTTP (``http``). Both lean on private
 pieces of the exporter packages (``wire``'s value encoders; ``logs``' stub and translation hooks),
-so ``fast_logs_available()`` probes them once; without them the official exporter of the same
+so ``fast_logs_available()`` probes them once (the hooks are there, and ``probe``: wire's bytes
+equal the installed official encoder's for sample events); without them the official exporter of the same
 protocol gets SDK records (``Logger.emit`` and the official encoder): the same records on the
 wire, slower (docs/opentelemetry.md gives the cost).
 
@@ -44,9 +45,12 @@ def fast_logs_available() -> bool:
         from gyrinx_tracker._outputs.otlp import logs  # noqa: F401 - imports wire, and its private helpers
     except ImportError:
         return False
+    from gyrinx_tracker._outputs.otlp.probe import same_bytes
+
     stub = getattr(OTLPLogExporter, "_initialize_channel_and_stub", None)
     code = getattr(stub, "__code__", None)  # the hook must still be where the stub (_client) is made
-    return callable(getattr(OTLPLogExporter, "_translate_data", None)) and code is not None and "_client" in code.co_names
+    hooks = callable(getattr(OTLPLogExporter, "_translate_data", None)) and code is not None and "_client" in code.co_names
+    return hooks and same_bytes()  # and wire's bytes must be the installed encoder's (probe)
 
 
 def log_writer(config: TrackerConfig, environ: Mapping[str, str]) -> SdkExporterWriter | WireLogWriter:
