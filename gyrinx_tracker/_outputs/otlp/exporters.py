@@ -96,7 +96,9 @@ def metric_exporter(config: TrackerConfig, environ: Mapping[str, str]) -> Metric
             return OTLPMetricExporter(timeout=timeout)
         from opentelemetry.exporter.otlp.proto.http import Compression
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpExporter
-    except ImportError:
+    except ImportError as error:
+        warn_limited("otlp:metrics_package", "gyrinx_tracker cannot export OTLP metrics: a package is missing "
+                     "(%s); the gyrinx-tracker[otlp] extra provides it. Events are still logged", error)
         return None
     # The compression is read (and a bad value warned about) here: the official exporter raises on one.
     return HttpExporter(timeout=timeout if timeout is not None else settings.http_timeout(environ, "METRICS"),
