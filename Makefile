@@ -53,7 +53,8 @@ OTEL_PACKAGES := opentelemetry-api opentelemetry-sdk opentelemetry-proto opentel
 OTEL_RANGE_TESTS := tests/unit/test_otlp_settings.py tests/unit/test_otlp_probe.py tests/unit/test_resource.py tests/unit/test_units.py \
 	tests/unit/test_otlp_wire.py tests/unit/test_otlp_wire_fields.py tests/unit/test_otel_logs.py \
 	tests/unit/test_metric_export.py tests/unit/test_metric_routing.py tests/integration/test_otlp.py tests/integration/test_otlp_wire.py \
-	tests/integration/test_otlp_http.py tests/integration/test_metric_export.py
+	tests/integration/test_otlp_http.py tests/integration/test_metric_export.py \
+	tests/process/test_global_providers.py tests/process/test_instance_ids.py
 
 .venv-otel-1.39/.installed: pyproject.toml
 	$(PYTHON) -m venv .venv-otel-1.39
