@@ -9,7 +9,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo check test test-pythons typecheck lint unit suite bench bench-cli bench-catalogue collector fleet dist clean
+.PHONY: install demo check test test-pythons typecheck lint unit suite bench bench-cli bench-catalogue collector fleet dist clean test-otel-range
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +41,38 @@ suite: $(STAMP)
 
 check: lint typecheck unit
 
-test: typecheck lint suite
+test: typecheck lint suite test-otel-range
+
+# The OTLP and metrics tests on the oldest and the newest OpenTelemetry release the package supports
+# (pyproject: >=1.39,<2), each in its own virtualenv (.venv-otel-1.39, .venv-otel-newest): the private
+# pieces used for speed are probed at start-up, so another release may cost speed, never correctness;
+# the fallback tests force the public path on both. About a minute per release once installed.
+OTEL_OLDEST := 1.39.1
+OTEL_PACKAGES := opentelemetry-api opentelemetry-sdk opentelemetry-proto opentelemetry-exporter-otlp-proto-common \
+	opentelemetry-exporter-otlp-proto-grpc opentelemetry-exporter-otlp-proto-http
+OTEL_RANGE_TESTS := tests/unit/test_otlp_settings.py tests/unit/test_otlp_probe.py tests/unit/test_resource.py tests/unit/test_units.py \
+	tests/unit/test_otlp_wire.py tests/unit/test_otlp_wire_fields.py tests/unit/test_otel_logs.py \
+	tests/unit/test_metric_export.py tests/unit/test_metric_routing.py tests/integration/test_otlp.py tests/integration/test_otlp_wire.py \
+	tests/integration/test_otlp_http.py tests/integration/test_metric_export.py \
+	tests/process/test_global_providers.py tests/process/test_instance_ids.py
+
+.venv-otel-1.39/.installed: pyproject.toml
+	$(PYTHON) -m venv .venv-otel-1.39
+	.venv-otel-1.39/bin/python -m pip install --quiet --upgrade pip
+	.venv-otel-1.39/bin/python -m pip install --quiet -e '.[otlp,test]' $(foreach p,$(OTEL_PACKAGES),$(p)==$(OTEL_OLDEST))
+	touch $@
+
+.venv-otel-newest/.installed: pyproject.toml
+	$(PYTHON) -m venv .venv-otel-newest
+	.venv-otel-newest/bin/python -m pip install --quiet --upgrade pip
+	.venv-otel-newest/bin/python -m pip install --quiet --upgrade -e '.[otlp,test]' $(OTEL_PACKAGES)
+	touch $@
+
+test-otel-range: .venv-otel-1.39/.installed .venv-otel-newest/.installed
+	@for venv in .venv-otel-1.39 .venv-otel-newest; do \
+		echo "== $$venv: opentelemetry-sdk $$($$venv/bin/python -c 'from opentelemetry.sdk.version import __version__ as v; print(v)')"; \
+		$$venv/bin/python -m pytest -q -p no:cacheprovider $(OTEL_RANGE_TESTS) || exit 1; \
+	done
 
 # Discovers the interpreters (python3.N on PATH, pyenv versions) and prints a summary table.
 # tools/pythons.py is stdlib only, like build.py.
@@ -76,4 +107,4 @@ fleet: $(STAMP)
 	$(PY) -m benchmarks.fleet
 
 clean:
-	rm -rf $(VENV) .venv-3.* .mypy_cache .pytest_cache build dist
+	rm -rf $(VENV) .venv-3.* .venv-otel-* .mypy_cache .pytest_cache build dist

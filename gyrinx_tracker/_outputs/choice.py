@@ -36,7 +36,7 @@ from gyrinx_tracker._signals import self_metrics as _self_metrics
 from gyrinx_tracker._signals.meters import AggregateExporter, ExportedMeters, MeterSide, SdkInstruments, SdkMeters
 from gyrinx_tracker._signals.metrics import Metrics
 from gyrinx_tracker._signals.output import ProviderOutput, WriterOutput
-from gyrinx_tracker._signals.resource import resource_from_env
+from gyrinx_tracker._signals.resource import app_resource, resource_from_env
 from gyrinx_tracker._signals.sampling import sampler_for
 from gyrinx_tracker._signals.writers import EventLogWriter, LogWriter
 from gyrinx_tracker._stats import Stats
@@ -69,7 +69,7 @@ def open_output(config: TrackerConfig, stats: Stats, environ: Mapping[str, str] 
     sampler = sampler_for(config.sample_rates, config.sample_caps, rates_from)
     if app_logs is not None and config.log_exporter is None:
         return ProviderOutput(app_logs, _meter_side(config, stats, app_meters, environ), SCOPE, sampler)
-    resource = resource_from_env()
+    resource = resource_from_env(environ, app_resource())
     writer = _writer(config, environ, stats)
     collector = _otel_logs.Collector()
     provider = _otel_logs.private_logger_provider(resource, collector)
@@ -94,7 +94,7 @@ def _meter_side(config: TrackerConfig, stats: Stats, app_meters: MeterProvider |
     """Where metrics go: the app's meter provider, a ``metric_reader=``, our exporters, or nowhere."""
     if app_meters is not None and config.metric_reader is None and config.metric_exporter is None:
         return SdkMeters(_instruments(app_meters, config, stats), app_meters, owned=False)
-    resource = resource or resource_from_env()
+    resource = resource or resource_from_env(environ, app_resource())
     if config.metric_reader is not None:
         provider = MeterProvider(metric_readers=[config.metric_reader], resource=resource, shutdown_on_exit=False)
         return SdkMeters(_instruments(provider, config, stats), provider, owned=True)

@@ -28,7 +28,9 @@ class SdkExporterWriter:
         return export(self.exporter, records, len(records))
 
     def flush(self, timeout: float) -> bool:
-        return bool(self.exporter.force_flush(timeout_millis=int(timeout * 1000)))
+        # Exporters hold nothing between our calls; 1.39's LogRecordExporter had no force_flush at all.
+        force_flush = getattr(self.exporter, "force_flush", None)
+        return True if force_flush is None else bool(force_flush(timeout_millis=int(timeout * 1000)))
 
     def shutdown(self, timeout: float) -> None:
         self.exporter.shutdown()  # type: ignore[no-untyped-call]  # the SDK leaves it unannotated

@@ -4,6 +4,7 @@ by the receiving server's own count (loopback Cloud Logging server, OTLP receive
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -97,7 +98,9 @@ class TestDelivery:
                         OTEL_SERVICE_NAME="gyrinx-web")
         result = cli("doctor", env=env)
         assert result.returncode == 0, result.stdout + result.stderr
-        assert _row(result.stdout, "resource").endswith("{service.name=gyrinx-web}  (OTEL_SERVICE_NAME)")
+        # The process's own instance id and pid sit beside the service name (docs/opentelemetry.md).
+        assert re.search(r"\{process\.pid=\d+, service\.instance\.id=[0-9a-f-]{36}, service\.name=gyrinx-web\}  "
+                         r"\(OTEL_SERVICE_NAME\)$", _row(result.stdout, "resource"))
         assert f"{otlp_receiver.endpoint}  (OTEL_EXPORTER_OTLP_ENDPOINT)" in _row(result.stdout, "endpoint")
         assert "✓ the OTLP collector at 127.0.0.1:" in result.stdout
         assert "stats(): emitted 1, exported 1, dropped 0" in result.stdout
