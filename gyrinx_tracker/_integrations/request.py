@@ -35,6 +35,7 @@ from opentelemetry.context import Context
 from gyrinx_tracker._api import flush_request, track
 from gyrinx_tracker._diagnostics import warn_limited
 from gyrinx_tracker._integrations.propagation import Headers, caller_context
+from gyrinx_tracker._signals.metrics import note_request_event
 
 T = TypeVar("T")
 UNMATCHED = "(unmatched)"
@@ -58,6 +59,8 @@ class RequestScope:
         self.started = time.perf_counter()
         self.ended: float | None = None  # set by record(): when the app's response was ready
         self._event = event
+        if event:
+            note_request_event(event)  # its value is milliseconds whatever its name: unit ``ms``
         self._flush_timeout = flush_timeout
         self._flush_when = flush_when
 

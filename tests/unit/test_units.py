@@ -27,6 +27,14 @@ class TestUnits:
         metrics.note_request_event("web_hit_probe")
         assert metrics.unit_for("web_hit_probe") == "ms"
 
+    def test_a_middleware_with_a_renamed_request_event_declares_it(self) -> None:
+        """The request scope every middleware opens declares its event name (request_event="...")."""
+        from gyrinx_tracker._integrations.request import RequestScope
+
+        assert metrics.unit_for("storefront_hit") == "1"
+        RequestScope({}, "storefront_hit")
+        assert metrics.unit_for("storefront_hit") == "ms"
+
     def test_the_request_events_histogram_is_in_ms(self) -> None:
         """What the middlewares track (http_request, value=elapsed ms) reaches the instrument as ms."""
         with capture_events() as captured:
