@@ -12,7 +12,6 @@ The choice, in order:
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -22,7 +21,7 @@ from opentelemetry.sdk.metrics.export import MetricExporter
 from opentelemetry.sdk.resources import Resource
 
 from gyrinx_tracker._catalogue.catalogue import catalogue_for
-from gyrinx_tracker._config import TrackerConfig
+from gyrinx_tracker._config import TrackerConfig, standard_metric_interval
 from gyrinx_tracker._diagnostics import warn_limited
 from gyrinx_tracker._outputs.gcp.environment import detect, on_google_cloud
 from gyrinx_tracker._outputs.local.metric_lines import LocalMetricLines
@@ -119,7 +118,7 @@ def _gcp_meters(config: TrackerConfig, stats: Stats, environ: Mapping[str, str],
         exporter_logs.install()  # the Telemetry API exporter is the OTLP one
         resource = monitoring.resource(environ, environment, base, config.metadata_timeout)
     except Exception as error:  # noqa: BLE001 - missing packages or credentials: logs still go
-        warn_limited("fallback:gcp_metrics", "gyrinx_tracker cannot export metrics to Cloud Monitoring: "
+        warn_limited("fallback:gcp_metrics", "cannot export metrics to Cloud Monitoring: "
                      "%s; events are still logged", why_unavailable("gcp", error))
         return None
     interval = max(metric_interval(config, environ), monitoring.MIN_INTERVAL)
@@ -137,11 +136,8 @@ def metric_interval(config: TrackerConfig, environ: Mapping[str, str]) -> float:
     """Ours, else the standard OTEL_METRIC_EXPORT_INTERVAL (milliseconds), else 60 seconds."""
     if config.metric_interval is not None:
         return config.metric_interval
-    try:
-        standard = float(environ.get("OTEL_METRIC_EXPORT_INTERVAL", "") or "nan") / 1000
-    except ValueError:
-        standard = math.nan
-    return standard if standard > 0 else 60.0
+    standard = standard_metric_interval(environ)  # a bad value warns there
+    return 60.0 if standard is None else standard
 
 
 def _metric_exporters(config: TrackerConfig, environ: Mapping[str, str]) -> list[MetricExporter | AggregateExporter]:
@@ -168,7 +164,7 @@ def _writer(config: TrackerConfig, environ: Mapping[str, str], stats: Stats) -> 
             exporter_logs.install()
             return otlp.log_writer(config, environ)
     except Exception as error:  # noqa: BLE001 - missing packages, credentials or project: fall back
-        warn_limited(f"fallback:{mode}", "gyrinx_tracker cannot use the %s output: %s; writing JSON "
+        warn_limited(f"fallback:{mode}", "cannot use the %s output: %s; writing JSON "
                      "through the gyrinx.tracker logger instead", mode, why_unavailable(mode, error))
     return LocalJsonWriter(config.project_id)
 
