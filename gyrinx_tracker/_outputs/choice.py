@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricExporter
@@ -88,17 +88,40 @@ def _app_providers(config: TrackerConfig) -> tuple[Any | None, MeterProvider | N
     return _otel_logs.app_logger_provider(), meters if isinstance(meters, MeterProvider) else None
 
 
+MetricsRoute = Literal["app", "reader", "exporter", "gcp", "otlp", "local", "off"]
+
+
+def metrics_route(config: TrackerConfig, environ: Mapping[str, str], app_meters: bool) -> MetricsRoute:
+    """Where metrics go for this configuration: the one decision ``_meter_side`` acts on and
+    ``gyrinx-tracker doctor`` reports, so the two cannot disagree."""
+    if app_meters and config.metric_reader is None and config.metric_exporter is None:
+        return "app"
+    if config.metric_reader is not None:
+        return "reader"
+    if config.metric_exporter is not None:
+        return "exporter"
+    mode = resolve_exporter(config, environ)
+    if mode == "gcp":
+        return "gcp" if config.gcp_metrics else "off"
+    if mode == "otlp":
+        return "otlp"
+    return "local" if mode == "console" and config.local_metrics else "off"
+
+
 def _meter_side(config: TrackerConfig, stats: Stats, app_meters: MeterProvider | None,
                 environ: Mapping[str, str], resource: Resource | None = None) -> MeterSide | None:
     """Where metrics go: the app's meter provider, a ``metric_reader=``, our exporters, or nowhere."""
-    if app_meters is not None and config.metric_reader is None and config.metric_exporter is None:
+    route = metrics_route(config, environ, app_meters is not None)
+    if route == "app" and app_meters is not None:
         return SdkMeters(_instruments(app_meters, config, stats), app_meters, owned=False)
     resource = resource or resource_from_env()
-    if config.metric_reader is not None:
+    if route == "reader":
         provider = MeterProvider(metric_readers=[config.metric_reader], resource=resource, shutdown_on_exit=False)
         return SdkMeters(_instruments(provider, config, stats), provider, owned=True)
-    if resolve_exporter(config, environ) == "gcp" and config.metric_exporter is None:
+    if route == "gcp":
         return _gcp_meters(config, stats, environ, resource)
+    if route == "off":
+        return None
     exporters = _metric_exporters(config, environ)
     if not exporters:
         return None
@@ -141,16 +164,14 @@ def metric_interval(config: TrackerConfig, environ: Mapping[str, str]) -> float:
 
 
 def _metric_exporters(config: TrackerConfig, environ: Mapping[str, str]) -> list[MetricExporter | AggregateExporter]:
+    """The exporters of the routes ``exporter``, ``otlp`` and ``local``."""
     if config.metric_exporter is not None:
         return [config.metric_exporter]
-    mode = resolve_exporter(config, environ)
-    if mode == "otlp":
+    if resolve_exporter(config, environ) == "otlp":
         exporter_logs.install()
         exporter = otlp.metric_exporter(config, environ)
         return [exporter] if exporter is not None else []
-    if mode == "console" and config.local_metrics:
-        return [LocalMetricLines()]
-    return []
+    return [LocalMetricLines()]
 
 
 def _writer(config: TrackerConfig, environ: Mapping[str, str], stats: Stats) -> LogWriter | EventLogWriter:
