@@ -116,7 +116,8 @@ def _report(environ: Mapping[str, str], out: TextIO, paint: Painter, send: bool,
         listed = ", ".join(f"{name} {version}" if version else paint(f"{name} (missing)", "red")
                            for name, version in versions.items())
         out.write(f"  {extra:<6} {listed}\n")
-    findings += _collected(collected)
+    named = tuple(f"ignoring {finding.text.partition('=')[0]}=" for finding in findings if "=" in finding.text)
+    findings += [finding for finding in _collected(collected) if not any(n in finding.text for n in named)]
     _section(out, paint, "Checks")
     if not findings:
         findings.append(Finding("ok", "no misconfiguration found"))
@@ -260,7 +261,7 @@ def _metrics(config: TrackerConfig, exporter: str, environ: Mapping[str, str]) -
 
     route = metrics_route(config, environ, app_meters=False)
     interval = metric_interval(config, environ)
-    app = " (or the app's meter provider, if it installs one)" if config.global_providers == "auto" else ""
+    app = "; into the app's meter provider instead, if it installs one" if config.global_providers == "auto" else ""
     if route == "local":
         return (f"JSON lines through the logger gyrinx.tracker.metrics every {interval:g} s, at each flush and "
                 f"at exit (GYRINX_TRACKER_LOCAL_METRICS=false turns them off){app}"), None
