@@ -37,18 +37,22 @@ class _Strict(logging.StreamHandler):  # type: ignore[type-arg]  # StreamHandler
 
 @pytest.fixture
 def formatted() -> Iterator[_Strict]:
-    """The recommended format on the events logger (its child, the metric lines, propagates) and ours."""
+    """The recommended format on the events logger, the metric lines' and ours (each set here, whatever
+    another test's logging configuration left behind)."""
     handler = _Strict(RECOMMENDED)
-    loggers = [logging.getLogger("gyrinx.tracker"), logging.getLogger("gyrinx_tracker")]
+    names = ("gyrinx.tracker", "gyrinx.tracker.metrics", "gyrinx_tracker")
+    loggers = [logging.getLogger(name) for name in names]
+    saved = [(logger.level, logger.propagate, logger.disabled) for logger in loggers]
     for logger in loggers:
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False
+        logger.disabled = False
     yield handler
-    for logger in loggers:
+    for logger, (level, propagate, disabled) in zip(loggers, saved, strict=True):
         logger.removeHandler(handler)
-        logger.setLevel(logging.NOTSET)
-        logger.propagate = True
+        logger.setLevel(level)
+        logger.propagate, logger.disabled = propagate, disabled
 
 
 class TestRecommendedFormat:
