@@ -145,7 +145,7 @@ class Catalogue:
         if spec is None:
             return [("catalogue_unknown_event", f"event {name!r} is not in the catalogue {self.path}")]
         if spec.deprecated:
-            warn_limited("catalogue_deprecated", "gyrinx_tracker: event %r is deprecated in the catalogue %s "
+            warn_limited(("catalogue_deprecated", name), "event %r is deprecated in the catalogue %s "
                          "(%s)", name, self.path, spec.description or "no description")
         elif name not in self._fast and len(self._fast) < len(self._exact) + _CACHE_LIMIT:
             self._fast[name] = spec.accepts  # a name that matched a pattern: found by one lookup next time
@@ -335,7 +335,7 @@ def install(config: TrackerConfig) -> Catalogue | None:
     try:
         catalogue: Catalogue | None = load(path)
     except Exception as error:  # noqa: BLE001 - CatalogueError, or a bug of ours: tracking goes on regardless
-        warn_limited(f"catalogue:{path}", "gyrinx_tracker: the event catalogue %s cannot be used (%s); "
+        warn_limited(f"catalogue:{path}", "the event catalogue %s cannot be used (%s); "
                      "events are tracked without it", path, error)
         catalogue = None
     _loaded[path] = catalogue

@@ -82,7 +82,8 @@ def _doctor_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
                     "track() and confirm from stats() that it was delivered. Exit 0 when all is well, 1 if not.")
     doctor.add_argument("--no-send", action="store_true", help="do not send the test event")
     doctor.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
-                        help="seconds for flushing the test event (default 10); connection checks take at most 2")
+                        help="seconds the whole command may take (default 10): every check and the test "
+                             "event get what is left; one connection check takes at most 2")
     _colour_option(doctor)
     doctor.set_defaults(handler=lambda a: _doctor.run(sys.stdout, _painter(a), not a.no_send, a.timeout))
 

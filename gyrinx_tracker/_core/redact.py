@@ -107,7 +107,7 @@ def _compile(pattern: str) -> re.Pattern[str]:
     try:
         return _compile_strictly(pattern)
     except (re.error, TypeError, ValueError, DeprecationWarning) as error:
-        warn_limited(f"config:redact_extra:{pattern!r}", "gyrinx_tracker: redact_extra pattern %r is not a "
+        warn_limited(f"config:redact_extra:{pattern!r}", "redact_extra pattern %r is not a "
                      "regular expression (%s); it is matched literally", pattern, error)
         return re.compile(re.escape(str(pattern)), re.IGNORECASE)
 

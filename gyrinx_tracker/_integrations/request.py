@@ -133,4 +133,4 @@ def _guarded(action: Callable[[], object]) -> None:
         action()
     except Exception as error:  # noqa: BLE001 - the response matters more than its telemetry
         # Already counted by the public function's guard, which re-raised it in strict mode only.
-        warn_limited("internal:request", "gyrinx_tracker failed around a request: %r", error)
+        warn_limited("internal:request", "failed around a request: %r", error)

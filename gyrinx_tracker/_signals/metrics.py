@@ -292,7 +292,7 @@ class Metrics:
     def _settle(self, unmetered: int, negative: int) -> None:
         self.unmetered += unmetered
         if negative:
-            warn_limited("input:negative_value", "gyrinx_tracker: %d negative values were kept in the log "
+            warn_limited("input:negative_value", "%d negative values were kept in the log "
                          "records but not in the histograms, which take only values >= 0", negative)
         folds = self._folds
         if folds.labels or folds.series:

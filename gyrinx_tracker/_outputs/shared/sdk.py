@@ -41,7 +41,7 @@ def export(exporter: LogRecordExporter, batch: Any, count: int) -> Delivery:
     try:
         ok = export_batch(exporter, batch)
     except Exception as error:  # noqa: BLE001 - an exporter must not kill the worker; counted
-        warn_limited(f"export:{type(error).__name__}", "gyrinx_tracker: the %s exporter raised %r; "
+        warn_limited(f"export:{type(error).__name__}", "the %s exporter raised %r; "
                      "%d events counted as dropped", type(exporter).__name__, error, count)
         ok = False
     return Delivery(count) if ok else Delivery.failed(count)
