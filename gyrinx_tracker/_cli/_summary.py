@@ -22,6 +22,7 @@ from gyrinx_tracker._cli._sketch import RELATIVE_ERROR, Sketch
 
 MAX_EVENTS = 10_000
 MAX_GROUPS = 1_000
+MAX_LABELS_SEEN = 50
 OTHER = "(other)"
 QUANTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
 CHART_BINS = 12
@@ -59,6 +60,8 @@ class Summary:
         self.by = by
         self.rows: dict[tuple[str, str | None], Row] = {}
         self._groups: dict[str, int] = {}
+        self.by_found = False  # some event has the --by label: if none has, the name is likely a typo
+        self.labels_seen: set[str] = set()  # to suggest the right name; capped like the groups
 
     def add(self, entry: Entry) -> None:
         event = event_of(entry)
@@ -78,7 +81,10 @@ class Summary:
             return None
         labels = body.get("labels")
         if not isinstance(labels, dict) or self.by not in labels:
+            if isinstance(labels, dict) and len(self.labels_seen) < MAX_LABELS_SEEN:
+                self.labels_seen.update(str(key) for key in list(labels)[:MAX_LABELS_SEEN])
             return "(none)"
+        self.by_found = True
         return scalar(labels[self.by])
 
     def _row(self, event: str, group: str | None) -> Row:
