@@ -38,15 +38,20 @@ _CHUNK = 64 * 1024
 
 # The time an app's format puts first: ``%(asctime)s`` (``2026-11-29 10:00:01,123``), or an RFC 3339
 # time; then the writer's zone if the format states it (a datefmt with ``%z``, ``Z``, `` UTC``).
-_ASCTIME = re.compile(r"(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(?:[,.](\d{1,9}))?"
-                      r"(?:(Z|[+-]\d\d:?\d\d)\b| (UTC|GMT)\b)?")
+_TIME_PATTERN = (r"(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(?:[,.](\d{1,9}))?"
+                 r"(?:(Z|[+-]\d\d:?\d\d)\b| (UTC|GMT)\b)?")
+_LEVELS = r"(DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|CRITICAL)"
+_ASCTIME = re.compile(_TIME_PATTERN)
+# The common layout, ``%(asctime)s %(levelname)s ...``, read by one anchored match instead of two searches.
+_HEAD = re.compile(_TIME_PATTERN + r"\s+" + _LEVELS + r"\b")
 NO_ZONE_NOTE = ("the log's times carry no time zone (%(asctime)s without %z); they are read as UTC. "
                 "If the app ran in another zone, give its format a datefmt ending in %z")
 # Deeper than this is not a log entry but an attack or a bug; Python's recursion would fail near 1,000.
 MAX_DEPTH = 200
 DEEP = f"nested deeper than {MAX_DEPTH} levels"
 _STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*"?|[{}\[\]]')
-_LEVEL = re.compile(r"\b(DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|CRITICAL)\b")
+_LEVEL = re.compile(r"\b" + _LEVELS + r"\b")
+_HEX32 = re.compile(r"[0-9a-f]{32}")
 _TRACE_ID = re.compile(r"\b(?:otelTraceID|trace_id|trace)=([0-9a-f]{32})\b")
 
 
@@ -176,8 +181,12 @@ class _LineReader:
         """
         if not prefix.strip():
             return entry
+        head = _HEAD.match(prefix)
+        if head is not None and "severity" not in entry:
+            level = head.group(6)
+            entry["severity"] = "WARNING" if level == "WARN" else level
         if "timestamp" not in entry:
-            moment = _ASCTIME.search(prefix)
+            moment = head or _ASCTIME.search(prefix)
             if moment is not None:
                 stamp = self._timestamp(moment)
                 if stamp is not None:
@@ -191,7 +200,7 @@ class _LineReader:
         One line per millisecond still shares its second with many others, so the conversion is
         done once per distinct second and zone: ``strptime`` per line was most of the CPU.
         """
-        date, clock, fraction, offset, word = moment.groups()
+        date, clock, fraction, offset, word = moment.group(1, 2, 3, 4, 5)
         zone = offset or word
         key = (date, clock, zone)
         if key != self._second:
@@ -221,12 +230,28 @@ def has_zone(text: str) -> bool:
 
 
 def _prefix_level_and_trace(entry: Entry, prefix: str) -> None:
-    level = _LEVEL.search(prefix)
-    if level is not None and "severity" not in entry:
-        entry["severity"] = "WARNING" if level.group(1) == "WARN" else level.group(1)
-    trace = _TRACE_ID.search(prefix)
-    if trace is not None and "trace" not in entry and int(trace.group(1), 16):
-        entry["trace"] = trace.group(1)
+    """The level and trace id a log format put in the prefix; ``str.find`` first, a regex only if needed.
+
+    A regex search tries every position of the prefix; the recommended format's ``trace_id=`` is
+    found with one ``find``, which keeps a million-line file at C speed for this step.
+    """
+    if "severity" not in entry:
+        level = _LEVEL.search(prefix)
+        if level is not None:
+            entry["severity"] = "WARNING" if level.group(1) == "WARN" else level.group(1)
+    if "trace" in entry:
+        return
+    trace: str | None = None
+    at = prefix.find("trace_id=")
+    if at != -1 and (at == 0 or not prefix[at - 1].isalnum()):
+        candidate = prefix[at + 9:at + 41]
+        if _HEX32.fullmatch(candidate) and not prefix[at + 41:at + 42].isalnum():
+            trace = candidate
+    elif "race" in prefix or "TraceID" in prefix:
+        found = _TRACE_ID.search(prefix)
+        trace = found.group(1) if found is not None else None
+    if trace is not None and trace.strip("0"):
+        entry["trace"] = trace
 
 
 def normalise(value: dict[str, Any]) -> Entry:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
-from gyrinx_tracker._cli._filter import Node
+from gyrinx_tracker._cli._filter import Everything, Node
 from gyrinx_tracker._cli._inputs import Entry, event_of, parse_time, payload
 from gyrinx_tracker._cli._match import matches
 from gyrinx_tracker._cli._output import Painter, bar, number, scalar, sparkline
@@ -112,6 +112,10 @@ def _whole(n: object) -> int:
 def collect(entries: Iterable[Entry], node: Node, window: Window, by: str | None) -> Summary:
     """One pass: every entry in the window that matches the filter, into the summary."""
     summary = Summary(by)
+    if isinstance(node, Everything) and window.since is None and window.until is None:
+        for entry in entries:  # the common case, without two calls per line that always say yes
+            summary.add(entry)
+        return summary
     for entry in entries:
         if window.admits(entry) and matches(node, entry):
             summary.add(entry)
