@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from gyrinx_tracker._cli import _doctor, _events_cli, _filter, _inputs, _summary, _tail
+from gyrinx_tracker._cli import _events_cli, _filter, _inputs, _summary, _tail
 from gyrinx_tracker._cli._output import Painter, colour_enabled
 from gyrinx_tracker._cli._tally import Tally
 from gyrinx_tracker._version import VERSION
@@ -99,7 +99,14 @@ def _doctor_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     doctor.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                         help="seconds for flushing the test event (default 10); connection checks take at most 2")
     _colour_option(doctor)
-    doctor.set_defaults(handler=lambda a: _doctor.run(sys.stdout, _painter(a), not a.no_send, a.timeout))
+    doctor.set_defaults(handler=_run_doctor)
+
+
+def _run_doctor(args: argparse.Namespace) -> int:
+    """Imported here: doctor loads the tracker's outputs, which reading a log file never needs."""
+    from gyrinx_tracker._cli import _doctor
+
+    return _doctor.run(sys.stdout, _painter(args), not args.no_send, args.timeout)
 
 
 def _tail_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -51,6 +51,7 @@ MAX_DEPTH = 200
 DEEP = f"nested deeper than {MAX_DEPTH} levels"
 _STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*"?|[{}\[\]]')
 _LEVEL = re.compile(r"\b" + _LEVELS + r"\b")
+_LEVEL_NAMES = frozenset({"DEBUG", "INFO", "NOTICE", "WARN", "WARNING", "ERROR", "CRITICAL"})
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 _TRACE_ID = re.compile(r"\b(?:otelTraceID|trace_id|trace)=([0-9a-f]{32})\b")
 
@@ -154,6 +155,8 @@ class _LineReader:
         self.tally = tally
         self._second: tuple[str, str, str | None] | None = None
         self._utc = ""
+        self._fast_second = ""
+        self._fast_utc = ""
 
     def parse(self, line: str) -> Entry | None:
         start = line.find("{")
@@ -181,6 +184,9 @@ class _LineReader:
         """
         if not prefix.strip():
             return entry
+        if self._fast(entry, prefix):
+            _prefix_level_and_trace(entry, prefix)
+            return entry
         head = _HEAD.match(prefix)
         if head is not None and "severity" not in entry:
             level = head.group(6)
@@ -193,6 +199,31 @@ class _LineReader:
                     entry["timestamp"] = stamp
         _prefix_level_and_trace(entry, prefix)
         return entry
+
+    def _fast(self, entry: Entry, prefix: str) -> bool:
+        """``%(asctime)s %(levelname)s `` read at fixed positions, the common case; False to use the regexes.
+
+        ``2026-11-29 10:00:01,123 INFO ...``: the time is the first 23 characters and has no zone,
+        so slicing replaces two regex matches (a tenth of the per-line cost of the local format).
+        """
+        if not (len(prefix) > 24 and prefix[23] == " " and prefix[19] == "," and prefix[10] == " "
+                and prefix[4] == "-" and prefix[20:23].isdigit()):
+            return False
+        level = prefix[24:prefix.find(" ", 24)]
+        if level not in _LEVEL_NAMES:  # `` UTC`` or another layout after the time: the regexes decide
+            return False
+        if "timestamp" not in entry:
+            second = prefix[:19]
+            if second != self._fast_second:
+                utc = _utc_second(prefix[:10], prefix[11:19], None)
+                if utc is None:
+                    return False
+                self.tally.note(NO_ZONE_NOTE)
+                self._fast_second, self._fast_utc = second, utc
+            entry["timestamp"] = f"{self._fast_utc}.{prefix[20:23]}Z"
+        if "severity" not in entry:
+            entry["severity"] = "WARNING" if level == "WARN" else level
+        return True
 
     def _timestamp(self, moment: re.Match[str]) -> str | None:
         """RFC 3339 UTC for the prefix's time: the writer's zone if stated, else UTC (and a note).

@@ -35,6 +35,21 @@ class TestReading:
         untraced = parse_line('2026-11-29 10:00:01,123 INFO gyrinx.tracker trace_id=0 {"event":"a","n":1}')
         assert untraced is not None and "trace" not in untraced
 
+    @pytest.mark.parametrize(("prefix", "stamp", "severity"), [
+        ("2026-11-29 10:00:01,123 WARN app ", "2026-11-29T10:00:01.123Z", "WARNING"),
+        ("2026-11-29 10:00:01,123 [main] ERROR app ", "2026-11-29T10:00:01.123Z", "ERROR"),
+        ("2026-11-29 10:00:01,123 UTC INFO app ", "2026-11-29T10:00:01.123Z", "INFO"),
+        ("2026-11-29 10:00:01,123+0100 INFO app ", "2026-11-29T09:00:01.123Z", "INFO"),
+        ("2026-11-29 10:00:01.5 INFO app ", "2026-11-29T10:00:01.500Z", "INFO"),
+        ("2026-11-29 25:00:01,123 INFO app ", None, "INFO"),
+    ])
+    def test_the_fixed_position_reading_and_the_regexes_agree(self, prefix: str, stamp: str | None,
+                                                              severity: str) -> None:
+        """Layouts next to asctime-then-level (another level, a word between, a zone, a fraction, a bad hour)."""
+        entry = parse_line(prefix + '{"event":"a","n":1}')
+        assert entry is not None
+        assert (entry.get("timestamp"), entry.get("severity")) == (stamp, severity)
+
     def test_cloud_run_keys_become_entry_fields(self) -> None:
         """severity, time and logging.googleapis.com/* leave the payload for their LogEntry fields."""
         line = json.dumps({"severity": "INFO", "time": "t", "logging.googleapis.com/trace": "projects/p/traces/1",
