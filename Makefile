@@ -31,7 +31,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check gyrinx_tracker tests examples collector-config benchmarks
 	$(VENV)/bin/lint-imports --no-cache
 
-# In process and fast: no subprocesses, servers or builds (README: Tests).
+# In process and fast: no subprocesses, servers or builds (docs/maintainers.md: Tests).
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit
 
@@ -87,7 +87,7 @@ bench: $(STAMP)
 bench-cli: $(STAMP)
 	$(PY) benchmarks/cli_summary.py
 
-# The sdist and wheel a release would upload, in dist/ (README: Installing).
+# The sdist and wheel a release would upload, in dist/ (docs/installing.md).
 dist: $(STAMP)
 	rm -rf dist
 	$(PY) -m build --outdir dist .
