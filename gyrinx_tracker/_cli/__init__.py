@@ -2,7 +2,7 @@
 
 Standard library only (``argparse``): the command must work in a slim Cloud Run image and on a
 laptop without anything beyond the package. Never imported by ``gyrinx_tracker`` itself, so
-applications do not pay for it. Exit codes (``EXIT_CODES``, printed by ``--help``, docs/cli.md):
+applications do not pay for it. Exit codes (printed by ``--help``; docs/cli.md):
 0 success, 1 a check found a problem (doctor, events check) or an alert would have fired (alerts
 check), 2 a usage error (an argument, a filter, a time, a duration, a label or a file that cannot
 be used: the message says which), 130 interrupted. Input lines that cannot be read safely are not usage errors: they are skipped and
