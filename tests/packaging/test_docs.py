@@ -8,6 +8,7 @@ must resolve.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import os
 import re
 import shutil
@@ -18,7 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from gyrinx_tracker import configure
 from gyrinx_tracker._config import CODE_ONLY, VARIABLES, TrackerConfig
+from gyrinx_tracker._integrations.pytest_plugin import TEST_DEFAULTS
 
 _ROOT = Path(__file__).resolve().parents[2]
 DOC_FILES = [_ROOT / "README.md", *sorted((_ROOT / "docs").glob("*.md"))]
@@ -60,13 +63,20 @@ class TestReadme:
         assert fields == {variable.field for variable in VARIABLES}
 
     @pytest.mark.parametrize("block", _python_blocks(), ids=lambda block: block.splitlines()[0][:40])
-    def test_python_snippets_run(self, block: str) -> None:
-        """Each ```python block executes; test functions it defines are called and pass."""
+    def test_python_snippets_run(self, block: str, caplog: pytest.LogCaptureFixture) -> None:
+        """Each ```python block executes; test functions it defines are called and pass (one that
+        takes pytest's ``caplog`` gets the real fixture and the plugin's configuration, as in the
+        reader's suite)."""
         namespace: dict[str, object] = {"__name__": "readme"}
         exec(compile(block, "docs", "exec"), namespace)
         for name, value in namespace.items():
             if name.startswith("test_") and callable(value):
-                value()
+                if "caplog" in inspect.signature(value).parameters:
+                    # A test of the reader's suite, where the plugin is on (this suite turns it off).
+                    configure(**TEST_DEFAULTS)  # type: ignore[arg-type]
+                    value(caplog=caplog)
+                else:
+                    value()
 
 
 # -- the README's shell snippets ---------------------------------------------------------------
