@@ -82,11 +82,16 @@ class TestSecretKeys:
         track("api_call", **{key: "value"})
         assert exported(captured).labels == {key: "value"}
 
-    @pytest.mark.parametrize("key", ["tokens", "token_count", "session_count"])
-    def test_counts_named_after_secrets_are_redacted_too(self, captured: Capture, key: str) -> None:
-        """Decided: ``tokens`` and ``session_count`` match the patterns and are redacted (allow them to keep)."""
+    def test_a_plural_secret_word_is_redacted(self, captured: Capture) -> None:
+        """Decided: ``tokens`` is the word ``token`` in the plural, redacted (allow it to keep)."""
+        track("llm_call", tokens=1234)
+        assert exported(captured).labels == {"tokens": REDACTED}
+
+    @pytest.mark.parametrize("key", ["token_count", "session_count", "tokens_used"])
+    def test_a_key_that_describes_a_secret_is_kept(self, captured: Capture, key: str) -> None:
+        """Issue 26: a key whose last word is a count or a property (``token_count``) holds no secret."""
         track("llm_call", **{key: 1234})
-        assert exported(captured).labels == {key: REDACTED}
+        assert exported(captured).labels == {key: 1234}
 
     @pytest.mark.parametrize("value", [SECRET, 1234, None, ["a", SECRET], {"nested": SECRET}, SECRET.encode()],
                              ids=["str", "int", "none", "list", "dict", "bytes"])
