@@ -51,7 +51,7 @@ QUALIFIERS = frozenset({
     "group", "sent", "present", "enabled", "disabled", "required", "limit", "limits", "ttl", "expiry",
     "expires", "expired", "rotated", "strength", "used", "valid", "verified", "format", "field",
     "fields", "set", "missing", "provided", "timeout", "duration", "age", "attempts", "ms", "seconds",
-    "algorithm", "algo", "scheme", "seen",
+    "algorithm", "algo", "scheme", "seen", "name",
 })
 _BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _SPLIT = re.compile(r"[^A-Za-z0-9]+")
@@ -82,7 +82,14 @@ def _secret_at(parts: list[str], index: int) -> bool:
         return True
     if word not in _PHRASE_STARTS:
         return False
-    return any(tuple(parts[index:index + len(phrase)]) == phrase for phrase in SECRET_PHRASES)
+    return any(_matches(parts[index:index + len(phrase)], phrase) for phrase in SECRET_PHRASES)
+
+
+def _matches(run: list[str], phrase: tuple[str, ...]) -> bool:
+    """``run`` spells ``phrase``, its last word maybe in the plural (``recovery_codes``)."""
+    if len(run) != len(phrase) or run[:-1] != list(phrase[:-1]):
+        return False
+    return run[-1] == phrase[-1] or run[-1] == phrase[-1] + "s"
 
 
 def _is_secret_word(word: str) -> bool:

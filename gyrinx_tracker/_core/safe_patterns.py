@@ -93,10 +93,8 @@ def _compile_all(patterns: tuple[str, ...], use_re2: bool) -> tuple[tuple[Matche
 
 
 def _compile_one(pattern: str, use_re2: bool) -> tuple[Matcher | None, Warning | None]:
-    if use_re2 and re2_module() is not None:
-        matcher = _re2_matcher(pattern)
-        if matcher is not None:
-            return matcher, None
+    """What ``re`` refuses is matched literally (as before RE2 was an option, so both engines
+    agree on what a pattern means); what it accepts runs in RE2 when RE2 accepts it too."""
     try:
         compiled = _compile_strictly(pattern)
     except (re.error, TypeError, ValueError, DeprecationWarning) as error:
@@ -104,11 +102,15 @@ def _compile_one(pattern: str, use_re2: bool) -> tuple[Matcher | None, Warning |
         return (lambda subject: literal.search(subject[:MAX_SUBJECT]) is not None,
                 (f"config:redact_extra:{pattern!r}", "gyrinx_tracker: redact_extra pattern %r is not a "
                  "regular expression (%s); it is matched literally", pattern, str(error)))
+    if use_re2 and re2_module() is not None:
+        matcher = _re2_matcher(pattern)
+        if matcher is not None:
+            return matcher, None
     reason = pathological(pattern) or _slow_on_probes(compiled, pattern)
     if reason:
         return None, (f"config:redact_extra_unsafe:{pattern!r}", "gyrinx_tracker: redact_extra pattern %r is "
-                      "refused: %s; such a pattern takes super-linear time on a short key and would stall the exporter: "
-                      "rewrite it without nested quantifiers (or install google-re2)", pattern, reason)
+                      "refused: %s; such a pattern takes super-linear time on a short key and would stall the "
+                      "exporter: rewrite it without nested quantifiers (or install google-re2)", pattern, reason)
     return lambda subject: compiled.search(subject[:MAX_SUBJECT]) is not None, None
 
 
@@ -119,6 +121,7 @@ def _re2_matcher(pattern: str) -> Matcher | None:
     try:
         options = engine.Options()  # type: ignore[union-attr]
         options.case_sensitive = False
+        options.log_errors = False  # RE2 would print its parse errors to stderr
         compiled = engine.compile(pattern, options)  # type: ignore[union-attr]
     except Exception:  # noqa: BLE001 - re2.error, or a pattern RE2 cannot express
         return None
