@@ -15,6 +15,7 @@ import pytest
 
 from gyrinx_tracker import stats
 from gyrinx_tracker import track as _typed_track
+from gyrinx_tracker._core.tokens import is_card_number
 from gyrinx_tracker.testing import Capture, CapturedEvent, capture_events
 
 REDACTED = "[REDACTED]"
@@ -347,3 +348,43 @@ class TestMoreSecretKeys:
         """Words that only contain those letters keep their value."""
         track("login", **{key: "1"})
         assert exported(captured).labels == {key: "1"}
+
+
+class TestEmailsOptIn:
+    def test_emails_are_kept_by_default(self, captured: Capture) -> None:
+        """An e-mail address is data unless the application opts in."""
+        track("signup", contact="bob@example.com", note="mail bob@example.com now")
+        assert exported(captured).labels == {"contact": "bob@example.com", "note": "mail bob@example.com now"}
+
+    def test_the_variable_redacts_emails_where_they_stand(self, monkeypatch: pytest.MonkeyPatch,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+        """GYRINX_TRACKER_REDACT_EMAILS=1: addresses in values, nested values and keys are replaced,
+        the text around them kept."""
+        monkeypatch.setenv("GYRINX_TRACKER_REDACT_EMAILS", "1")
+        with capture_events(strict=False) as capture:
+            track("signup", contact="bob.smith+x@mail.example.co.uk", note="mail bob@example.com now",
+                  nested={"to": ["ann@example.org"]}, **{"alice@example.com": 1}, plain="no address here")
+            assert exported(capture).labels == {"contact": REDACTED, "note": f"mail {REDACTED} now",
+                                                "nested": {"to": [REDACTED]}, REDACTED: 1,
+                                                "plain": "no address here"}
+            assert_nowhere(capture, caplog, "example")
+
+    def test_the_option_from_code(self) -> None:
+        """``redact_emails=True`` is the same option from code; an scp-style git remote is address-shaped too."""
+        with capture_events(strict=False, redact_emails=True) as capture:
+            track("push", author="dev@example.com", remote="git@github.com:org/repo.git")
+            assert exported(capture).labels == {"author": REDACTED, "remote": f"{REDACTED}:org/repo.git"}
+
+
+class TestCardNumbers:
+    @pytest.mark.parametrize("digits", ["4111111111111111", "5555555555554444", "378282246310005",
+                                        "6011111111111117", "3530111333300000", "2223003122003222"])
+    def test_test_card_numbers_pass_luhn_and_the_network_check(self, digits: str) -> None:
+        """The networks' published test numbers are recognised."""
+        assert is_card_number(digits)
+
+    @pytest.mark.parametrize("digits", ["4111111111111112", "1234567890123452", "7992739871300000",
+                                        "411111111111", "41111111111111111111", "9780306406157"])
+    def test_other_digit_runs_are_not_cards(self, digits: str) -> None:
+        """A failed checksum, a non-card leading digit or a length outside 13-19 is no card."""
+        assert not is_card_number(digits)
