@@ -16,7 +16,7 @@ encoder call:
   found by the value rules too (``hidden_key``, ``hides_name``).
 
 A match is replaced by ``[REDACTED]`` and never partly echoed. Every string first meets one
-pre-check (``tokens.TRIGGER``); the vast majority of labels stop there.
+pre-check (``tokens.may_hold``); the vast majority of labels stop there.
 """
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ class Redactor:
         self._extra: tuple[Matcher, ...] = compile_extra(extra)
         self._cache: dict[str, bool] = {}
         self._emails = emails
-        # The pre-check, as a bound C method: the sanitizer's fast paths call it once per new string.
-        self.may_hide: Callable[[str], object] = (tokens.TRIGGER_WITH_EMAILS if emails else tokens.TRIGGER).search
+        # The pre-check: the sanitizer's fast paths call it once per new string label.
+        self.may_hide: Callable[[str], bool] = tokens.may_hold_or_email if emails else tokens.may_hold
 
     def is_secret_key(self, key: str) -> bool:
         """True when ``key`` names a secret and is not explicitly allowed."""
@@ -63,7 +63,7 @@ class Redactor:
     def hide(self, value: str) -> str:
         """``value`` with its credentials hidden; ``value`` itself when nothing was found, so
         callers compare by identity."""
-        if self.may_hide(value) is None:
+        if not self.may_hide(value):
             return value
         return self._hide(value, 0)
 
@@ -83,7 +83,7 @@ class Redactor:
         return value if text == value else text
 
     def _inner(self, value: str, depth: int) -> str:
-        return value if self.may_hide(value) is None else self._hide(value, depth + 1)
+        return self._hide(value, depth + 1) if self.may_hide(value) else value
 
     def hides_name(self, name: str) -> bool:
         """True when an event name carries a secret by the value rules (checked before repair:
@@ -104,7 +104,7 @@ _DEFAULT = Redactor()
 
 def may_be_secret(value: str) -> bool:
     """False for the vast majority of strings, which cannot hold anything the rules act on."""
-    return tokens.TRIGGER.search(value) is not None
+    return tokens.may_hold(value)
 
 
 def looks_like_secret(value: str) -> bool:
