@@ -65,7 +65,10 @@ class Redactor:
         callers compare by identity."""
         if not self.may_hide(value):
             return value
-        return self._hide(value, 0)
+        try:
+            return self._hide(value, 0)
+        except Exception:  # noqa: BLE001 - fail closed: a rule's bug must neither raise nor leak
+            return REDACTED
 
     def _hide(self, value: str, depth: int) -> str:
         text = value

@@ -20,6 +20,8 @@ from collections.abc import Callable
 REDACTED = "[REDACTED]"
 # Nested levels walked in parsed JSON; deeper structures are redacted whole.
 MAX_DEPTH = 16
+# URLs inside a parameter inside a URL... read to this depth (``?a=a=a=...`` recursed once per ``=``).
+_MAX_PARAM_NESTING = 3
 
 # scheme://user:password@host: the password goes (up to the last @ of the authority).
 _URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]{0,30}://[^/\s:@]{0,256}:)([^/\s]{1,512})(@)")
@@ -98,15 +100,15 @@ def hide_url_credentials(text: str) -> str:
     return _URL_USER.sub(rf"\1{REDACTED}\3", text)
 
 
-def hide_params(text: str, is_secret_key: IsSecretKey) -> str:
+def hide_params(text: str, is_secret_key: IsSecretKey, depth: int = 0) -> str:
     """The values of secret-named ``name=value`` parameters replaced."""
-    return _PARAM.sub(lambda match: _param(match, is_secret_key), text)
+    return _PARAM.sub(lambda match: _param(match, is_secret_key, depth), text)
 
 
-def _param(match: re.Match[str], is_secret_key: IsSecretKey) -> str:
+def _param(match: re.Match[str], is_secret_key: IsSecretKey, depth: int) -> str:
     lead, name, value = match.groups()
     if name.lower() in _SECRET_PARAMS or is_secret_key(name):
         return f"{lead}{name}={REDACTED}"
-    if "=" in value:  # ?next=/cb?token=...: the parameters of a URL inside a parameter
-        return f"{lead}{name}={hide_params(value, is_secret_key)}"
+    if depth < _MAX_PARAM_NESTING and "?" in value:  # ?next=/cb?token=...: a URL's parameters inside one
+        return f"{lead}{name}={hide_params(value, is_secret_key, depth + 1)}"
     return match.group(0)

@@ -388,3 +388,24 @@ class TestCardNumbers:
     def test_other_digit_runs_are_not_cards(self, digits: str) -> None:
         """A failed checksum, a non-card leading digit or a length outside 13-19 is no card."""
         assert not is_card_number(digits)
+
+
+HOSTILE_STRUCTURES = {
+    "nested_params": "?" + "a=" * 4096,
+    "nested_urls": "?a=?" * 2000,
+    "deep_json": "[" * 8000,
+    "deep_objects": '{"a":' * 1600,
+    "many_colons": "a://" + "a:" * 4096,
+    "cut_repr": "{'password': '" + "x" * 8000,
+}
+
+
+class TestHostileStructures:
+    @pytest.mark.parametrize("value", list(HOSTILE_STRUCTURES.values()), ids=list(HOSTILE_STRUCTURES))
+    def test_a_hostile_structured_string_is_delivered(self, captured: Capture, value: str) -> None:
+        """Strings built to recurse or backtrack in the parsers still give one event (``?a=a=a=...``
+        recursed once per ``=`` and raised RecursionError before the nesting bound)."""
+        track("api_call", note=value, method="GET")
+        labels = exported(captured).labels
+        assert labels["method"] == "GET" and isinstance(labels["note"], str)
+        assert "x" * 100 not in labels["note"]  # the cut repr's password is gone
