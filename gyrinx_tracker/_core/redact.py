@@ -45,6 +45,9 @@ class Redactor:
         self._extra: tuple[Matcher, ...] = compile_extra(extra)
         self._cache: dict[str, bool] = {}
         self._emails = emails
+        self._hidden_keys: dict[str, str] = {}
+        self._hidden_names: set[str] = set()
+        self._hidden_count = 0
         # The pre-check: the sanitizer's fast paths call it once per new string label.
         self.may_hide: Callable[[str], bool] = tokens.may_hold_or_email if emails else tokens.may_hold
 
@@ -99,7 +102,25 @@ class Redactor:
         so a URL whose password lies past the 64 characters kept is still seen."""
         text = str.__getitem__(raw, slice(0, MAX_KEY_SCAN)) if isinstance(raw, str) else clean
         hidden = self.hide(text)
-        return clean if hidden is text else hidden
+        if hidden is text:
+            return clean
+        return self._distinct(text, hidden)
+
+    def _distinct(self, text: str, hidden: str) -> str:
+        """Distinct secret keys stay distinct labels: the first to hide as ``[REDACTED]`` keeps that
+        name, the next ones become ``[REDACTED]#2``, ``#3``... (numbered in the order first seen,
+        which says nothing of the secret). Two secret keys in one event otherwise collapsed into
+        one label and one value was lost silently."""
+        known = self._hidden_keys.get(text)
+        if known is not None:
+            return known
+        self._hidden_count += 1
+        seen = hidden in self._hidden_names
+        name = f"{hidden}#{self._hidden_count}" if seen else hidden
+        if len(self._hidden_keys) < _CACHE_LIMIT:
+            self._hidden_keys[text] = name
+            self._hidden_names.add(hidden)
+        return name
 
 
 _DEFAULT = Redactor()

@@ -409,3 +409,17 @@ class TestHostileStructures:
         labels = exported(captured).labels
         assert labels["method"] == "GET" and isinstance(labels["note"], str)
         assert "x" * 100 not in labels["note"]  # the cut repr's password is gone
+
+
+class TestSecretKeysStayDistinct:
+    def test_two_secret_keys_in_one_event_keep_both_values(self, captured: Capture,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+        """Keys that are credentials hide as ``[REDACTED]``, ``[REDACTED]#2``: no label is lost to a
+        collision (hypothesis found ``{'Bearer ': None, 'eyJ00000.0.': None}`` keeping one)."""
+        first, second = "AKIAIOSFODNN7EXAMPLE", f"Bearer {SECRET}"
+        track("api_call", **{first: 1, second: 2, "method": "GET"})
+        track("api_call", **{first: 3, second: 4})
+        assert [e.labels for e in captured.events] == [
+            {REDACTED: 1, f"{REDACTED}#2": 2, "method": "GET"}, {REDACTED: 3, f"{REDACTED}#2": 4}]
+        assert_nowhere(captured, caplog, SECRET)
+        assert_nowhere(captured, caplog, first)
