@@ -9,7 +9,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo check test test-pythons typecheck lint unit suite bench bench-cli bench-catalogue collector dist clean
+.PHONY: install demo check test test-pythons typecheck lint unit suite bench bench-cli bench-catalogue collector fleet dist clean test-otel-range
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check gyrinx_tracker tests examples collector-config benchmarks
 	$(VENV)/bin/lint-imports --no-cache
 
-# In process and fast: no subprocesses, servers or builds (README: Tests).
+# In process and fast: no subprocesses, servers or builds (docs/maintainers.md: Tests).
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit
 
@@ -41,7 +41,38 @@ suite: $(STAMP)
 
 check: lint typecheck unit
 
-test: typecheck lint suite
+test: typecheck lint suite test-otel-range
+
+# The OTLP and metrics tests on the oldest and the newest OpenTelemetry release the package supports
+# (pyproject: >=1.39,<2), each in its own virtualenv (.venv-otel-1.39, .venv-otel-newest): the private
+# pieces used for speed are probed at start-up, so another release may cost speed, never correctness;
+# the fallback tests force the public path on both. About a minute per release once installed.
+OTEL_OLDEST := 1.39.1
+OTEL_PACKAGES := opentelemetry-api opentelemetry-sdk opentelemetry-proto opentelemetry-exporter-otlp-proto-common \
+	opentelemetry-exporter-otlp-proto-grpc opentelemetry-exporter-otlp-proto-http
+OTEL_RANGE_TESTS := tests/unit/test_otlp_settings.py tests/unit/test_otlp_probe.py tests/unit/test_resource.py tests/unit/test_units.py \
+	tests/unit/test_otlp_wire.py tests/unit/test_otlp_wire_fields.py tests/unit/test_otel_logs.py \
+	tests/unit/test_metric_export.py tests/unit/test_metric_routing.py tests/integration/test_otlp.py tests/integration/test_otlp_wire.py \
+	tests/integration/test_otlp_http.py tests/integration/test_metric_export.py \
+	tests/process/test_global_providers.py tests/process/test_instance_ids.py
+
+.venv-otel-1.39/.installed: pyproject.toml
+	$(PYTHON) -m venv .venv-otel-1.39
+	.venv-otel-1.39/bin/python -m pip install --quiet --upgrade pip
+	.venv-otel-1.39/bin/python -m pip install --quiet -e '.[otlp,test]' $(foreach p,$(OTEL_PACKAGES),$(p)==$(OTEL_OLDEST))
+	touch $@
+
+.venv-otel-newest/.installed: pyproject.toml
+	$(PYTHON) -m venv .venv-otel-newest
+	.venv-otel-newest/bin/python -m pip install --quiet --upgrade pip
+	.venv-otel-newest/bin/python -m pip install --quiet --upgrade -e '.[otlp,test]' $(OTEL_PACKAGES)
+	touch $@
+
+test-otel-range: .venv-otel-1.39/.installed .venv-otel-newest/.installed
+	@for venv in .venv-otel-1.39 .venv-otel-newest; do \
+		echo "== $$venv: opentelemetry-sdk $$($$venv/bin/python -c 'from opentelemetry.sdk.version import __version__ as v; print(v)')"; \
+		$$venv/bin/python -m pytest -q -p no:cacheprovider $(OTEL_RANGE_TESTS) || exit 1; \
+	done
 
 # Discovers the interpreters (python3.N on PATH, pyenv versions) and prints a summary table.
 # tools/pythons.py is stdlib only, like build.py.
@@ -56,7 +87,7 @@ bench: $(STAMP)
 bench-cli: $(STAMP)
 	$(PY) benchmarks/cli_summary.py
 
-# The sdist and wheel a release would upload, in dist/ (README: Installing).
+# The sdist and wheel a release would upload, in dist/ (docs/installing.md).
 dist: $(STAMP)
 	rm -rf dist
 	$(PY) -m build --outdir dist .
@@ -70,5 +101,10 @@ bench-catalogue: $(STAMP)
 collector:
 	@$(PYTHON) collector-config/build.py
 
+# The collector tier under load and faults (docs/fleet.md): apps -> front -> gateways (the real
+# binary, built once by build.py) -> files; writes benchmarks/fleet/RESULTS.md. A few minutes.
+fleet: $(STAMP)
+	$(PY) -m benchmarks.fleet
+
 clean:
-	rm -rf $(VENV) .venv-3.* .mypy_cache .pytest_cache build dist
+	rm -rf $(VENV) .venv-3.* .venv-otel-* .mypy_cache .pytest_cache build dist

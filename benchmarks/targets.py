@@ -136,6 +136,14 @@ def _delivered(results: Results) -> Measured:
 
 
 ACCOUNTED = ("ours_local_metrics", "ours_api_metrics", "ours_otlp")  # books under overload
+def app_overhead(results: Results) -> Measured:
+    """``ours_app`` over ``sdk_otlp`` per round (``app_providers``): what the tracker adds to the app's pipeline."""
+    from benchmarks.app_providers import overhead
+
+    median, low, high, extra = overhead(results.rows)
+    return Measured(median, f"{median:.2f}× ({low:.2f}–{high:.2f}), {extra:+.1f} µs/event")
+
+
 PAIRS = (("ours_local", "seed_local"), ("ours_stdout", "seed_gcp"))  # callgrind cross-checks
 # (ours, seed, issue, limit): the issue 10 modes, all three signals
 SIGNAL_PAIRS = (("ours_local_metrics", "seed_local", "10", 1.0), ("ours_otlp", "seed_local", "10", 2.0))
@@ -149,6 +157,8 @@ TARGETS: tuple[Target, ...] = (
     Target("10", "OTLP, all three signals: total CPU ≤ 2.0× `seed_local`", ratio("ours_otlp"), 2.0),
     Target("10", "OTLP (the goal): total CPU ≤ 1.0× `seed_local`", ratio("ours_otlp")),
     Target("10", "local with metrics: total CPU ≤ 1.0× `seed_local`", ratio("ours_local_metrics")),
+    Target("24", "the app's own providers: `ours_app` total CPU over the app's SDK pipeline emitting the same "
+           "itself (`sdk_otlp`), reported (no limit set; ≤ 1.0× would be nothing added)", app_overhead),
     Target("10", "stdout with metrics: total CPU ≤ 1.0× `seed_gcp`", ratio("ours_stdout_metrics")),
     Target("10", "api with metrics: total CPU ≤ 1.0× `seed_gcp`", ratio("ours_api_metrics")),
     Target("10", "OTLP: ≥ 100,000 events/s delivered (8 threads)", rate("ours_otlp"), 100_000, True),

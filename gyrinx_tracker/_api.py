@@ -23,10 +23,23 @@ from gyrinx_tracker._stats import Snapshot, Stats
 # (re, decimal, json, dataclasses, inspect) and the OpenTelemetry context: they are imported by
 # the first ``track()`` or ``configure()``, not by ``import gyrinx_tracker`` (see _load()).
 if TYPE_CHECKING:
-    from gyrinx_tracker._config import TrackerConfig
+    from collections.abc import Mapping, Sequence
+
+    from opentelemetry.sdk.metrics.export import MetricExporter, MetricReader
+
+    from gyrinx_tracker._config import (
+        Delivery,
+        Exporter,
+        GcpTransport,
+        GlobalProviders,
+        RequestFlush,
+        TrackerConfig,
+        WhenFull,
+    )
     from gyrinx_tracker._pipeline.disabled import Disabled
     from gyrinx_tracker._pipeline.pipeline import Pipeline
     from gyrinx_tracker._pipeline.port import Output
+    from gyrinx_tracker._signals.otel_logs import LogRecordExporter
 
 # Defaults below the environment: set by the pytest plugin (synchronous, local), empty otherwise.
 _defaults: dict[str, object] = {}
@@ -69,15 +82,78 @@ def track(event: str, /, n: int = 1, value: float | None = None, **labels: Any) 
         _guard.caught("track", error, pipeline is not None and pipeline.config.strict)
 
 
-def configure(**options: object) -> None:
-    """Replace the configuration: environment variables, overridden by ``options``.
+_UNSET: Any = object()  # "not given": None is a value some options take (catalogue=None: none)
 
-    Options are the fields of the configuration table in the README, parsed exactly as their
-    environment variables are. Events queued under the previous configuration are flushed to its
-    outputs first, so calling this twice never duplicates or loses an event. Unknown option names
-    raise ``TypeError``: a typo in code should fail at start-up.
+
+def configure(
+    *,
+    exporter: Exporter = _UNSET,
+    gcp_transport: GcpTransport = _UNSET,
+    cloud_logging_endpoint: str | None = _UNSET,
+    cloud_monitoring_endpoint: str | None = _UNSET,
+    gcp_metrics: bool = _UNSET,
+    project_id: str | None = _UNSET,
+    gcp_region: str | None = _UNSET,
+    log_name: str = _UNSET,
+    global_providers: GlobalProviders = _UNSET,
+    delivery: Delivery = _UNSET,
+    max_queue: int = _UNSET,
+    when_full: WhenFull = _UNSET,
+    block_timeout: float = _UNSET,
+    max_queue_bytes: int = _UNSET,
+    batch_size: int = _UNSET,
+    flush_interval: float = _UNSET,
+    shutdown_timeout: float = _UNSET,
+    sigterm_flush_timeout: float = _UNSET,
+    export_timeout: float = _UNSET,
+    export_concurrency: int = _UNSET,
+    request_flush: RequestFlush = _UNSET,
+    request_flush_timeout: float = _UNSET,
+    metadata_timeout: float = _UNSET,
+    handle_sigterm: bool = _UNSET,
+    strict: bool = _UNSET,
+    redact_allow: str | Sequence[str] = _UNSET,
+    redact_extra: str | Sequence[str] = _UNSET,
+    redact_emails: bool = _UNSET,
+    metric_labels: str | Mapping[str, Sequence[str]] = _UNSET,
+    metric_label_values: int = _UNSET,
+    metric_series_per_event: int = _UNSET,
+    metric_events: int = _UNSET,
+    metric_interval: float = _UNSET,
+    local_metrics: bool = _UNSET,
+    max_labels: int = _UNSET,
+    max_string: int = _UNSET,
+    sample_rates: str | Mapping[str, float] = _UNSET,
+    sample_caps: str | Mapping[str, float] = _UNSET,
+    catalogue: str | os.PathLike[str] | None = _UNSET,
+    log_exporter: LogRecordExporter | None = _UNSET,
+    metric_reader: MetricReader | None = _UNSET,
+    metric_exporter: MetricExporter | None = _UNSET,
+    mirror_to_logger: bool = _UNSET,
+) -> None:
+    """Replace the configuration: environment variables, overridden by the keywords given.
+
+    One keyword per row of the configuration table (``_config.VARIABLES``; a test keeps the two
+    equal), each parsed exactly as its environment variable is, so a bad value warns and keeps
+    the default, as a bad variable does. The code-only objects (``log_exporter``,
+    ``metric_reader``, ``metric_exporter``, ``mirror_to_logger``) have no variable: a wrong one
+    raises ``TypeError`` here, at start-up, instead of turning every event into ``export_failed``.
+    Events queued under the previous configuration are flushed to its outputs first, so calling
+    this twice never duplicates or loses an event.
     """
+    options = {name: value for name, value in locals().items() if value is not _UNSET}
     _install(_config(options))
+
+
+def _seconds(function: str, timeout: object, none_allowed: bool = False) -> None:
+    """Refuse a timeout that is not a number of seconds: the caller's mistake, raised to them."""
+    if timeout is None and none_allowed:
+        return
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise _guard.CallerTypeError(f"{function}(timeout=...) takes seconds as a number"
+                                     f"{' or None' if none_allowed else ''}, not {type(timeout).__name__} {timeout!r}")
+    if timeout != timeout or timeout < 0:  # NaN, or negative
+        raise _guard.CallerValueError(f"{function}(timeout=...) takes seconds >= 0, not {timeout!r}")
 
 
 @_guard.guarded("flush", False, _strict)
@@ -86,6 +162,7 @@ def flush(timeout: float = 5.0) -> bool:
 
     Events other threads track meanwhile do not hold it up.
     """
+    _seconds("flush", timeout)
     _lifecycle.install_pending()
     pipeline = _pipeline
     return True if pipeline is None else pipeline.flush(timeout)
@@ -117,6 +194,7 @@ def flush_request(stage: str, timeout: float | None = None, when: str | None = N
 @_guard.guarded("shutdown", False, _strict)
 def shutdown(timeout: float | None = None) -> bool:
     """Flush and stop; later events are counted as dropped until ``configure()`` is called again."""
+    _seconds("shutdown", timeout, none_allowed=True)
     pipeline = _pipeline
     if pipeline is None:
         return True
@@ -182,6 +260,14 @@ def _config(options: dict[str, object]) -> TrackerConfig:
     return with_overrides(from_env(environ), {**defaults, **options})
 
 
+def default_config() -> TrackerConfig:
+    """The configuration the first ``track()`` without ``configure()`` would build now.
+
+    Not public API: the pytest plugin compares with it to undo a test's ``configure()``.
+    """
+    return _config({})
+
+
 def set_defaults(defaults: dict[str, object]) -> None:
     """Replace the defaults that environment variables and ``configure()`` override.
 
@@ -241,6 +327,7 @@ def _at_exit() -> None:
 
         left = DEADLINE.remaining(pipeline.config.shutdown_timeout)
         pipeline.finish_at_exit(max(left, EXIT_FLOOR))
+    _diagnostics.report_suppressed()  # the warnings held back that no later message reported
 
 
 @_guard.guarded("sigterm", None)  # runs between any two bytecodes of the app: it must not raise

@@ -120,9 +120,13 @@ def _choice(options: tuple[str, ...]) -> Parser:
 
 
 def _positive_int(raw: object) -> int:
+    """A whole number above 0; Python's own wording ("invalid literal for int()") is never shown."""
     if isinstance(raw, bool) or not isinstance(raw, (int, str)):
         raise ValueError("expected a positive integer")
-    value = int(raw.strip()) if isinstance(raw, str) else raw
+    try:
+        value = int(raw.strip()) if isinstance(raw, str) else raw
+    except ValueError:
+        raise ValueError("expected a positive integer") from None
     if value <= 0:
         raise ValueError("expected a positive integer")
     return value
@@ -131,7 +135,10 @@ def _positive_int(raw: object) -> int:
 def _positive_float(raw: object) -> float:
     if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
         raise ValueError("expected a positive number")
-    value = float(raw.strip()) if isinstance(raw, str) else float(raw)
+    try:
+        value = float(raw.strip()) if isinstance(raw, str) else float(raw)
+    except (ValueError, OverflowError):
+        raise ValueError("expected a positive number") from None
     if not math.isfinite(value) or value <= 0:
         raise ValueError("expected a positive number")
     return value
@@ -187,7 +194,7 @@ def _metric_labels(raw: object) -> dict[str, tuple[str, ...]]:
     return rules
 
 
-def _per_event(what: str, low: float, high: float) -> Parser:
+def _per_event(what: str, variable: str, low: float, high: float) -> Parser:
     """A parser of ``event=number,*=number`` text, or ``{event: number}`` from code.
 
     A bad entry (no ``=``, no name, a number outside [low, high]) warns, rate-limited, and is left
@@ -210,8 +217,10 @@ def _per_event(what: str, low: float, high: float) -> Parser:
             else:
                 numbers[name.strip()] = parsed
         if bad:
-            warn_limited(f"config:{what}", "gyrinx_tracker: ignoring %s entries %s (each must be event=number, "
-                         "the number from %g to %g); the others apply", what, ", ".join(map(repr, bad)), low, high)
+            warn_limited(("config", variable, tuple(bad)), "ignoring the %s entries %s of %s (each must be "
+                         "event=number, the number from %g to %g); the other entries apply, and an event "
+                         "not named keeps the default (no %s)", what, ", ".join(map(repr, bad)), variable, low, high,
+                         what)
         return numbers
 
     return parse
@@ -233,8 +242,81 @@ def _number_within(raw: object, low: float, high: float) -> float | None:
     return number if low <= number <= high else None
 
 
-def _any_object(raw: object) -> object:
+def _log_exporter(raw: object) -> object:
+    """An OpenTelemetry ``LogExporter`` (duck-typed: the SDK's class lives in a private module)."""
+    if raw is not None and not (callable(getattr(raw, "export", None)) and callable(getattr(raw, "shutdown", None))):
+        raise TypeError(f"configure(log_exporter=...) takes an OpenTelemetry LogExporter (an object with export() "
+                        f"and shutdown()) or None, not {_described(raw)}")
     return raw
+
+
+def _metric_exporter(raw: object) -> object:
+    """An OpenTelemetry ``MetricExporter`` (or one of ours reading the aggregates)."""
+    if raw is None or callable(getattr(raw, "export_aggregates", None)):
+        return raw
+    from opentelemetry.sdk.metrics.export import MetricExporter
+
+    if not isinstance(raw, MetricExporter):
+        raise TypeError("configure(metric_exporter=...) takes an opentelemetry.sdk.metrics.export.MetricExporter "
+                        f"or None, not {_described(raw)}")
+    return raw
+
+
+def _metric_reader(raw: object) -> object:
+    from opentelemetry.sdk.metrics.export import MetricReader
+
+    if raw is not None and not isinstance(raw, MetricReader):
+        raise TypeError("configure(metric_reader=...) takes an opentelemetry.sdk.metrics.export.MetricReader "
+                        f"(e.g. InMemoryMetricReader) or None, not {_described(raw)}")
+    return raw
+
+
+def _code_boolean(raw: object) -> bool:
+    if not isinstance(raw, bool):
+        raise TypeError(f"configure(mirror_to_logger=...) takes True or False, not {_described(raw)}")
+    return raw
+
+
+def _described(raw: object) -> str:
+    text = repr(raw)
+    return f"{type(raw).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
+
+
+def shown_value(value: object) -> str:
+    """A configuration value as a warning shows it: ``20000``, ``'api'``, ``none`` for None."""
+    if value is None:
+        return "none"
+    if isinstance(value, Mapping):
+        return repr(dict(value)) if value else "none"
+    if isinstance(value, tuple):
+        return ", ".join(map(str, value)) if value else "none"
+    return repr(value)
+
+
+def shown_default(name: str) -> str:
+    """The default of field ``name``, for "using the default ..." in a warning."""
+    default = next(f for f in dataclasses.fields(TrackerConfig) if f.name == name)
+    factory: Any = default.default_factory
+    value = factory() if default.default is dataclasses.MISSING else default.default
+    if name == "metric_interval" and value is None:
+        return "OTEL_METRIC_EXPORT_INTERVAL, else 60 s"
+    return shown_value(value)
+
+
+def standard_metric_interval(environ: Mapping[str, str]) -> float | None:
+    """Seconds from the standard ``OTEL_METRIC_EXPORT_INTERVAL`` (milliseconds); None when unset.
+
+    A bad value warns, as ours do, and is ignored (the SDK would fail on it differently).
+    """
+    raw = environ.get("OTEL_METRIC_EXPORT_INTERVAL", "").strip()
+    if not raw:
+        return None
+    try:
+        return _positive_float(raw) / 1000
+    except ValueError as error:
+        warn_limited(("config", "OTEL_METRIC_EXPORT_INTERVAL", raw), "ignoring OTEL_METRIC_EXPORT_INTERVAL=%r "
+                     "(%s, in milliseconds); using the default, 60 s", raw, error)
+        return None
 
 
 VARIABLES: tuple[Variable, ...] = (
@@ -332,11 +414,11 @@ VARIABLES: tuple[Variable, ...] = (
              "Labels kept per event; the rest are dropped and counted in `_dropped_labels`."),
     Variable("GYRINX_TRACKER_MAX_STRING", "max_string", _positive_int,
              "Characters kept of any one string label value or event field."),
-    Variable("GYRINX_TRACKER_SAMPLE_RATES", "sample_rates", _per_event("sample rate", 0.0, 1.0),
+    Variable("GYRINX_TRACKER_SAMPLE_RATES", "sample_rates", _per_event("sample rate", "GYRINX_TRACKER_SAMPLE_RATES", 0.0, 1.0),
              "Share of log records written per event, `page_view=0.1,api_call=0.01,*=1` (`*`: events "
              "not named); metrics always count every event. A bad entry warns and is ignored. "
              "See Sampling."),
-    Variable("GYRINX_TRACKER_SAMPLE_CAPS", "sample_caps", _per_event("sample cap", 1.0, 1e9),
+    Variable("GYRINX_TRACKER_SAMPLE_CAPS", "sample_caps", _per_event("sample cap", "GYRINX_TRACKER_SAMPLE_CAPS", 1.0, 1e9),
              "Log records written per second at most, per event and process, `page_view=100,*=1000`; "
              "the rest of a spike is sampled out (metrics still count it). See Sampling."),
     Variable("GYRINX_TRACKER_CATALOGUE", "catalogue", _optional_path,
@@ -346,8 +428,10 @@ VARIABLES: tuple[Variable, ...] = (
 
 
 # Set only in code, never from the environment: objects, not text.
-CODE_ONLY: dict[str, Parser] = {"log_exporter": _any_object, "metric_reader": _any_object,
-                                 "mirror_to_logger": _boolean, "metric_exporter": _any_object}
+# A bad one raises at ``configure()`` (TypeError naming it): only a programmer sets these, and an
+# object that cannot export would otherwise turn every event into ``export_failed``.
+CODE_ONLY: dict[str, Parser] = {"log_exporter": _log_exporter, "metric_reader": _metric_reader,
+                                 "mirror_to_logger": _code_boolean, "metric_exporter": _metric_exporter}
 # The environment variable of each field, for callers that must know whether one was set.
 VARIABLE_OF: dict[str, str] = {variable.field: variable.name for variable in VARIABLES}
 _PARSERS: dict[str, Parser] = {**{v.field: v.parse for v in VARIABLES}, **CODE_ONLY}
@@ -363,8 +447,8 @@ def from_env(environ: Mapping[str, str]) -> TrackerConfig:
         try:
             parsed = variable.parse(raw)
         except ValueError as error:
-            warn_limited(f"config:{variable.name}",
-                         "ignoring %s=%r (%s); using the default", variable.name, raw, error)
+            warn_limited(("config", variable.name, raw), "ignoring %s=%r (%s); using the default, %s",
+                         variable.name, raw, error, shown_default(variable.field))
             continue
         if parsed is not None:
             values[variable.field] = parsed
@@ -376,17 +460,21 @@ def from_env(environ: Mapping[str, str]) -> TrackerConfig:
 def with_overrides(config: TrackerConfig, overrides: Mapping[str, object]) -> TrackerConfig:
     """Apply ``configure()`` keyword arguments over ``config``, each parsed by its variable's parser.
 
-    Unknown names raise ``TypeError`` (a typo in code should fail at start-up, like any bad
-    keyword); a bad value warns and keeps what ``config`` had, like a bad variable.
+    Unknown names raise ``TypeError`` (a typo in code should fail at start-up), and so does a bad
+    code-only option (``CODE_ONLY``); a bad value of an option that has a variable warns and keeps
+    what ``config`` had, like a bad variable.
     """
     unknown = sorted(set(overrides) - set(_PARSERS))
     if unknown:
         raise TypeError(f"unknown tracker option(s): {', '.join(unknown)}")
     values: dict[str, Any] = {}
     for name, raw in overrides.items():
+        if name in CODE_ONLY:
+            values[name] = CODE_ONLY[name](raw)
+            continue
         try:
             values[name] = _PARSERS[name](raw)
         except (ValueError, TypeError) as error:
-            warn_limited(f"configure:{name}", "ignoring configure(%s=%r) (%s); keeping %r",
-                         name, raw, error, getattr(config, name))
+            warn_limited(("configure", name, repr(raw)), "ignoring configure(%s=%r) (%s); keeping %s",
+                         name, raw, error, shown_value(getattr(config, name)))
     return dataclasses.replace(config, **values)

@@ -25,6 +25,22 @@ _lock = threading.Lock()
 _caught: Counter[str] = Counter()
 
 
+class CallerError(Exception):
+    """The caller's own mistake (a wrong argument): raised to the caller, never counted as ours.
+
+    ``internal_errors`` means a bug of the tracker's; ``flush("x")`` is not one, so it raises
+    ``TypeError`` like any function given a wrong argument would.
+    """
+
+
+class CallerTypeError(CallerError, TypeError):
+    """An argument of the wrong type."""
+
+
+class CallerValueError(CallerError, ValueError):
+    """An argument of the right type with a value that means nothing (a negative timeout)."""
+
+
 def caught(where: str, error: Exception, strict: bool = False) -> None:
     """Count and report ``error``, raised inside ``where``; re-raise it in strict mode.
 
@@ -35,7 +51,7 @@ def caught(where: str, error: Exception, strict: bool = False) -> None:
         _caught[where] += 1
     if strict:
         raise error
-    warn_limited(f"internal:{where}", "gyrinx_tracker: %s failed: %r", where, error)
+    warn_limited(f"internal:{where}", "%s failed: %r", where, error)
 
 
 def guarded(where: str, fallback: R, strict: Callable[[], bool] = lambda: False,
@@ -47,13 +63,28 @@ def guarded(where: str, fallback: R, strict: Callable[[], bool] = lambda: False,
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             try:
                 return function(*args, **kwargs)
-            except Exception as error:  # noqa: BLE001 - the guard: counted and reported in caught()
+            except CallerError:
+                raise
+            except Exception as error:
+                if isinstance(error, TypeError) and not _binds(function, args, kwargs):
+                    raise  # stats(1), flush(when=3): the call itself was wrong, not the tracker
                 caught(where, error, strict())
                 return fallback
 
         return wrapper
 
     return decorate
+
+
+def _binds(function: Callable[..., object], args: tuple[object, ...], kwargs: dict[str, object]) -> bool:
+    """Whether ``function`` accepts these arguments (asked only after a TypeError: no cost otherwise)."""
+    import inspect
+
+    try:
+        inspect.signature(function).bind(*args, **kwargs)
+    except TypeError:
+        return False
+    return True
 
 
 def counts() -> dict[str, int]:

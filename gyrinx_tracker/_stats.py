@@ -13,9 +13,15 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import TypedDict
 
+from gyrinx_tracker._diagnostics import suppressed
+
 
 class Snapshot(TypedDict):
-    """Counts since the pipeline started; ``emitted`` counts every ``track()`` call it received."""
+    """Counts since the pipeline started; ``emitted`` counts every ``track()`` call it received.
+
+    ``internal_errors`` and ``warnings_suppressed`` (the tracker's warnings its rate limit held
+    back) are the process's, not the pipeline's.
+    """
 
     emitted: int
     exported: int
@@ -28,6 +34,7 @@ class Snapshot(TypedDict):
     folded_metric_series: int
     metric_exports_failed: int
     internal_errors: dict[str, int]
+    warnings_suppressed: int
 
 
 class Stats:
@@ -110,6 +117,7 @@ class Stats:
             folded_metric_series=self.folded_series,
             metric_exports_failed=self.metric_exports_failed,
             internal_errors=dict(internal_errors or {}),
+            warnings_suppressed=suppressed(),
         )
 
 
@@ -123,3 +131,7 @@ EXPORT_FAILED = "export_failed"
 TOO_LARGE = "too_large"  # over the destination's entry size limit, even after salvage
 INTERNAL_ERROR = "internal_error"
 SHUTDOWN = "shutdown_timeout"
+# The local output handed the events to a ``gyrinx.tracker`` logger that the application's logging
+# configuration made discard them (disabled, not enabled for INFO, or no handler at INFO): not
+# exported, because nobody will ever see them (``_outputs/local/discard.py``).
+LOGGING_DISCARDED = "logging_discarded"

@@ -5,9 +5,10 @@ The public path of ``gyrinx_tracker._integrations.propagation``, where the imple
 
 from gyrinx_tracker._integrations.propagation import (
     asgi_headers,
+    caller_context,
     context_from_headers,
     remote_context,
     wsgi_headers,
 )
 
-__all__ = ["asgi_headers", "context_from_headers", "remote_context", "wsgi_headers"]
+__all__ = ["asgi_headers", "caller_context", "context_from_headers", "remote_context", "wsgi_headers"]

@@ -1,4 +1,4 @@
-"""A small app whose track() calls `gyrinx-tracker events check` reads (README: Command line).
+"""A small app whose track() calls `gyrinx-tracker events check` reads (docs/cli.md).
 
-Some calls break examples/events.json on purpose, so the README shows each kind of finding.
+Some calls break examples/events.json on purpose, so docs/cli.md shows each kind of finding.
 """

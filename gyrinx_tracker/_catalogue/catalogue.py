@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gyrinx_tracker import _guard
+from gyrinx_tracker._catalogue import alerts as _alerts
+from gyrinx_tracker._catalogue.alerts import AlertSpec
 from gyrinx_tracker._catalogue.schema import ObjectSchema, SchemaError, object_schema
 from gyrinx_tracker._catalogue.verdicts import Accepts, accepting
 from gyrinx_tracker._core.problems import Problems
@@ -40,7 +42,8 @@ if TYPE_CHECKING:
     from gyrinx_tracker._core.event import Event
 
 STATUSES = ("active", "deprecated")
-ENTRY_KEYS = frozenset({"description", "owner", "status", "sample_rate", "value", "labels", "$comment"})
+ENTRY_KEYS = frozenset({"description", "owner", "status", "sample_rate", "value", "labels", "group_by", "alerts",
+                        "$comment"})
 VALUE_KEYS = frozenset({"unit", "description", "required"})
 TRACKER_LABELS = frozenset({"_dropped_labels"})  # added by the tracker itself, never by the caller
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -65,13 +68,17 @@ class EventSpec:
     unit: str | None
     labels: ObjectSchema
     accepts: Accepts  # labels and value pass: the fast check, with remembered verdicts (``verdicts``)
+    group_by: tuple[str, ...] = ()  # low-cardinality labels a dashboard splits the event's rate by
+    alerts: tuple[AlertSpec, ...] = ()  # see ``alerts``
 
 
 class Catalogue:
     """The events of one catalogue file: exact names first, then patterns in file order."""
 
-    def __init__(self, path: str, exact: dict[str, EventSpec], patterns: list[tuple[re.Pattern[str], EventSpec]]) -> None:
+    def __init__(self, path: str, exact: dict[str, EventSpec], patterns: list[tuple[re.Pattern[str], EventSpec]],
+                 title: str | None = None) -> None:
         self.path = path
+        self.title = title  # the document's "title", for the dashboard's name
         self._exact = exact
         self._patterns = patterns
         self._resolved: dict[str, EventSpec | None] = {}
@@ -138,7 +145,7 @@ class Catalogue:
         if spec is None:
             return [("catalogue_unknown_event", f"event {name!r} is not in the catalogue {self.path}")]
         if spec.deprecated:
-            warn_limited("catalogue_deprecated", "gyrinx_tracker: event %r is deprecated in the catalogue %s "
+            warn_limited(("catalogue_deprecated", name), "event %r is deprecated in the catalogue %s "
                          "(%s)", name, self.path, spec.description or "no description")
         elif name not in self._fast and len(self._fast) < len(self._exact) + _CACHE_LIMIT:
             self._fast[name] = spec.accepts  # a name that matched a pattern: found by one lookup next time
@@ -165,16 +172,30 @@ def load(path: str) -> Catalogue:
     exact: dict[str, EventSpec] = {}
     patterns: list[tuple[re.Pattern[str], EventSpec]] = []
     shared: _Shared = {}
-    for name, entry in events.items():
-        try:
-            spec = _entry(name, entry, shared)
-        except SchemaError as error:
-            raise CatalogueError(str(error)) from None
-        if _PLACEHOLDER.search(name):
-            patterns.append((_name_pattern(name), spec))
-        else:
-            exact[name] = spec
-    return Catalogue(path, exact, patterns)
+    try:
+        known_channels = _alerts.channels(document)
+        for name, entry in events.items():
+            spec = _entry(name, entry, shared, known_channels)
+            if _PLACEHOLDER.search(name):
+                patterns.append((_name_pattern(name), spec))
+            else:
+                exact[name] = spec
+        _unique_alert_names([*exact.values(), *(spec for _, spec in patterns)])
+    except SchemaError as error:
+        raise CatalogueError(str(error)) from None
+    title = document.get("title")
+    return Catalogue(path, exact, patterns, title if isinstance(title, str) else None)
+
+
+def _unique_alert_names(specs: list[EventSpec]) -> None:
+    """Each alert's name names its policy and rule: two alike would overwrite one another."""
+    seen: dict[str, str] = {}
+    for spec in specs:
+        for alert in spec.alerts:
+            if alert.name in seen:
+                raise SchemaError(f"events.{spec.name}.alerts: the name {alert.name!r} is used by "
+                                  f"events.{seen[alert.name]} too")
+            seen[alert.name] = spec.name
 
 
 # Compiled label schemas of one catalogue by their JSON text, each with its fast checks by
@@ -209,7 +230,7 @@ def _compiled(labels: object, where: str, used: bool, required: bool,
     return schema, accepts
 
 
-def _entry(name: str, entry: object, shared: _Shared) -> EventSpec:
+def _entry(name: str, entry: object, shared: _Shared, known_channels: Mapping[str, str] | None = None) -> EventSpec:
     where = f"events.{name}"
     if not isinstance(entry, Mapping):
         raise SchemaError(f"{where}: an entry must be an object")
@@ -225,11 +246,40 @@ def _entry(name: str, entry: object, shared: _Shared) -> EventSpec:
     value = _value(entry.get("value"), f"{where}.value")
     used, required = value is not None, bool(value and value.get("required"))
     labels, accepts = _compiled(entry.get("labels", {}), f"{where}.labels", used, required, shared)
-    return EventSpec(name=name, description=_text(entry, "description", where), owner=_text(entry, "owner", where),
+    description = _text(entry, "description", where)
+    declared = _declared_labels(entry.get("labels", {}))
+    alerts = _alerts.parse(entry.get("alerts"), f"{where}.alerts", name, description, used, declared,
+                           known_channels or {})
+    if alerts and _PLACEHOLDER.search(name):
+        raise SchemaError(f"{where}.alerts: a pattern names many metrics; declare alerts on exact names")
+    return EventSpec(name=name, description=description, owner=_text(entry, "owner", where),
                      deprecated=status == "deprecated", sample_rate=None if rate is None else float(rate),
                      value_used=used, value_required=required,
                      unit=None if value is None else _text(value, "unit", f"{where}.value"),
-                     labels=labels, accepts=accepts)
+                     labels=labels, accepts=accepts, group_by=_group_by(entry.get("group_by"), where, declared),
+                     alerts=alerts)
+
+
+def _declared_labels(labels: object) -> frozenset[str] | None:
+    """The label names an entry declares; None when it admits any other (``additionalProperties``)."""
+    if not isinstance(labels, Mapping):
+        return frozenset()
+    if labels.get("additionalProperties", True) is not False:
+        return None
+    properties = labels.get("properties", {})
+    return frozenset(properties) if isinstance(properties, Mapping) else frozenset()
+
+
+def _group_by(group_by: object, where: str, declared: frozenset[str] | None) -> tuple[str, ...]:
+    """``group_by``: label names, declared by the entry, that the dashboard splits the rate by."""
+    if group_by is None:
+        return ()
+    if not isinstance(group_by, list) or not all(isinstance(key, str) for key in group_by):
+        raise SchemaError(f"{where}.group_by: expected a list of label names")
+    unknown = [key for key in group_by if declared is not None and key not in declared]
+    if unknown:
+        raise SchemaError(f"{where}.group_by: {', '.join(unknown)} not among the entry's labels")
+    return tuple(group_by)
 
 
 def _value(value: object, where: str) -> Mapping[str, Any] | None:
@@ -285,7 +335,7 @@ def install(config: TrackerConfig) -> Catalogue | None:
     try:
         catalogue: Catalogue | None = load(path)
     except Exception as error:  # noqa: BLE001 - CatalogueError, or a bug of ours: tracking goes on regardless
-        warn_limited(f"catalogue:{path}", "gyrinx_tracker: the event catalogue %s cannot be used (%s); "
+        warn_limited(f"catalogue:{path}", "the event catalogue %s cannot be used (%s); "
                      "events are tracked without it", path, error)
         catalogue = None
     _loaded[path] = catalogue

@@ -1,10 +1,13 @@
-"""``gyrinx-tracker``: doctor, tail, query, summary and events, for the people who run the tracker.
+"""``gyrinx-tracker``: doctor, tail, query, summary, events and alerts, for the people who run the tracker.
 
 Standard library only (``argparse``): the command must work in a slim Cloud Run image and on a
 laptop without anything beyond the package. Never imported by ``gyrinx_tracker`` itself, so
-applications do not pay for it. Exit codes: 0 success, 1 a check failed (doctor), 2 bad usage
-(a filter that does not parse, a missing file, an unusable catalogue), 130 interrupted; ``events check``
-exits 1 when it finds a problem.
+applications do not pay for it. Exit codes (printed by ``--help``; docs/cli.md):
+0 success, 1 a check found a problem (doctor, events check) or an alert would have fired (alerts
+check), 2 a usage error (an argument, a filter, a time, a duration, a label or a file that cannot
+be used: the message says which), 130 interrupted. Input lines that cannot be read safely are not usage errors: they are skipped and
+counted on stderr (``_tally``), and the command still exits 0.
+``events monitoring`` imports the OpenTelemetry SDK, a dependency of the package, only when it runs.
 
 What belongs here: the commands, reading the three input kinds, the filter language, the views
 and the catalogue tools. What must not: anything the running tracker needs (nothing below
@@ -22,8 +25,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from gyrinx_tracker._cli import _doctor, _events_cli, _filter, _inputs, _summary, _tail
+from gyrinx_tracker._cli import _events_cli, _filter, _inputs, _summary, _tail
 from gyrinx_tracker._cli._output import Painter, colour_enabled
+from gyrinx_tracker._cli._tally import Tally
 from gyrinx_tracker._version import VERSION
 
 _FILE_HELP = "the app's output: local JSON lines, Cloud Run stdout lines or `gcloud logging read --format=json`; - or nothing for stdin"
@@ -33,26 +37,44 @@ _EXAMPLES = """examples:
   gyrinx-tracker query 'jsonPayload.event="api_call" jsonPayload.labels.status>=500' app.log
   gcloud logging read 'logName:"logs/tracker"' --format=json | gyrinx-tracker summary --by endpoint
   gyrinx-tracker events check --catalogue events.json myapp/
+  gyrinx-tracker events monitoring --catalogue events.json -o monitoring/
+  gyrinx-tracker alerts check --catalogue events.json app.log
+
+exit codes: 0 success, 1 a check found a problem (doctor, events check) or an alert would have
+fired (alerts check), 2 a usage error (an argument, filter, time, duration, label or file that
+cannot be used), 130 interrupted. Lines of the input that cannot be read (nested too deep) are
+skipped and counted on stderr; they do not change the exit code.
 """
+USAGE = 2
+
+
+class UsageError(Exception):
+    """An argument the command cannot use: its message is printed, and the command exits ``USAGE``."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = _parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
+    args.tally = Tally()
     try:
         return handler(args)
     except _filter.FilterError as error:
         sys.stderr.write(error.render(args.filter_text) + "\n")
-        return 2
+        return USAGE
+    except UsageError as error:
+        sys.stderr.write(f"gyrinx-tracker: {error}\n")
+        return USAGE
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly, and quietly at exit too
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except OSError as error:
         sys.stderr.write(f"gyrinx-tracker: {error}\n")
-        return 2
+        return USAGE
     except KeyboardInterrupt:
         return 130
+    finally:
+        args.tally.report(sys.stderr)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -66,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     _query_parser(commands)
     _summary_parser(commands)
     _events_cli.add_parser(commands)
+    _events_cli.add_alerts_parser(commands, _FILE_HELP)
     return parser
 
 
@@ -78,9 +101,17 @@ def _doctor_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
                     "track() and confirm from stats() that it was delivered. Exit 0 when all is well, 1 if not.")
     doctor.add_argument("--no-send", action="store_true", help="do not send the test event")
     doctor.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
-                        help="seconds for flushing the test event (default 10); connection checks take at most 2")
+                        help="seconds the whole command may take (default 10): every check and the test "
+                             "event get what is left; one connection check takes at most 2")
     _colour_option(doctor)
-    doctor.set_defaults(handler=lambda a: _doctor.run(sys.stdout, _painter(a), not a.no_send, a.timeout))
+    doctor.set_defaults(handler=_run_doctor)
+
+
+def _run_doctor(args: argparse.Namespace) -> int:
+    """Imported here: doctor loads the tracker's outputs, which reading a log file never needs."""
+    from gyrinx_tracker._cli import _doctor
+
+    return _doctor.run(sys.stdout, _painter(args), not args.no_send, args.timeout)
 
 
 def _tail_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -89,7 +120,7 @@ def _tail_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
                                            "event, n, value, labels, trace.")
     tail.add_argument("file", nargs="?", metavar="FILE", help=_FILE_HELP)
     tail.add_argument("-f", "--follow", action="store_true", help="keep reading as the file grows (like tail -f)")
-    tail.add_argument("-n", "--lines", type=int, metavar="N",
+    tail.add_argument("-n", "--lines", type=_count, metavar="N",
                       help="start with the last N matching events (default: all, or 10 with --follow)")
     tail.add_argument("--filter", dest="filter_text", default="", metavar="FILTER",
                       help="only events matching this Cloud Logging filter (see `query --help`)")
@@ -143,31 +174,47 @@ def _colour_option(parser: argparse.ArgumentParser) -> None:
                         help="colour the output: auto (a terminal, unless NO_COLOR is set), always, never")
 
 
+def _count(text: str) -> int:
+    """``-n``: a whole number of lines, 0 or more (``-n -1`` used to print nothing and exit 0)."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a count of lines (0 or more)")
+    return int(text)
+
+
+def _filter_node(args: argparse.Namespace) -> _filter.Node:
+    """The parsed filter; a time in it without a zone is read as UTC, and the user is told."""
+    node = _filter.parse(args.filter_text)
+    for value in _filter.time_values(node):
+        if not _inputs.has_zone(value):
+            args.tally.note(f"the filter's time {value!r} has no time zone: read as UTC")
+    return node
+
+
 def _painter(args: argparse.Namespace) -> Painter:
     return Painter(colour_enabled(args.color, sys.stdout))
 
 
 def _run_tail(args: argparse.Namespace) -> int:
-    node = _filter.parse(args.filter_text)
+    node = _filter_node(args)
     paint = _painter(args)
     backlog = args.lines if args.lines is not None else (10 if args.follow else None)
     with _opened(args.file) as stream:
         if backlog is None:
-            _tail.run(_inputs.entries(stream, args.follow), node, sys.stdout, paint)
+            _tail.run(_inputs.entries(stream, args.follow, args.tally), node, sys.stdout, paint)
             return 0
-        _tail.run(_tail.last(_inputs.available(stream), node, backlog), node, sys.stdout, paint)
+        _tail.run(_tail.last(_inputs.available(stream, args.tally), node, backlog), node, sys.stdout, paint)
         if args.follow:
-            _tail.run(_inputs.followed(stream), node, sys.stdout, paint)
+            _tail.run(_inputs.followed(stream, args.tally), node, sys.stdout, paint)
     return 0
 
 
 def _run_query(args: argparse.Namespace) -> int:
-    node = _filter.parse(args.filter_text)
+    node = _filter_node(args)
     paint = _painter(args)
     from gyrinx_tracker._cli._match import matches
 
     with _opened(args.file) as stream:
-        for entry in _inputs.entries(stream, args.follow):
+        for entry in _inputs.entries(stream, args.follow, args.tally):
             if matches(node, entry):
                 text = (_tail.line(entry, paint) if args.format == "tail" and _inputs.event_of(entry)
                         else json.dumps(entry, ensure_ascii=False, separators=(",", ":")))
@@ -178,10 +225,13 @@ def _run_query(args: argparse.Namespace) -> int:
 
 
 def _run_summary(args: argparse.Namespace) -> int:
-    node = _filter.parse(args.filter_text)
+    node = _filter_node(args)
     window = _window(args)
     with _opened(args.file) as stream:
-        result = _summary.collect(_inputs.entries(stream), node, window, args.by)
+        result = _summary.collect(_inputs.entries(stream, tally=args.tally), node, window, args.by)
+    if args.by is not None and result.rows and not result.by_found:
+        seen = ", ".join(sorted(result.labels_seen)) or "none"
+        raise UsageError(f"no event in the input has the label {args.by!r} (--by); labels seen: {seen}")
     if args.json:
         sys.stdout.write(json.dumps(_summary.as_json(result, window), indent=2) + "\n")
     else:
@@ -190,19 +240,21 @@ def _run_summary(args: argparse.Namespace) -> int:
 
 
 def _window(args: argparse.Namespace) -> _summary.Window:
-    since = _time_arg("--since", args.since)
-    until = _time_arg("--until", args.until)
+    since = _time_arg(args, "--since", args.since)
+    until = _time_arg(args, "--until", args.until)
     if args.last:
         since = time.time() - _duration(args.last)
     return _summary.Window(since, until)
 
 
-def _time_arg(option: str, text: str | None) -> float | None:
+def _time_arg(args: argparse.Namespace, option: str, text: str | None) -> float | None:
     if text is None:
         return None
     moment = _inputs.parse_time(text)
     if moment is None:
-        raise SystemExit(f"gyrinx-tracker: {option} {text!r} is not an RFC 3339 time or a date (2026-11-29T10:00:00Z)")
+        raise UsageError(f"{option} {text!r} is not an RFC 3339 time or a date (2026-11-29T10:00:00Z, 2026-11-29)")
+    if not _inputs.has_zone(text):
+        args.tally.note(f"{option} {text!r} has no time zone: read as UTC")
     return moment
 
 
@@ -213,7 +265,9 @@ def _duration(text: str) -> float:
     try:
         amount, unit = float(text[:-1]), _UNITS[text[-1]]
     except (ValueError, KeyError, IndexError):
-        raise SystemExit(f"gyrinx-tracker: --last {text!r} is not a duration such as 30s, 15m, 1h or 2d") from None
+        amount, unit = -1.0, 0
+    if not (amount >= 0 and amount * unit < float("inf")):
+        raise UsageError(f"--last {text!r} is not a duration such as 30s, 15m, 1h or 2d")
     return amount * unit
 
 
@@ -222,6 +276,8 @@ class _opened:
 
     def __init__(self, path: str | None) -> None:
         self._stream = _inputs.open_input(path)
+        if self._stream is sys.stdin and hasattr(sys.stdin, "reconfigure"):
+            sys.stdin.reconfigure(errors="replace")  # as files are opened: bad bytes never stop the read
 
     def __enter__(self) -> TextIO:
         return self._stream

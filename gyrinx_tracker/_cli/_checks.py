@@ -7,26 +7,24 @@ the process's configuration or talks to Google beyond what ``google.auth.default
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
-import importlib.util
 import os
+import re
 import socket
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from gyrinx_tracker._config import VARIABLES
+from gyrinx_tracker._config import VARIABLES, shown_default
 
-# Per output: (distribution, the module the tracker imports from it). A package counts as found
-# when its module can be imported, which is what the output needs; the version is for the report.
-PACKAGES: dict[str, tuple[tuple[str, str], ...]] = {
-    "core": (("opentelemetry-api", "opentelemetry.trace"), ("opentelemetry-sdk", "opentelemetry.sdk")),
-    "gcp": (("opentelemetry-exporter-gcp-logging", "opentelemetry.exporter.cloud_logging"),
-            ("google-cloud-logging", "google.cloud.logging_v2"),
-            ("opentelemetry-resourcedetector-gcp", "opentelemetry.resourcedetector.gcp_resource_detector")),
-    "otlp": (("opentelemetry-exporter-otlp-proto-grpc", "opentelemetry.exporter.otlp.proto.grpc"),),
-}
+# The outputs that need an extra, by the extra's name in pyproject.toml.
+OUTPUT_EXTRAS = ("gcp", "otlp")
+DISTRIBUTION = "gyrinx-tracker"
 DEFAULT_OTLP_ENDPOINT = "http://localhost:4317"
+_EXTRA_MARKER = re.compile(r"""extra\s*==\s*["']([^"']+)["']""")
+_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
 @dataclass(frozen=True)
@@ -38,33 +36,55 @@ class Finding:
     advice: str = ""
 
 
+def extra_requirements(extra: str) -> tuple[str, ...]:
+    """The distributions the extra ``extra`` installs, as the installed package's metadata says
+    (built from pyproject.toml, so it is what ``pip install "gyrinx-tracker[extra]"`` gives);
+    nothing when the package was never installed (a bare checkout on ``sys.path``)."""
+    try:
+        requires = importlib.metadata.requires(DISTRIBUTION) or []
+    except importlib.metadata.PackageNotFoundError:
+        return ()
+    names = []
+    for requirement in requires:
+        requirement_text, _, marker = requirement.partition(";")
+        match = _EXTRA_MARKER.search(marker)
+        name = _NAME.match(requirement_text)
+        if match and match.group(1) == extra and name:
+            names.append(name.group(1))
+    return tuple(dict.fromkeys(names))
+
+
 def package_versions(extra: str) -> dict[str, str | None]:
-    """Each distribution an output needs, with its installed version (None when not importable)."""
+    """Each distribution of the extra with its installed version (None when not installed)."""
     found: dict[str, str | None] = {}
-    for name, module in PACKAGES[extra]:
+    for name in extra_requirements(extra):
         try:
-            importable = importlib.util.find_spec(module) is not None
-        except (ImportError, ValueError):
-            importable = False
-        found[name] = _version(name) if importable else None
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            found[name] = None
     return found
 
 
-def _version(name: str) -> str:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "(version unknown)"
+def unloadable(modules: tuple[str, ...]) -> str | None:
+    """The first of ``modules`` (the ones the output's own code imports) that cannot be imported, and why."""
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError as error:
+            return f"{module}: {error}"
+    return None
 
 
-def missing_extra(extra: str, chosen: str) -> Finding | None:
-    """An error when the chosen output's packages are not all installed."""
-    missing = [name for name, version in package_versions(extra).items() if version is None]
-    if not missing:
+def missing_extra(extra: str, chosen: str, modules: tuple[str, ...]) -> Finding | None:
+    """An error when the chosen output cannot load what it imports; it names the extra's missing
+    distributions, from the extra itself, so the advice cannot send anyone in a loop."""
+    problem = unloadable(modules)
+    if problem is None:
         return None
-    return Finding("error", f"the {chosen} output needs {', '.join(missing)}, which "
-                   f"{'is' if len(missing) == 1 else 'are'} not installed: events would fall back "
-                   "to local JSON",
+    missing = [name for name, version in package_versions(extra).items() if version is None]
+    what = (f"{', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not installed" if missing
+            else f"a module it imports ({problem})")
+    return Finding("error", f"the {chosen} output needs {what}: events would fall back to local JSON",
                    f'pip install "gyrinx-tracker[{extra}]"')
 
 
@@ -78,13 +98,40 @@ def bad_values(environ: Mapping[str, str]) -> list[Finding]:
         try:
             variable.parse(raw)
         except ValueError as error:
-            findings.append(Finding("error", f"{variable.name}={raw!r} is ignored ({error}); the default is used",
-                                    f"fix or unset {variable.name}"))
+            findings.append(Finding("error", f"{variable.name}={raw!r} is ignored ({error}); the default, "
+                                    f"{shown_default(variable.field)}, is used", f"fix or unset {variable.name}"))
+    raw = environ.get("OTEL_METRIC_EXPORT_INTERVAL", "").strip()
+    if raw and not _positive_number(raw):
+        findings.append(Finding("error", f"OTEL_METRIC_EXPORT_INTERVAL={raw!r} is ignored (expected a positive "
+                                "number of milliseconds); the default, 60 s, is used",
+                                "fix or unset OTEL_METRIC_EXPORT_INTERVAL"))
     return findings
 
 
-def google_credentials() -> Finding:
-    """Whether Application Default Credentials can be found, as the Cloud Logging client will look."""
+def _positive_number(raw: str) -> bool:
+    try:
+        return float(raw) > 0
+    except ValueError:
+        return False
+
+
+def google_credentials(timeout: float) -> Finding:
+    """Whether Application Default Credentials can be found, as the Cloud Logging client will look,
+    within ``timeout`` seconds: off Google Cloud, ``google.auth.default()`` asks the metadata server
+    and can wait several seconds for it, so it runs on a daemon thread that is left behind when the
+    time is up."""
+    outcome: list[Finding] = []
+    thread = threading.Thread(target=lambda: outcome.append(_google_credentials()), daemon=True,
+                              name="gyrinx-tracker-doctor-credentials")
+    thread.start()
+    thread.join(max(0.0, timeout))
+    if outcome:
+        return outcome[0]
+    return Finding("warn", f"the Google credentials check did not finish within {timeout:.1f} s (--timeout)",
+                   "run doctor with a longer --timeout, or set GOOGLE_APPLICATION_CREDENTIALS")
+
+
+def _google_credentials() -> Finding:
     try:
         import google.auth
         from google.auth.exceptions import GoogleAuthError

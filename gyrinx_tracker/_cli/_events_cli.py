@@ -1,4 +1,5 @@
-"""The ``events check`` and ``events docs`` commands: their options, the catalogue they read, their exit codes."""
+"""The ``events check``, ``events docs`` and ``events monitoring`` commands, and ``alerts check``: their
+options, the catalogue they read, their exit codes."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 import textwrap
 
 from gyrinx_tracker._catalogue.catalogue import Catalogue, CatalogueError, load
-from gyrinx_tracker._cli import _events_check, _events_docs
+from gyrinx_tracker._cli import _alerts_check, _events_check, _events_docs, _inputs
 
 CATALOGUE_VARIABLE = "GYRINX_TRACKER_CATALOGUE"
 _CHECK_EPILOG = """findings, one per line, sorted by file and line:
@@ -24,10 +25,12 @@ example: gyrinx-tracker events check --catalogue events.json myapp/ manage.py
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    events = commands.add_parser("events", help="check code against the event catalogue; write it as Markdown",
+    events = commands.add_parser("events", help="check code against the event catalogue; write it as Markdown, "
+                                                "dashboards and alerts",
                                  description="Check the track() calls in Python sources against the event "
-                                             "catalogue (events check), or write the catalogue as Markdown "
-                                             "(events docs).")
+                                             "catalogue (events check), write the catalogue as Markdown "
+                                             "(events docs), or its dashboard, alert policies and Prometheus "
+                                             "rules (events monitoring).")
     actions = events.add_subparsers(title="commands", required=True, metavar="COMMAND")
     check = actions.add_parser(
         "check", help="report track() calls that break the catalogue, and events nothing tracks",
@@ -49,6 +52,36 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _catalogue_option(docs)
     docs.add_argument("-o", "--output", metavar="FILE", default="-", help="write to FILE (default: standard output)")
     docs.set_defaults(handler=run_docs)
+    monitoring = actions.add_parser(
+        "monitoring", help="write a Cloud Monitoring dashboard, alert policies and Prometheus rules",
+        description=textwrap.fill(
+            "Write into DIR: dashboard.json (per owner, each active event's rate and value percentiles), "
+            "alerts/NAME.json (one alert policy per declared alert), prometheus/rules.yaml (recording and "
+            "alerting rules) and README.md (the gcloud commands and the IAM they need). Metric names are "
+            "derived from the code that names the instruments. The same catalogue always gives the same files.", 78))
+    _catalogue_option(monitoring)
+    monitoring.add_argument("-o", "--output", metavar="DIR", required=True, help="the directory to write into")
+    monitoring.add_argument("--route", choices=("telemetry", "collector"), default="telemetry",
+                            help="whose metric names the dashboard and policies read: telemetry, the tracker's own "
+                                 "export to the Telemetry API (default); collector, the collector's "
+                                 "googlemanagedprometheus exporter")
+    monitoring.set_defaults(handler=run_monitoring)
+
+
+def add_alerts_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser], file_help: str) -> None:
+    alerts = commands.add_parser("alerts", help="evaluate the catalogue's alerts over logs",
+                                 description="Evaluate the event catalogue's alerts over the app's logs.")
+    actions = alerts.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    check = actions.add_parser(
+        "check", help="which alerts would fire over these logs, and when (exit 1 if any)",
+        description=textwrap.fill(
+            "Evaluate every alert the catalogue declares over the input (the same inputs as summary) and print "
+            "which would fire and when. Counts are scaled back by each entry's sample_rate. Exit codes: 0 none "
+            "fired, 1 some fired, 2 bad usage or an unusable catalogue.", 78))
+    _catalogue_option(check)
+    check.add_argument("file", nargs="?", metavar="FILE", help=file_help)
+    check.add_argument("--json", action="store_true", help="one JSON document for scripts")
+    check.set_defaults(handler=run_alerts_check)
 
 
 def _catalogue_option(parser: argparse.ArgumentParser) -> None:
@@ -79,6 +112,40 @@ def run_check(args: argparse.Namespace) -> int:
     else:
         _events_check.write_text(report, sys.stdout)
     return 1 if report.count("error") else 0
+
+
+def run_monitoring(args: argparse.Namespace) -> int:
+    catalogue = _catalogue(args)
+    if catalogue is None:
+        return 2
+    from gyrinx_tracker._monitoring import generate  # the OpenTelemetry SDK: only for this command
+    from gyrinx_tracker._monitoring.model import MonitoringError
+
+    try:
+        files = generate.artefacts(catalogue, args.route)
+    except MonitoringError as error:
+        sys.stderr.write(f"gyrinx-tracker events monitoring: {error}\n")
+        return 2
+    generate.write(args.output, files)
+    sys.stdout.write(f"wrote {len(files)} files to {args.output}\n")
+    return 0
+
+
+def run_alerts_check(args: argparse.Namespace) -> int:
+    catalogue = _catalogue(args)
+    if catalogue is None:
+        return 2
+    stream = _inputs.open_input(args.file)
+    try:
+        result = _alerts_check.evaluate(catalogue, _inputs.entries(stream))
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+    if args.json:
+        sys.stdout.write(json.dumps(_alerts_check.as_json(result), indent=2) + "\n")
+    else:
+        _alerts_check.write_text(result, sys.stdout)
+    return 1 if result.fired else 0
 
 
 def run_docs(args: argparse.Namespace) -> int:

@@ -9,7 +9,8 @@ a value. Not supported (a clear error says so): functions (``SEARCH(...)``, ``sa
 value groups (``field = ("a" OR "b")``).
 
 A syntax error raises ``FilterError`` carrying the column, so the caller can print a caret
-under the filter.
+under the filter. So does a value the field cannot hold: ``timestamp>="yesterday"`` or
+``severity>=LOUD`` would otherwise match nothing and look like an empty log.
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from gyrinx_tracker._cli._inputs import parse_time
+
 OPERATORS = ("=~", "!~", "!=", "<=", ">=", "=", "<", ">", ":")
+SEVERITIES = {"DEFAULT": 0, "DEBUG": 100, "INFO": 200, "NOTICE": 300, "WARNING": 400, "ERROR": 500,
+              "CRITICAL": 600, "ALERT": 700, "EMERGENCY": 800}
+TIME_FIELDS = frozenset({("timestamp",), ("receiveTimestamp",)})
+_VALUE_CHECKED_OPS = frozenset({"=", "!=", "<", "<=", ">", ">="})
 _KEYWORDS = ("AND", "OR", "NOT")
 _WORD_STOP = set(' \t\r\n()"=<>!:')
 
@@ -237,7 +244,10 @@ class _Parser:
         if any(not part for part in token.path):
             raise FilterError(f"empty part in field name {token.text!r}", token.column)
         op = self._take()
-        return Compare(token.path, op.text, *self._value(op))
+        value_column = self.peek().column
+        compare = Compare(token.path, op.text, *self._value(op))
+        _check_value(compare, value_column)
+        return compare
 
     def _value(self, op: Token) -> tuple[str, bool, re.Pattern[str] | None]:
         token = self._take()
@@ -252,3 +262,26 @@ class _Parser:
             return token.text, True, re.compile(token.text)
         except re.error as error:
             raise FilterError(f"bad regular expression: {error.msg}", token.column) from None
+
+
+def _check_value(compare: Compare, column: int) -> None:
+    """Refuse a value the field can never compare with: a time that is not one, a severity that does not exist."""
+    if compare.op not in _VALUE_CHECKED_OPS:
+        return
+    if compare.path in TIME_FIELDS and parse_time(compare.value) is None:
+        raise FilterError(f"{compare.value!r} is not an RFC 3339 time or a date, such as 2026-11-29T10:00:00Z "
+                          "or 2026-11-29", column)
+    if compare.path == ("severity",) and compare.value.upper() not in SEVERITIES and not compare.value.isdigit():
+        raise FilterError(f"{compare.value!r} is not a severity; one of {', '.join(SEVERITIES)} "
+                          "or a number (INFO is 200)", column)
+
+
+def time_values(node: Node) -> list[str]:
+    """The values compared with a time field anywhere in the tree (to tell the user how each is read)."""
+    if isinstance(node, Compare):
+        return [node.value] if node.path in TIME_FIELDS and node.op in _VALUE_CHECKED_OPS else []
+    if isinstance(node, Not):
+        return time_values(node.operand)
+    if isinstance(node, (And, Or)):
+        return [value for operand in node.operands for value in time_values(operand)]
+    return []

@@ -14,12 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from gyrinx_tracker._cli._filter import And, Compare, Everything, Global, Node, Not, Or
+from gyrinx_tracker._cli._filter import SEVERITIES, TIME_FIELDS, And, Compare, Everything, Global, Node, Not, Or
 from gyrinx_tracker._cli._inputs import Entry, parse_time
 
-SEVERITIES = {"DEFAULT": 0, "DEBUG": 100, "INFO": 200, "NOTICE": 300, "WARNING": 400, "ERROR": 500,
-              "CRITICAL": 600, "ALERT": 700, "EMERGENCY": 800}
-_TIME_FIELDS = {("timestamp",), ("receiveTimestamp",)}
+_TIME_FIELDS = TIME_FIELDS
 _MISSING = object()
 _ORDER: dict[str, Callable[[int], bool]] = {
     "=": lambda c: c == 0, "!=": lambda c: c != 0, "<": lambda c: c < 0, "<=": lambda c: c <= 0,
@@ -74,7 +72,7 @@ def _ordering(node: Compare, value: Any) -> int | None:
         left, right = parse_time(value), parse_time(node.value)
         return None if left is None or right is None else _sign(left - right)
     if node.path == ("severity",) and isinstance(value, str):
-        left_level, right_level = SEVERITIES.get(value.upper()), SEVERITIES.get(node.value.upper())
+        left_level, right_level = _level(value), _level(node.value)
         if left_level is not None and right_level is not None:
             return _sign(left_level - right_level)
     number = _number(value)
@@ -85,6 +83,11 @@ def _ordering(node: Compare, value: Any) -> int | None:
         return None
     left_text, right_text = _text(value).casefold(), node.value.casefold()
     return (left_text > right_text) - (left_text < right_text)
+
+
+def _level(text: str) -> int | None:
+    """A severity's number: by name (``WARNING`` is 400) or given as one (``severity>=400``)."""
+    return int(text) if text.isdigit() else SEVERITIES.get(text.upper())
 
 
 def _has(value: Any, needle: str) -> bool:

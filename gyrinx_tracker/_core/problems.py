@@ -22,9 +22,10 @@ class TrackerInputError(ValueError):
 
 
 def warn(event: str, problems: Problems) -> None:
-    """One rate-limited warning per cause; the event itself was kept."""
+    """One rate-limited warning per (cause, event, detail): a second event's problem, or the same
+    event's problem with another label or value, is news of its own; the event itself was kept."""
     for cause, detail in problems:
-        warn_limited(f"input:{cause}", "gyrinx_tracker: %s (event %r); the rest of the event was kept",
+        warn_limited((f"input:{cause}", event, detail), "%s (event %r); the rest of the event was kept",
                      detail, event)
 
 

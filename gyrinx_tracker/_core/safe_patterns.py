@@ -100,7 +100,7 @@ def _compile_one(pattern: str, use_re2: bool) -> tuple[Matcher | None, Warning |
     except (re.error, TypeError, ValueError, DeprecationWarning) as error:
         literal = re.compile(re.escape(str(pattern)), re.IGNORECASE)
         return (lambda subject: literal.search(subject[:MAX_SUBJECT]) is not None,
-                (f"config:redact_extra:{pattern!r}", "gyrinx_tracker: redact_extra pattern %r is not a "
+                (f"config:redact_extra:{pattern!r}", "redact_extra pattern %r is not a "
                  "regular expression (%s); it is matched literally", pattern, str(error)))
     if use_re2 and re2_module() is not None:
         matcher = _re2_matcher(pattern)
@@ -108,7 +108,7 @@ def _compile_one(pattern: str, use_re2: bool) -> tuple[Matcher | None, Warning |
             return matcher, None
     reason = pathological(pattern) or _slow_on_probes(compiled, pattern)
     if reason:
-        return None, (f"config:redact_extra_unsafe:{pattern!r}", "gyrinx_tracker: redact_extra pattern %r is "
+        return None, (f"config:redact_extra_unsafe:{pattern!r}", "redact_extra pattern %r is "
                       "refused: %s; such a pattern takes super-linear time on a short key and would stall the "
                       "exporter: rewrite it without nested quantifiers (or install google-re2)", pattern, reason)
     return lambda subject: compiled.search(subject[:MAX_SUBJECT]) is not None, None

@@ -21,6 +21,7 @@ from typing import Any
 from opentelemetry.context import Context
 
 from gyrinx_tracker._config import TrackerConfig
+from gyrinx_tracker._core.caller_trace import resolved
 from gyrinx_tracker._core.encode import JSON, Encoder
 from gyrinx_tracker._core.event import DROPPED_LABELS, Event, Site
 from gyrinx_tracker._core.plain import MAX_SAFE_INT, SCALAR_CHARS, SCALARS, is_count, is_finite, is_safe_int
@@ -94,8 +95,8 @@ class Sanitizer:
         known = self._names.get(name)
         if type(value) is float and value - value != 0.0:  # not is_finite (inline: once per event): NaN or inf
             value = self.value(value)
-        return Event(known or self.name(name), n, value, self.labels(labels) if labels else {}, time_ns, context,
-                     thread, site)
+        return Event(known or self.name(name), n, value, self.labels(labels) if labels else {}, time_ns,
+                     resolved(context), thread, site)
 
     def event(self, name: object, n: object, value: object, labels: dict[str, Any]) -> Event:
         """Validate any call, with no time, context or caller; for tests and tools."""
@@ -108,7 +109,8 @@ class Sanitizer:
         are not measured): the caller's thread charges large events to the queue's byte budget by
         that size."""
         kept, size = self.measured_labels(labels) if labels else ({}, 0)
-        return Event(self.name(name), self.count(n), self.value(value), kept, time_ns, context, thread, site), size
+        event = Event(self.name(name), self.count(n), self.value(value), kept, time_ns, resolved(context), thread, site)
+        return event, size
 
     def name(self, raw: object) -> str:
         """The event name, repaired into ``[A-Za-z][A-Za-z0-9_.-]*`` of at most 100 characters."""

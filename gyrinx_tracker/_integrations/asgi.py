@@ -2,9 +2,12 @@
 
 ``app = TrackerMiddleware(app)``, or with Starlette/FastAPI ``app.add_middleware(TrackerMiddleware)``.
 
-* Trace: the request's ``traceparent`` / ``X-Cloud-Trace-Context`` is current while the app runs
-  (sync endpoints run in a thread pool with a copy of that context, so they see it too), unless
-  a span is already current.
+* Trace: events tracked while the app runs carry the app's current span, else the request's
+  ``traceparent`` / ``X-Cloud-Trace-Context`` (sync endpoints run in a thread pool with a copy of
+  the context, so they see it too). The middleware never makes a span current itself, so
+  ``opentelemetry-instrumentation-asgi`` / ``-fastapi`` on either side of it start the same SERVER
+  span as without it; the request event is on that span (current when the app sends
+  ``http.response.start``).
 * ``request_event="http_request"``: one event per request, ``value`` = ms until the final body
   message, labels ``route`` (Starlette/FastAPI's path template from ``scope["route"]``, or
   ``scope["gyrinx_tracker.route"]`` set by the app, else ``(unmatched)``), ``method``, ``status``.
@@ -12,6 +15,10 @@
   the final ``http.response.body`` message is held until the request's events are out; with
   ``after`` they are flushed once the app has returned (after that message was sent, and after
   Starlette's background tasks). The wait runs on a worker thread: the event loop never blocks.
+* Background tasks (Starlette/FastAPI ``BackgroundTasks``) run after the final body message was
+  sent, so their events cannot hold the response back: they are flushed when the app returns
+  (``end``), and, if the platform froze the process before that, by the next request's flush or
+  at exit.
 """
 
 from __future__ import annotations
@@ -62,6 +69,7 @@ class TrackerMiddleware:
             kind = message.get("type")
             if kind == "http.response.start":
                 status[:] = [int(message.get("status", 0))]
+                request.note_response()
             elif kind == "http.response.body" and not message.get("more_body", False):
                 await self._respond(request, scope, status[0] if status else 500)
             await send(message)

@@ -4,9 +4,11 @@ Add ``"gyrinx_tracker.django.TrackerMiddleware"`` near the top of ``MIDDLEWARE``
 async capable (Django runs it without a thread switch under WSGI and ASGI alike).
 
 * Trace correlation. When no span is current (the app has no OpenTelemetry instrumentation of
-  its own), the request's ``traceparent`` or ``X-Cloud-Trace-Context`` is made current while the
-  view runs, so events tracked in views carry the request's trace. An app span already current
-  is left alone.
+  its own), events tracked while the view runs and while a ``StreamingHttpResponse`` is sent carry
+  the request's ``traceparent`` or ``X-Cloud-Trace-Context``. It is a fallback for events only,
+  never a current span, so the app's spans are as without the tracker. With
+  ``opentelemetry-instrumentation-django`` (its middleware goes first) the events, the request
+  event and a streamed body's events are on its SERVER span.
 * Request events. With ``GYRINX_TRACKER_REQUEST_EVENT = "http_request"`` in Django settings, each
   request is tracked once with ``value`` = duration in ms and labels ``route`` (the URL pattern,
   not the path, so metrics stay low-cardinality), ``method`` and ``status``. Off by default: an
@@ -15,7 +17,8 @@ async capable (Django runs it without a thread switch under WSGI and ASGI alike)
   Django setting or the environment variable) the request's events are flushed when the view
   chain has returned, before Django hands the response to the server; with ``after``, on
   ``request_finished``, which Django sends when the server closes the response after its last
-  chunk (WSGI and ASGI alike; a streamed body's events go out there in both). The wait is at
+  chunk (WSGI and ASGI alike). A streamed body's events, with ``before``, are flushed once its
+  content is exhausted, before the server ends the response. The wait is at
   most ``GYRINX_TRACKER_REQUEST_FLUSH_TIMEOUT`` seconds (setting or variable). Under ASGI, Django
   runs ``request_finished`` receivers on its thread for sync code: with ``after`` and the ``api``
   transport that wait holds sync views back; ``gyrinx_tracker.asgi.TrackerMiddleware`` around
@@ -24,7 +27,7 @@ async capable (Django runs it without a thread switch under WSGI and ASGI alike)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
@@ -63,9 +66,10 @@ class TrackerMiddleware:
             return self._acall(request)
         scope = self._scope(request)
         response = scope.run(lambda: self.get_response(request))
+        scope.note_response()
         scope.record(_route(request), request.method, response.status_code)
         scope.deliver("response")
-        return response
+        return _streamed_in(scope, response)
 
     async def _acall(self, request: Any) -> Any:
         scope = self._scope(request)
@@ -74,12 +78,52 @@ class TrackerMiddleware:
             response = await self.get_response(request)
         finally:
             scope.detach(token)
+        scope.note_response()
         scope.record(_route(request), request.method, response.status_code)
         await sync_to_async(scope.deliver, thread_sensitive=False)("response")
-        return response
+        return _streamed_in(scope, response)
 
     def _scope(self, request: Any) -> RequestScope:
         return RequestScope(dict(request.headers), self.request_event, _flush_timeout, _flush_when)
+
+
+def _streamed_in(scope: RequestScope, response: Any) -> Any:
+    """A streaming response's content, sent in the request's trace and, with ``before``, flushed
+    when exhausted: Django iterates it after every middleware returned, when nothing of ours is
+    current any more, and sends ``request_finished`` only after the server wrote the last chunk."""
+    # A FileResponse keeps its file for the server's wsgi.file_wrapper (sendfile): replacing its
+    # content would lose that, and reading a file tracks nothing.
+    if getattr(response, "streaming", False) and getattr(response, "file_to_stream", None) is None:
+        if getattr(response, "is_async", False):
+            response.streaming_content = _async_chunks(scope, response.streaming_content)
+        else:
+            response.streaming_content = _chunks(scope, response.streaming_content)
+    return response
+
+
+def _chunks(scope: RequestScope, content: Iterable[Any]) -> Iterator[Any]:
+    iterator = iter(content)
+    while True:
+        try:
+            chunk = scope.run_in_response(lambda: next(iterator))
+        except StopIteration:
+            scope.deliver("response")
+            return
+        yield chunk
+
+
+async def _async_chunks(scope: RequestScope, content: AsyncIterable[Any]) -> AsyncIterator[Any]:
+    iterator = aiter(content)
+    while True:
+        token = scope.attach_response()
+        try:
+            chunk = await anext(iterator)
+        except StopAsyncIteration:
+            break
+        finally:
+            scope.detach(token)
+        yield chunk
+    await sync_to_async(scope.deliver, thread_sensitive=False)("response")
 
 
 def _route(request: Any) -> str | None:

@@ -4,8 +4,14 @@ On Cloud Run every request arrives with a W3C ``traceparent`` and Google's
 ``X-Cloud-Trace-Context: TRACE_ID/SPAN_ID;o=1`` (span id in decimal). When the application has no
 OpenTelemetry instrumentation of its own, making that remote context current for the request is
 what correlates ``track()`` calls with the request in Cloud Logging and Cloud Trace. When the
-app's instrumentation already made a span current, that span wins: ``remote_context`` returns
-``None`` and nothing is attached, so no trace is duplicated or contradicted.
+app's instrumentation already made a span current, that span wins: ``remote_context`` and
+``caller_context`` return ``None`` and nothing is attached, so no trace is duplicated or
+contradicted.
+
+The middlewares attach ``caller_context``, never ``remote_context``: the caller's span sits
+under a key of the tracker's own (``_core.caller_trace``), which events fall back to and span
+lookups do not see, so an instrumentation inside the middleware still finds no current span and
+starts its SERVER span, and the app's own spans keep the parents they would have had without us.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.propagate import extract
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+from gyrinx_tracker._core.caller_trace import with_caller
 
 Headers = Mapping[str, str] | Iterable[tuple[str, str]]
 
@@ -45,6 +53,13 @@ def remote_context(headers: Headers) -> Context | None:
     return context_from_headers(headers)
 
 
+def caller_context(headers: Headers) -> Context | None:
+    """The context a middleware attaches for a request: the current one, plus the caller's span as
+    the fallback trace of events (see the module docstring); None while a span is current."""
+    remote = remote_context(headers)
+    return None if remote is None else with_caller(trace.get_current_span(remote))
+
+
 def wsgi_headers(environ: Mapping[str, Any]) -> dict[str, str]:
     """The trace headers of a WSGI request (``HTTP_TRACEPARENT`` and friends)."""
     names = {"HTTP_TRACEPARENT": "traceparent", "HTTP_TRACESTATE": "tracestate",
@@ -69,4 +84,4 @@ def _cloud_trace_context(header: str) -> Context | None:
     return trace.set_span_in_context(NonRecordingSpan(span_context))
 
 
-__all__ = ["asgi_headers", "context_from_headers", "remote_context", "wsgi_headers"]
+__all__ = ["asgi_headers", "caller_context", "context_from_headers", "remote_context", "wsgi_headers"]

@@ -12,8 +12,10 @@ What it changes while tests run (``gyrinx_tracker = sync``, the default):
 * outputs are local (JSON through ``gyrinx.tracker``) unless a test asks otherwise, with
   ``GYRINX_TRACKER_EXPORTER`` or ``configure()``, without the local metric lines; the SIGTERM
   handler is left to pytest;
-* after each test anything a test queued (with its own ``delivery="background"``) is flushed, and
-  the rate-limited warnings start afresh, so nothing of one test shows up in the next.
+* after each test anything a test queued (with its own ``delivery="background"``) is flushed, the
+  configuration a test chose (``configure()``, or ``GYRINX_TRACKER_*`` through ``monkeypatch``) is
+  undone, and the rate-limited warnings start afresh: every test starts from the same
+  configuration, and nothing of one test shows up in the next.
 """
 
 from __future__ import annotations
@@ -57,6 +59,21 @@ def _gyrinx_tracker_isolation(request: pytest.FixtureRequest) -> Iterator[None]:
     _diagnostics.reset()
     yield
     _api.flush(5.0)
+    _restore_configuration()
+
+
+def _restore_configuration() -> None:
+    """Undo a ``configure()`` (or an environment variable) of the test that just ended.
+
+    The next test must start where every test starts: a test that called
+    ``configure(exporter="none")`` would otherwise silence ``caplog`` in every later test. Only a
+    configuration that differs from the defaults is reset, so the common test that merely tracks
+    keeps its pipeline (and pays no rebuild). Runs after ``monkeypatch`` has restored the
+    environment (autouse fixtures are torn down last), so the defaults are the session's.
+    """
+    config = _api.current_config()
+    if config is not None and config != _api.default_config():
+        _api.reset()
 
 
 @pytest.fixture

@@ -2,15 +2,20 @@
 
 ``app.wsgi_app = TrackerMiddleware(app.wsgi_app)`` (Flask) or ``application = TrackerMiddleware(application)``.
 
-* Trace: the request's ``traceparent`` / ``X-Cloud-Trace-Context`` is current while the app runs
-  and while its body is iterated (streamed responses included), unless a span is already current.
+* Trace: events tracked while the app runs and while its body is iterated (streamed responses
+  included) carry the app's current span, else the request's ``traceparent`` /
+  ``X-Cloud-Trace-Context``. The middleware never makes a span current itself, so
+  ``FlaskInstrumentor`` or ``opentelemetry-instrumentation-wsgi`` on either side of it start the
+  same SERVER span as without it (see ``request``).
 * ``request_event="http_request"``: one event per request, ``value`` = ms until the app returned
   its response, labels ``route`` (Flask's URL rule, or ``environ["gyrinx_tracker.route"]`` set
-  by the app, else ``(unmatched)``), ``method``, ``status``.
+  by the app, else ``(unmatched)``), ``method``, ``status``; on the app's server span when an
+  instrumentation made one (it is current when the app calls ``start_response``).
 * Request-scoped delivery (``GYRINX_TRACKER_REQUEST_FLUSH``, or ``flush_when=``): with ``before``
-  the events are flushed when the app has returned, before the server sends the body; with
-  ``after``, in the body's ``close()``, which the server calls once the last chunk is written.
-  Events a streamed body tracks go out at ``close()`` in both.
+  the events are flushed when the app has returned, before the server sends the body, and what a
+  streamed body tracked is flushed when the body is exhausted, before the server writes the end of
+  the response; with ``after``, in the body's ``close()``, which the server calls once the last
+  chunk is written.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ class TrackerMiddleware:
 
         def start(status_line: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None) -> Any:
             status[:] = [_status_code(status_line)]
+            scope.note_response()  # an instrumentation's server span is current here, whichever side it is
             route[:] = [self.route(environ)]  # Flask forgets its request (and URL rule) after this
             return start_response(status_line, headers, exc_info) if exc_info else start_response(status_line, headers)
 
@@ -87,13 +93,19 @@ class _Body:
         if self._iterator is None:
             self._iterator = iter(self._body)
         iterator = self._iterator
-        return self._scope.run(lambda: next(iterator))
+        try:
+            return self._scope.run_in_response(lambda: next(iterator))
+        except StopIteration:
+            # The server writes the end of the response after this: with ``before``, what the body
+            # tracked must be out first (as Cloud Run may throttle the CPU once the client has it).
+            self._scope.deliver("response")
+            raise
 
     def close(self) -> None:
         try:
             close = getattr(self._body, "close", None)
             if close is not None:
-                self._scope.run(close)
+                self._scope.run_in_response(close)
         finally:
             self._scope.deliver("end")
 

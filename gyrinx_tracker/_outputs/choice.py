@@ -12,17 +12,16 @@ The choice, in order:
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricExporter
 from opentelemetry.sdk.resources import Resource
 
 from gyrinx_tracker._catalogue.catalogue import catalogue_for
-from gyrinx_tracker._config import TrackerConfig
+from gyrinx_tracker._config import TrackerConfig, standard_metric_interval
 from gyrinx_tracker._diagnostics import warn_limited
 from gyrinx_tracker._outputs.gcp.environment import detect, on_google_cloud
 from gyrinx_tracker._outputs.local.metric_lines import LocalMetricLines
@@ -36,7 +35,7 @@ from gyrinx_tracker._signals import self_metrics as _self_metrics
 from gyrinx_tracker._signals.meters import AggregateExporter, ExportedMeters, MeterSide, SdkInstruments, SdkMeters
 from gyrinx_tracker._signals.metrics import Metrics
 from gyrinx_tracker._signals.output import ProviderOutput, WriterOutput
-from gyrinx_tracker._signals.resource import resource_from_env
+from gyrinx_tracker._signals.resource import app_resource, resource_from_env
 from gyrinx_tracker._signals.sampling import sampler_for
 from gyrinx_tracker._signals.writers import EventLogWriter, LogWriter
 from gyrinx_tracker._stats import Stats
@@ -69,7 +68,7 @@ def open_output(config: TrackerConfig, stats: Stats, environ: Mapping[str, str] 
     sampler = sampler_for(config.sample_rates, config.sample_caps, rates_from)
     if app_logs is not None and config.log_exporter is None:
         return ProviderOutput(app_logs, _meter_side(config, stats, app_meters, environ), SCOPE, sampler)
-    resource = resource_from_env()
+    resource = resource_from_env(environ, app_resource())
     writer = _writer(config, environ, stats)
     collector = _otel_logs.Collector()
     provider = _otel_logs.private_logger_provider(resource, collector)
@@ -89,17 +88,40 @@ def _app_providers(config: TrackerConfig) -> tuple[Any | None, MeterProvider | N
     return _otel_logs.app_logger_provider(), meters if isinstance(meters, MeterProvider) else None
 
 
+MetricsRoute = Literal["app", "reader", "exporter", "gcp", "otlp", "local", "off"]
+
+
+def metrics_route(config: TrackerConfig, environ: Mapping[str, str], app_meters: bool) -> MetricsRoute:
+    """Where metrics go for this configuration: the one decision ``_meter_side`` acts on and
+    ``gyrinx-tracker doctor`` reports, so the two cannot disagree."""
+    if app_meters and config.metric_reader is None and config.metric_exporter is None:
+        return "app"
+    if config.metric_reader is not None:
+        return "reader"
+    if config.metric_exporter is not None:
+        return "exporter"
+    mode = resolve_exporter(config, environ)
+    if mode == "gcp":
+        return "gcp" if config.gcp_metrics else "off"
+    if mode == "otlp":
+        return "otlp"
+    return "local" if mode == "console" and config.local_metrics else "off"
+
+
 def _meter_side(config: TrackerConfig, stats: Stats, app_meters: MeterProvider | None,
                 environ: Mapping[str, str], resource: Resource | None = None) -> MeterSide | None:
     """Where metrics go: the app's meter provider, a ``metric_reader=``, our exporters, or nowhere."""
-    if app_meters is not None and config.metric_reader is None and config.metric_exporter is None:
+    route = metrics_route(config, environ, app_meters is not None)
+    if route == "app" and app_meters is not None:
         return SdkMeters(_instruments(app_meters, config, stats), app_meters, owned=False)
-    resource = resource or resource_from_env()
-    if config.metric_reader is not None:
+    resource = resource or resource_from_env(environ, app_resource())
+    if route == "reader":
         provider = MeterProvider(metric_readers=[config.metric_reader], resource=resource, shutdown_on_exit=False)
         return SdkMeters(_instruments(provider, config, stats), provider, owned=True)
-    if resolve_exporter(config, environ) == "gcp" and config.metric_exporter is None:
+    if route == "gcp":
         return _gcp_meters(config, stats, environ, resource)
+    if route == "off":
+        return None
     exporters = _metric_exporters(config, environ)
     if not exporters:
         return None
@@ -119,7 +141,7 @@ def _gcp_meters(config: TrackerConfig, stats: Stats, environ: Mapping[str, str],
         exporter_logs.install()  # the Telemetry API exporter is the OTLP one
         resource = monitoring.resource(environ, environment, base, config.metadata_timeout)
     except Exception as error:  # noqa: BLE001 - missing packages or credentials: logs still go
-        warn_limited("fallback:gcp_metrics", "gyrinx_tracker cannot export metrics to Cloud Monitoring: "
+        warn_limited("fallback:gcp_metrics", "cannot export metrics to Cloud Monitoring: "
                      "%s; events are still logged", why_unavailable("gcp", error))
         return None
     interval = max(metric_interval(config, environ), monitoring.MIN_INTERVAL)
@@ -137,24 +159,19 @@ def metric_interval(config: TrackerConfig, environ: Mapping[str, str]) -> float:
     """Ours, else the standard OTEL_METRIC_EXPORT_INTERVAL (milliseconds), else 60 seconds."""
     if config.metric_interval is not None:
         return config.metric_interval
-    try:
-        standard = float(environ.get("OTEL_METRIC_EXPORT_INTERVAL", "") or "nan") / 1000
-    except ValueError:
-        standard = math.nan
-    return standard if standard > 0 else 60.0
+    standard = standard_metric_interval(environ)  # a bad value warns there
+    return 60.0 if standard is None else standard
 
 
 def _metric_exporters(config: TrackerConfig, environ: Mapping[str, str]) -> list[MetricExporter | AggregateExporter]:
+    """The exporters of the routes ``exporter``, ``otlp`` and ``local``."""
     if config.metric_exporter is not None:
         return [config.metric_exporter]
-    mode = resolve_exporter(config, environ)
-    if mode == "otlp":
+    if resolve_exporter(config, environ) == "otlp":
         exporter_logs.install()
         exporter = otlp.metric_exporter(config, environ)
         return [exporter] if exporter is not None else []
-    if mode == "console" and config.local_metrics:
-        return [LocalMetricLines()]
-    return []
+    return [LocalMetricLines()]
 
 
 def _writer(config: TrackerConfig, environ: Mapping[str, str], stats: Stats) -> LogWriter | EventLogWriter:
@@ -168,7 +185,7 @@ def _writer(config: TrackerConfig, environ: Mapping[str, str], stats: Stats) -> 
             exporter_logs.install()
             return otlp.log_writer(config, environ)
     except Exception as error:  # noqa: BLE001 - missing packages, credentials or project: fall back
-        warn_limited(f"fallback:{mode}", "gyrinx_tracker cannot use the %s output: %s; writing JSON "
+        warn_limited(f"fallback:{mode}", "cannot use the %s output: %s; writing JSON "
                      "through the gyrinx.tracker logger instead", mode, why_unavailable(mode, error))
     return LocalJsonWriter(config.project_id)
 

@@ -81,7 +81,7 @@ def hold(budget: ByteBudget, cleaned: Event, labels_size: int | None) -> Event:
     if budget.charge(held):
         return replace(cleaned, held=held)
     dropped = {DROPPED_LABELS: len(labels) + int(labels.get(DROPPED_LABELS, 0) or 0)}
-    warn_limited("dropped:labels_over_queue_bytes", "gyrinx_tracker: the queue already holds %d MB of large "
+    warn_limited("dropped:labels_over_queue_bytes", "the queue already holds %d MB of large "
                  "events (the exporter is slow or down); the labels of event %r were dropped and counted "
                  "in _dropped_labels; its count and value were kept", budget.limit // 1_000_000, cleaned.name)
     return replace(cleaned, labels=dropped)

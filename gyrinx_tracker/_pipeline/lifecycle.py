@@ -73,5 +73,5 @@ DEADLINE = Deadline()
 
 def lost_line(lost: int, detail: str, when: str) -> str:
     """The one line said on the way out when events could not be exported in time."""
-    return (f"gyrinx_tracker dropped {lost} events not exported by the {when} deadline "
+    return (f"dropped {lost} events not exported by the {when} deadline "
             f"({detail}; counted in stats() as {_stats.SHUTDOWN})")

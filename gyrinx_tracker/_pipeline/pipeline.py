@@ -31,7 +31,7 @@ from gyrinx_tracker._core import problems as _problems
 from gyrinx_tracker._core.event import Event, Site
 from gyrinx_tracker._core.plain import queueable
 from gyrinx_tracker._core.sanitize import Sanitizer
-from gyrinx_tracker._diagnostics import warn_limited
+from gyrinx_tracker._diagnostics import PREFIX, warn_limited
 from gyrinx_tracker._pipeline import budget as _budget
 from gyrinx_tracker._pipeline.backpressure import WhenFull
 from gyrinx_tracker._pipeline.lifecycle import REFUSING, State, lost_line
@@ -121,7 +121,7 @@ class Pipeline:
         else:
             return True
         self.stats.drop(reason)
-        warn_limited(f"dropped:{reason}", "gyrinx_tracker dropped an event (%s); see stats()", reason)
+        warn_limited(f"dropped:{reason}", "dropped an event (%s); see stats()", reason)
         return False
 
     def _room_made(self, state: State) -> bool:
@@ -247,7 +247,7 @@ class Pipeline:
         detail = (f"queued or in flight; of {books['emitted']} tracked, {books['exported']} exported, "
                   f"{books['dropped']} dropped before")
         with contextlib.suppress(OSError):
-            os.write(2, (lost_line(lost, detail, "SIGTERM") + "\n").encode())
+            os.write(2, (PREFIX + lost_line(lost, detail, "SIGTERM") + "\n").encode())
 
     def _flush_and_stop(self, timeout: float, stop_as: State) -> tuple[bool, bool]:
         """Flush, then stop the worker, all within ``timeout``: (flushed, worker stopped)."""

@@ -151,7 +151,7 @@ class Worker:
             return self._open_output(self._config, self._stats)
         except Exception as error:  # noqa: BLE001 - the app must keep running without telemetry
             _guard.caught("open outputs", error)
-            warn_limited("outputs", "gyrinx_tracker could not start its outputs (%r); events are "
+            warn_limited("outputs", "could not start its outputs (%r); events are "
                                     "counted as dropped", error)
             return NullOutput()
 

@@ -115,7 +115,7 @@ class ExportedMeters:
             if not done:
                 ok = False
                 self._stats.metric_export_failed()
-                warn_limited(f"metric_export:{type(exporter).__name__}", "gyrinx_tracker could not export "
+                warn_limited(f"metric_export:{type(exporter).__name__}", "could not export "
                              "metrics through %s; the totals are cumulative and go out with the next export",
                              type(exporter).__name__)
         return ok

@@ -59,6 +59,9 @@ _PLAN_LIMIT = 256  # label name sets remembered per event; cleared when full
 _ID_LIKE = re.compile(r"(?:^|_)(?:ids?|uuid|guid|pk)$|[a-z0-9](?:Id|ID|Ids|IDs|Uuid)$|^(?:uuid|guid)")
 _PERSONAL = frozenset({"user", "username", "user_name", "email", "ip", "ip_address", "phone", "url"})
 _UNITS = (("_duration", "ms"), ("_ms", "ms"), ("_seconds", "s"), ("_bytes", "By"))
+# The middlewares' request event carries milliseconds whatever its name; its default name is here,
+# and a middleware given another name declares it (``note_request_event``) before tracking it.
+_MS_EVENTS = {"http_request"}
 _ATTRIBUTE_TYPES = frozenset({str, int, float, bool})
 _ATTRIBUTE_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_.]*\Z")
 
@@ -72,9 +75,17 @@ def is_id_like(key: str) -> bool:
     return key.lower() in _PERSONAL or _ID_LIKE.search(key) is not None
 
 
+def note_request_event(event: str) -> None:
+    """Declare ``event`` a request event (value in milliseconds): its histogram's unit is ``ms``."""
+    _MS_EVENTS.add(event.lower())
+
+
 def unit_for(event: str) -> str:
-    """The histogram unit implied by the event's name, after the original tracker's naming conventions."""
+    """The histogram unit implied by the event's name, after the original tracker's naming conventions
+    (a request event's is ``ms``); the catalogue's ``value.unit``, where given, is used instead."""
     lowered = event.lower()
+    if lowered in _MS_EVENTS:
+        return "ms"
     for suffix, unit in _UNITS:
         if lowered.endswith(suffix):
             return unit
@@ -281,7 +292,7 @@ class Metrics:
     def _settle(self, unmetered: int, negative: int) -> None:
         self.unmetered += unmetered
         if negative:
-            warn_limited("input:negative_value", "gyrinx_tracker: %d negative values were kept in the log "
+            warn_limited("input:negative_value", "%d negative values were kept in the log "
                          "records but not in the histograms, which take only values >= 0", negative)
         folds = self._folds
         if folds.labels or folds.series:

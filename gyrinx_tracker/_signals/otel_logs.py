@@ -7,7 +7,9 @@ an SDK upgrade touches this one file. The rest of the package sees plain names r
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
+from functools import cache
 from time import time_ns
 from typing import Any
 
@@ -27,6 +29,7 @@ from opentelemetry.sdk._logs.export import (
     LogRecordExportResult,
 )
 from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import get_current_span
 
 __all__ = [
@@ -41,10 +44,12 @@ __all__ = [
     "RecordBuilder",
     "app_logger_provider",
     "attribute_limit",
+    "builder_available",
     "export_batch",
     "make_record",
     "memory_exporter",
     "private_logger_provider",
+    "scope_of",
     "value_length_limit",
 ]
 
@@ -132,6 +137,31 @@ class RecordBuilder:
         self._records.records.append(writable)
 
 
+# What RecordBuilder writes into each object: the fields LogRecord.__init__ sets and ReadWriteLogRecord's.
+_RECORD_FIELDS = frozenset({"timestamp", "observed_timestamp", "context", "trace_id", "span_id", "trace_flags",
+                            "severity_text", "severity_number", "body", "attributes", "event_name", "exception"})
+_WRITABLE_FIELDS = ("log_record", "resource", "instrumentation_scope", "limits")
+
+
+@cache
+def _record_layout_matches() -> bool:
+    """Whether this SDK's records have exactly the fields ``RecordBuilder`` fills (probed once)."""
+    try:
+        made = make_record(1, None, {}, None, "probe")
+        writable = [f.name for f in dataclasses.fields(ReadWriteLogRecord)]
+    except Exception:  # noqa: BLE001 - any surprise means: use Logger.emit
+        return False
+    return frozenset(vars(made)) == _RECORD_FIELDS and tuple(writable) == _WRITABLE_FIELDS
+
+
+def builder_available(logger: Any) -> bool:
+    """Whether ``RecordBuilder`` may stand in for ``Logger.emit`` with this logger: the private pieces
+    it reads are there and the records' fields are the ones it fills. Otherwise ``Logger.emit`` is
+    used (the public path; the same records, at about the original tracker's whole call per event)."""
+    public = hasattr(logger, "resource") and hasattr(logger, "instrumentation_scope")  # 1.39's Logger lacks the scope
+    return public and hasattr(logger, "_log_record_limits") and _record_layout_matches()
+
+
 def private_logger_provider(resource: Resource, collector: Collector) -> LoggerProvider:
     """A provider only the tracker uses; it never registers an exit hook of its own (we flush)."""
     provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
@@ -153,8 +183,15 @@ def attribute_limit() -> int:
 
 def value_length_limit(logger: Any) -> int | None:
     """The length the SDK truncates string attribute values of this logger's records to, if any."""
-    limit: int | None = logger._log_record_limits.max_log_record_attribute_length  # noqa: SLF001 - as RecordBuilder
+    limits = getattr(logger, "_log_record_limits", None) or LogRecordLimits()  # the public reading of the variable
+    limit: int | None = getattr(limits, "max_log_record_attribute_length", limits.max_attribute_length)  # 1.39: only the latter
     return limit
+
+
+def scope_of(logger: Any, scope: tuple[str, str]) -> InstrumentationScope:
+    """The logger's instrumentation scope: its public attribute (1.40 on), else the same made from ``scope``."""
+    found = getattr(logger, "instrumentation_scope", None)
+    return found if isinstance(found, InstrumentationScope) else InstrumentationScope(*scope)
 
 
 def memory_exporter() -> InMemoryLogRecordExporter:

@@ -30,7 +30,9 @@ from gyrinx_tracker._signals.otel_logs import (
     LoggerProvider,
     RecordBuilder,
     attribute_limit,
+    builder_available,
     make_record,
+    scope_of,
     value_length_limit,
 )
 from gyrinx_tracker._signals.records import attributes_of
@@ -64,12 +66,13 @@ class WriterOutput:
         logger: Any = self._logger  # the SDK's Logger: it has a resource, a scope and limits
         for destination in (writer, mirror):
             if isinstance(destination, EventLogWriter):
-                destination.bind(logger.resource, logger.instrumentation_scope, self._attribute_limit,
+                destination.bind(logger.resource, scope_of(logger, scope), self._attribute_limit,
                                  value_length_limit(logger))
         self._events = writer if isinstance(writer, EventLogWriter) else None
         self._records = None if isinstance(writer, EventLogWriter) else writer
         self._builder = (RecordBuilder(self._logger, collector)
-                         if self._records is not None and not self._records.reads_attributes else None)
+                         if self._records is not None and not self._records.reads_attributes
+                         and builder_available(self._logger) else None)
 
     def write(self, batch: Sequence[Event]) -> Delivery:
         if self._meters is not None:

@@ -70,3 +70,31 @@ class TestViews:
         response = client.get("/broken")
         assert (response.status_code, response.content) == (200, b"still fine")
         assert [e.n for e in captured.events if e.event == "about_to_fail"] == [0]
+
+
+class TestStreamedResponses:
+    def test_a_streamed_bodys_events_keep_the_trace_and_a_file_response_its_file(self, client: Client,
+                                                                              captured: Capture) -> None:
+        """StreamingHttpResponse content is made in the request's trace; a FileResponse is passed on as it is,
+        so the server's wsgi.file_wrapper can still send the file."""
+        import io
+
+        from django.http import FileResponse, StreamingHttpResponse
+        from django.test import RequestFactory
+
+        from gyrinx_tracker import track
+        from gyrinx_tracker.django import TrackerMiddleware
+
+        def chunks() -> Iterator[bytes]:
+            for index in range(3):
+                track("chunk", index=index)
+                yield b"x"
+
+        request = RequestFactory().get("/", headers={"traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-01"})
+        response = TrackerMiddleware(lambda r: StreamingHttpResponse(chunks()))(request)
+        assert b"".join(response.streaming_content) == b"xxx"
+        assert [(e.event, e.trace_id) for e in captured.events if e.event == "chunk"] == [("chunk", TRACE_ID)] * 3
+
+        file = io.BytesIO(b"data")
+        served = TrackerMiddleware(lambda r: FileResponse(file))(RequestFactory().get("/"))
+        assert served.file_to_stream is file

@@ -17,10 +17,17 @@ from opentelemetry.trace import use_span
 
 import gyrinx_tracker
 from gyrinx_tracker import _api
+from gyrinx_tracker._outputs.otlp.exporters import fast_logs_available
 from gyrinx_tracker._outputs.otlp.logs import EncodedLogs
 from gyrinx_tracker._outputs.otlp.wire import WireEncoder
+from gyrinx_tracker._signals.otel_logs import scope_of
 from tests.helpers.otlp_wire import _events, _split
 from tests.servers.otlp import OtlpReceiver
+
+# The byte-for-byte comparison with the official encoder of the installed release is what the fast
+# path promises; where the start-up probe refuses it (1.39), the official exporter itself is used
+# (tests/integration/test_otlp_http.py::TestFallback) and there is nothing of ours to compare.
+pytestmark = pytest.mark.skipif(not fast_logs_available(), reason="the probe takes the official exporter here")
 
 pytest_plugins = ("tests.servers.fixtures",)
 
@@ -34,7 +41,7 @@ class TestThroughTheExporter:
 
         kept = _events()[:4]
         resource = Resource({"service.name": "web"})
-        scope = LoggerProvider(resource=resource).get_logger("gyrinx_tracker", "1.2.3").instrumentation_scope
+        scope = scope_of(LoggerProvider(resource=resource).get_logger("gyrinx_tracker", "1.2.3"), ("gyrinx_tracker", "1.2.3"))
         payload = WireEncoder(resource, scope, 128).encode(*_split(kept))
         exporter = otlp_logs.BatchEncodingLogExporter(endpoint=otlp_receiver.endpoint, insecure=True)
         sent: list[bytes] = []

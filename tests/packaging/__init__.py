@@ -1,2 +1,2 @@
-"""The package as users get it: the sdist and wheel built and installed, the README's snippets run,
+"""The package as users get it: the sdist and wheel built and installed, the snippets of README.md and docs/ run,
 and what a fresh interpreter loads on import."""

@@ -175,6 +175,24 @@ class TestWheelContents:
         """The sdist can rebuild the same package: every module and the marker are in it."""
         assert source_files() | {f"{PACKAGE}/py.typed"} <= dists.sdist_files()
 
+    def test_the_licence_file_ships_in_the_sdist_and_the_wheel(self, dists: Dists) -> None:
+        """The MIT text pyproject's ``license`` names is in both, byte for byte the repository's LICENSE."""
+        licence = (ROOT / "LICENSE").read_bytes()
+        assert b"MIT License" in licence and b"the gyrinx_tracker authors" in licence
+        assert "LICENSE" in dists.sdist_files()
+        with tarfile.open(dists.sdist) as sdist:
+            member = next(m for m in sdist.getmembers() if m.name.split("/", 1)[-1] == "LICENSE")
+            extracted = sdist.extractfile(member)
+            assert extracted is not None and extracted.read() == licence
+        with zipfile.ZipFile(dists.wheel) as wheel:
+            names = [n for n in wheel.namelist() if ".dist-info/" in n and n.endswith("/LICENSE")]
+            assert len(names) == 1, wheel.namelist()
+            assert wheel.read(names[0]) == licence
+            metadata = next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
+            text = wheel.read(metadata).decode()
+        assert "License-Expression: MIT" in text or "License: MIT" in text
+        assert "License-File: LICENSE" in text
+
     def test_the_wheels_entry_points_are_the_ones_pyproject_declares(self, dists: Dists) -> None:
         """Scripts and plugins declared in pyproject.toml are in the wheel's metadata, and only those."""
         import tomllib  # 3.11+; this module's tests run on the default interpreter only (slow)

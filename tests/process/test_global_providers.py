@@ -103,3 +103,47 @@ class TestNoTakeover:
         """)
         assert _run(script) == {"logs": "ProxyLoggerProvider", "metrics": "_ProxyMeterProvider",
                                 "trace": "ProxyTracerProvider"}
+
+
+APP_CORRELATION = textwrap.dedent("""
+    import json
+    from opentelemetry import _logs, metrics, trace
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+
+    resource = Resource.create({"service.name": "shop", "deployment.environment": "prod"})
+    exporter = InMemoryLogRecordExporter()
+    logger_provider = LoggerProvider(resource=resource)
+    logger_provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+    _logs.set_logger_provider(logger_provider)
+    reader = InMemoryMetricReader()
+    metrics.set_meter_provider(MeterProvider(metric_readers=[reader], resource=resource))
+    trace.set_tracer_provider(TracerProvider(resource=resource))
+
+    from gyrinx_tracker import track, flush
+    with trace.get_tracer("shop").start_as_current_span("checkout") as span:
+        track("api_call", value=12.5, endpoint="/pay")
+    assert flush(5)
+    (record,) = [r for r in exporter.get_finished_logs() if r.log_record.event_name == "api_call"]
+    resources = [dict(rm.resource.attributes) for rm in reader.get_metrics_data().resource_metrics]
+    print(json.dumps({
+        "span": [span.get_span_context().trace_id, span.get_span_context().span_id],
+        "record": [record.log_record.trace_id, record.log_record.span_id],
+        "record_resource": dict(record.resource.attributes),
+        "metric_resources": resources,
+        "app": dict(resource.attributes),
+    }))
+""")
+
+
+class TestCorrelationAndResource:
+    def test_records_carry_the_span_and_both_signals_the_apps_resource(self) -> None:
+        """GLOBAL_PROVIDERS=auto: the record is on the caller's span; logs and metrics have the app's resource."""
+        out = _run(APP_CORRELATION)
+        assert out["record"] == out["span"]
+        assert out["record_resource"] == out["app"]
+        assert out["metric_resources"] == [out["app"]]

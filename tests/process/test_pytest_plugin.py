@@ -64,6 +64,28 @@ class TestIsolation:
         counts, output = run_pytest(project)
         assert counts == {"passed": 2}, output
 
+    def test_a_configure_call_never_leaks_into_the_next_test(self, tmp_path: Path) -> None:
+        """configure(exporter="none") or background delivery in one test: the next starts from the defaults."""
+        project = make_project(tmp_path, """
+            import json, logging
+            import gyrinx_tracker
+
+            def test_silences_its_own_events():
+                gyrinx_tracker.configure(exporter="none")
+                gyrinx_tracker.track("silenced")
+
+            def test_goes_background():
+                gyrinx_tracker.configure(delivery="background", flush_interval=30)
+
+            def test_next_still_sees_events_in_caplog(caplog):
+                caplog.set_level(logging.INFO, logger="gyrinx.tracker")
+                gyrinx_tracker.track("seen")
+                assert [json.loads(r.message)["event"] for r in caplog.records] == ["seen"]
+                assert gyrinx_tracker.stats()["exported"] == 1
+        """)
+        counts, output = run_pytest(project)
+        assert counts == {"passed": 3}, output
+
     def test_no_network_even_on_google_cloud(self, tmp_path: Path) -> None:
         """With GOOGLE_CLOUD_PROJECT and K_SERVICE set, events still go to the local logger."""
         project = make_project(tmp_path, """

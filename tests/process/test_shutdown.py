@@ -26,7 +26,7 @@ import pytest
 CHILD = str(Path(__file__).parents[1] / "processes" / "sigterm_child.py")
 EVENTS = 2_000
 GRACE = 9.0  # Cloud Run kills at 10 s; the default deadline is 5 s
-LOST = re.compile(r"gyrinx_tracker dropped (\d+) events not exported by the (\w+) deadline \(([^)]*)\)")
+LOST = re.compile(r"gyrinx_tracker: dropped (\d+) events not exported by the (\w+) deadline \(([^)]*)\)")
 SIGNAL_BOOKS = re.compile(r"of (\d+) tracked, (\d+) exported, (\d+) dropped before")
 
 

@@ -24,20 +24,26 @@ class _Lines(logging.Handler):
 
 @pytest.fixture
 def metric_lines() -> Iterator[_Lines]:
-    """A handler on gyrinx.tracker.metrics; the event lines are silenced."""
+    """A handler on gyrinx.tracker.metrics; the event lines go to a NullHandler (a level above INFO
+    would book them as logging_discarded, and the books' line would join the metric lines)."""
     handler = _Lines()
     metrics = logging.getLogger("gyrinx.tracker.metrics")
     metrics.addHandler(handler)
     metrics.setLevel(logging.INFO)
     metrics.propagate = False
     events = logging.getLogger("gyrinx.tracker")
-    events.setLevel(logging.WARNING)
+    silent = logging.NullHandler()
+    events.addHandler(silent)
+    events.setLevel(logging.INFO)
+    events.propagate = False
     gyrinx_tracker.configure(exporter="console", global_providers="never", handle_sigterm=False)
     yield handler
     metrics.removeHandler(handler)
     metrics.setLevel(logging.NOTSET)
     metrics.propagate = True
+    events.removeHandler(silent)
     events.setLevel(logging.NOTSET)
+    events.propagate = True
 
 
 def by_series(lines: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:

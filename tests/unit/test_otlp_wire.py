@@ -15,11 +15,17 @@ from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogR
 from opentelemetry.sdk.resources import Resource
 
 from gyrinx_tracker._core.event import Event
+from gyrinx_tracker._outputs.otlp.exporters import fast_logs_available
 from gyrinx_tracker._outputs.otlp.protobuf import varint
 from gyrinx_tracker._outputs.otlp.wire import WireEncoder, any_value
-from gyrinx_tracker._signals.otel_logs import make_record
+from gyrinx_tracker._signals.otel_logs import make_record, scope_of
 from gyrinx_tracker._signals.records import attributes_of, body_of
 from tests.helpers.otlp_wire import _events, _split
+
+# The byte-for-byte comparison with the official encoder of the installed release is what the fast
+# path promises; where the start-up probe refuses it (1.39), the official exporter itself is used
+# (tests/integration/test_otlp_http.py::TestFallback) and there is nothing of ours to compare.
+pytestmark = pytest.mark.skipif(not fast_logs_available(), reason="the probe takes the official exporter here")
 
 
 def _official(kept: list[tuple[Event, dict[str, Any]]], resource: Resource) -> tuple[bytes, list[int]]:
@@ -42,7 +48,7 @@ class TestWireFormat:
         """Every label kind, trace state, value and sample rate: byte for byte what encode_logs sends."""
         kept = _events()
         expected, observed = _official(kept, resource)
-        scope = LoggerProvider(resource=resource).get_logger("gyrinx_tracker", "1.2.3").instrumentation_scope
+        scope = scope_of(LoggerProvider(resource=resource).get_logger("gyrinx_tracker", "1.2.3"), ("gyrinx_tracker", "1.2.3"))
         clock = iter(observed)
         encoder = WireEncoder(resource, scope, 128, clock=lambda: next(clock))
         assert encoder.encode(*_split(kept)) == expected
@@ -55,7 +61,7 @@ class TestWireFormat:
         kept = _events()
         expected, observed = _official(kept, resource)
         clock = iter(observed)
-        scope = LoggerProvider(resource=resource).get_logger("gyrinx_tracker", "1.2.3").instrumentation_scope
+        scope = scope_of(LoggerProvider(resource=resource).get_logger("gyrinx_tracker", "1.2.3"), ("gyrinx_tracker", "1.2.3"))
         encoder = WireEncoder(resource, scope, 128, value_length_limit=4, clock=lambda: next(clock))
         assert encoder.encode(*_split(kept)) == expected
         attributes = ExportLogsServiceRequest.FromString(expected).resource_logs[0].scope_logs[0].log_records[0].attributes
@@ -67,7 +73,7 @@ class TestWireFormat:
         kept = [(event, body_of(event)) for event, _ in _events()]
         resource = Resource({"service.name": "web"})
         expected, observed = _official(kept, resource)
-        scope = LoggerProvider(resource=resource).get_logger("gyrinx_tracker", "1.2.3").instrumentation_scope
+        scope = scope_of(LoggerProvider(resource=resource).get_logger("gyrinx_tracker", "1.2.3"), ("gyrinx_tracker", "1.2.3"))
         for bodies in ("none", "mixed"):
             encoder = WireEncoder(resource, scope, 128, clock=iter(observed).__next__)
             given = [(event, None if bodies == "none" or index % 2 else body) for index, (event, body) in enumerate(kept)]
@@ -79,7 +85,7 @@ class TestWireFormat:
         """The second batch, written from the pair caches, is the same as the first."""
         kept = _events()
         resource = Resource({"service.name": "web"})
-        scope = LoggerProvider(resource=resource).get_logger("gyrinx_tracker", "1.2.3").instrumentation_scope
+        scope = scope_of(LoggerProvider(resource=resource).get_logger("gyrinx_tracker", "1.2.3"), ("gyrinx_tracker", "1.2.3"))
         encoder = WireEncoder(resource, scope, 128, clock=lambda: 5)
         assert encoder.encode(*_split(kept)) == encoder.encode(*_split(kept))
 

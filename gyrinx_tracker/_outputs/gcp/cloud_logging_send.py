@@ -120,7 +120,7 @@ def _subset(request: Any, indexes: list[int]) -> Any:
 def _warn_refused(refused: int, count: int, error: exceptions.GoogleAPIError) -> None:
     if refused:
         warn_limited(f"cloud_logging:{type(error).__name__}",
-                     "gyrinx_tracker could not write %d entries to Cloud Logging (of %d sent): %s",
+                     "could not write %d entries to Cloud Logging (of %d sent): %s",
                      refused, count, _summary(error))
 
 

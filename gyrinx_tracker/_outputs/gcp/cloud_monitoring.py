@@ -33,6 +33,7 @@ from opentelemetry.sdk.resources import Resource
 
 from gyrinx_tracker._config import TrackerConfig
 from gyrinx_tracker._outputs.gcp.environment import GcpEnvironment, instance_id
+from gyrinx_tracker._signals.resource import instance_id as process_instance_id
 
 TELEMETRY_ENDPOINT = "telemetry.googleapis.com:443"
 MIN_INTERVAL = 10.0  # seconds between periodic exports (the limit is one point per 5 s per series)
@@ -55,6 +56,8 @@ def resource(environ: Mapping[str, str], environment: GcpEnvironment, base: Reso
         if environ.get("K_REVISION"):
             found["faas.version"] = environ["K_REVISION"]
     merged = Resource(found).merge(base)  # the app's OTEL_* variables win
+    if base.attributes.get("service.instance.id") == process_instance_id():  # generated, not the app's choice:
+        merged = merged.merge(Resource({"service.instance.id": instance}))  # the Cloud Run instance and pid
     if name and str(merged.attributes.get("service.name", "")).startswith("unknown_service"):
         merged = merged.merge(Resource({"service.name": name}))
     return merged

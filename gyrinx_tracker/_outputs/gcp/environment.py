@@ -86,6 +86,6 @@ class _Metadata:
                     return None
                 return str(response.read().decode("utf-8").strip()) or None
         except (OSError, ValueError) as error:
-            warn_limited(f"metadata:{key}", "gyrinx_tracker could not read %s from the metadata "
+            warn_limited(f"metadata:{key}", "could not read %s from the metadata "
                                          "server (%s)", key, error)
             return None

@@ -22,7 +22,8 @@ come from ``book_metrics``, so they cannot drift from what the other exporters s
 
 Each line is a stdlib record made as the event lines' are (``records``: no ``findCaller``,
 a template's fields copied), stamped with the export's time and thread, its source fields
-``(gyrinx_tracker)``.
+``(gyrinx_tracker)``, and the trace attributes of a record made outside a span (``NO_TRACE``), so
+the format string that reads ``%(otelTraceID)s`` from the event lines reads it from these too.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from typing import Any, TextIO
 from opentelemetry.sdk.metrics.export import NumberDataPoint
 
 from gyrinx_tracker._outputs.local.dispatch import dispatch
-from gyrinx_tracker._outputs.local.records import record_maker
+from gyrinx_tracker._outputs.local.records import NO_TRACE, record_maker
 from gyrinx_tracker._outputs.shared.fast_json import encode_json
 from gyrinx_tracker._outputs.shared.linewriter import write_whole
 from gyrinx_tracker._signals.metric_data import book_metrics
@@ -87,7 +88,7 @@ class LocalMetricLines:
             written, _error = write_whole(self._fallback or sys.stderr, [line + "\n" for _, _, line in changed])
         elif logger.isEnabledFor(logging.INFO):  # records as the event lines make them: no findCaller
             make, now = record_maker(logger), time_ns()
-            dispatch(logger, [make(line, now, {}) for _, _, line in changed])
+            dispatch(logger, [make(line, now, NO_TRACE) for _, _, line in changed])  # made off any span
         marks = self._written
         for mark, value, _ in changed[:written]:  # a line not written is still "changed" at the next export
             marks[mark] = value

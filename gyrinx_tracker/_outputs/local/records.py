@@ -19,6 +19,9 @@ from collections.abc import Callable
 from typing import Any
 
 SOURCE = "(gyrinx_tracker)"
+# The trace attributes of a record made outside any span: every record the local output makes has
+# them (event lines and metric lines alike), so a format naming %(otelTraceID)s works for all.
+NO_TRACE: dict[str, Any] = {"otelTraceID": "0", "otelSpanID": "0", "otelTraceSampled": False}
 # Fields makeRecord computes from the current thread; extra= may not set them, so they are set after.
 _OWN = ("thread", "threadName")
 _SITE = ("pathname", "filename", "module", "funcName", "lineno")

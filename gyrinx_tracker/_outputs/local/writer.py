@@ -33,8 +33,10 @@ from opentelemetry.context import Context, get_current
 from opentelemetry.trace import SpanContext, get_current_span
 
 from gyrinx_tracker._core.event import Event, Site
+from gyrinx_tracker._diagnostics import warn_limited
+from gyrinx_tracker._outputs.local.discard import Discard, discard_of
 from gyrinx_tracker._outputs.local.dispatch import dispatch, dispatch_messages, message_plan
-from gyrinx_tracker._outputs.local.records import SOURCE, MakeMerged, maker
+from gyrinx_tracker._outputs.local.records import NO_TRACE, SOURCE, MakeMerged, maker
 from gyrinx_tracker._outputs.shared.fast_json import encode_json, encode_like_dumps
 from gyrinx_tracker._outputs.shared.limits import ENTRY_LIMIT, fit
 from gyrinx_tracker._outputs.shared.linewriter import deliver_lines
@@ -42,11 +44,11 @@ from gyrinx_tracker._outputs.shared.text import rfc3339, span_hex, trace_hex
 from gyrinx_tracker._pipeline.port import Delivery
 from gyrinx_tracker._signals.records import SAMPLE_RATE, body_of
 from gyrinx_tracker._signals.writers import Bodies, with_bodies
+from gyrinx_tracker._stats import LOGGING_DISCARDED
 
 EVENTS_LOGGER = "gyrinx.tracker"
 _SIZE_CHECK = ENTRY_LIMIT // 4  # a line this short cannot exceed the limit even in 4-byte UTF-8
 _NO_SITE = {"pathname": SOURCE, "filename": SOURCE, "module": SOURCE, "funcName": None, "lineno": 0}
-_NO_TRACE = {"otelTraceID": "0", "otelSpanID": "0", "otelTraceSampled": False}
 _CACHE_LIMIT = 10_000
 
 
@@ -160,6 +162,7 @@ class LocalJsonWriter:
         self._bases: dict[tuple[int, int, int | None, str | None], tuple[object, dict[str, Any]]] = {}
         self._context: Context | None = None
         self._trace: dict[str, Any] | None = None
+        self._warned: set[str] = set()  # the discard causes already warned about
 
     def bind(self, resource: Any, scope: Any, attribute_limit: int, value_length_limit: int | None) -> None:
         """Nothing to take: this output writes no attribute, resource or scope."""
@@ -179,17 +182,29 @@ class LocalJsonWriter:
                 lines.append(_console_line(body_of(event) if body is None else body, event.time_ns, span.trace_id,
                                            span.span_id) + "\n")
             return deliver_lines(self._fallback or sys.stderr, lines, "stderr")
-        if logger.isEnabledFor(logging.INFO):
-            made = self._current_maker()
-            messages = _messages(events, bodies)
-            # With an app's record factory every record is made through it, whoever reads it.
-            plan = message_plan(logger) if self._factory is logging.LogRecord else None
-            if plan is None:
-                dispatch(logger, self._records(events, messages, *made))
-            else:  # every handler writes the bare message: no record is needed, unless to report an error
-                dispatch_messages(plan, messages,
-                                  lambda index: self._records([events[index]], [messages[index]], *made)[0])
+        discard = discard_of(logger)
+        if discard is not None:
+            self._say_discarded(discard, len(events))
+            return Delivery.failed(len(events), LOGGING_DISCARDED)
+        made = self._current_maker()
+        messages = _messages(events, bodies)
+        # With an app's record factory every record is made through it, whoever reads it.
+        plan = message_plan(logger) if self._factory is logging.LogRecord else None
+        if plan is None:
+            dispatch(logger, self._records(events, messages, *made))
+        else:  # every handler writes the bare message: no record is needed, unless to report an error
+            dispatch_messages(plan, messages,
+                              lambda index: self._records([events[index]], [messages[index]], *made)[0])
         return Delivery(len(events))
+
+    def _say_discarded(self, discard: Discard, count: int) -> None:
+        """Once per cause per writer: the events are booked, the count is in ``stats()``."""
+        if discard.cause in self._warned or not self._stderr_fallback:  # the mirror's events are not booked
+            return
+        self._warned.add(discard.cause)
+        warn_limited(("logging_discarded", discard.cause),
+                     "%d event(s) were discarded by the logging configuration: %s; they are counted as dropped "
+                     "(logging_discarded), not exported. Fix: %s", count, discard.why, discard.fix)
 
     def _records(self, events: Sequence[Event], messages: Sequence[str], template: dict[str, Any],
                  make_merged: MakeMerged) -> list[logging.LogRecord]:
@@ -211,7 +226,7 @@ class LocalJsonWriter:
               template: dict[str, Any]) -> dict[str, Any]:
         """The record template with a call site's and thread's fields and no trace, once per such pair."""
         _, _, ident, name = key
-        base = {**template, **(_NO_SITE if site is None else self._site(*site)), **_NO_TRACE}
+        base = {**template, **(_NO_SITE if site is None else self._site(*site)), **NO_TRACE}
         if ident is not None:
             base["thread"], base["threadName"] = ident, name
         if len(self._bases) >= _CACHE_LIMIT:

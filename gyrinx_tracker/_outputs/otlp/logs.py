@@ -97,7 +97,7 @@ class WireLogWriter:
         try:
             batch = EncodedLogs(self._encoder.encode(events, bodies), len(events))
         except Exception as error:  # noqa: BLE001 - as the official encoder fails a batch; counted
-            warn_limited(f"encode:{type(error).__name__}", "gyrinx_tracker could not encode %d OTLP log "
+            warn_limited(f"encode:{type(error).__name__}", "could not encode %d OTLP log "
                          "records (%r); counted as dropped", len(events), error)
             return Delivery.failed(len(events))
         return export(self.exporter, batch, len(events))  # the exporter takes EncodedLogs as its batch

@@ -166,7 +166,7 @@ else:  # pragma: no cover - no POSIX locks; Windows consoles and files are not s
 
 
 def _warn_unlocked(error: OSError) -> None:
-    warn_limited("linewriter:lock", "gyrinx_tracker cannot lock its output stream (%s); lines over %d "
+    warn_limited("linewriter:lock", "cannot lock its output stream (%s); lines over %d "
                  "bytes may interleave with other processes' lines", error, PIPE_BUF)
 
 
@@ -176,7 +176,7 @@ def deliver_lines(stream: IO[Any], texts: Sequence[str], output: str) -> Deliver
     if error is None:
         return Delivery(written)
     lost = len(texts) - written
-    warn_limited(f"linewriter:{output}:{type(error).__name__}", "gyrinx_tracker could not write %d "
+    warn_limited(f"linewriter:{output}:{type(error).__name__}", "could not write %d "
                  "events to %s (%s); counted as dropped (export_failed)", lost, output, error)
     return Delivery(written, {EXPORT_FAILED: lost} if lost else {})
 

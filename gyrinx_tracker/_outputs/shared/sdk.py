@@ -28,7 +28,9 @@ class SdkExporterWriter:
         return export(self.exporter, records, len(records))
 
     def flush(self, timeout: float) -> bool:
-        return bool(self.exporter.force_flush(timeout_millis=int(timeout * 1000)))
+        # Exporters hold nothing between our calls; 1.39's LogRecordExporter had no force_flush at all.
+        force_flush = getattr(self.exporter, "force_flush", None)
+        return True if force_flush is None else bool(force_flush(timeout_millis=int(timeout * 1000)))
 
     def shutdown(self, timeout: float) -> None:
         self.exporter.shutdown()  # type: ignore[no-untyped-call]  # the SDK leaves it unannotated
@@ -39,7 +41,7 @@ def export(exporter: LogRecordExporter, batch: Any, count: int) -> Delivery:
     try:
         ok = export_batch(exporter, batch)
     except Exception as error:  # noqa: BLE001 - an exporter must not kill the worker; counted
-        warn_limited(f"export:{type(error).__name__}", "gyrinx_tracker: the %s exporter raised %r; "
+        warn_limited(f"export:{type(error).__name__}", "the %s exporter raised %r; "
                      "%d events counted as dropped", type(exporter).__name__, error, count)
         ok = False
     return Delivery(count) if ok else Delivery.failed(count)

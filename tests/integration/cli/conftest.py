@@ -147,8 +147,8 @@ def raw_events() -> Callable[[Path], Iterator[dict[str, Any]]]:
         for line in text.splitlines():
             if "{" in line:
                 event = json.loads(line[line.index("{"):])
-                if "time" not in event:  # local lines: the time is the app's %(asctime)s prefix, local time
-                    stamp = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").astimezone(timezone.utc)
+                if "time" not in event:  # local lines: %(asctime)s without a zone, which the CLI reads as UTC
+                    stamp = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").replace(tzinfo=timezone.utc)
                     event["time"] = stamp.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
                 yield event
     return read

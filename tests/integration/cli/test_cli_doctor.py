@@ -4,6 +4,7 @@ by the receiving server's own count (loopback Cloud Logging server, OTLP receive
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -33,11 +34,12 @@ def _row(output: str, name: str) -> str:
 
 class TestConfiguration:
     def test_on_a_laptop_it_explains_the_local_default_and_delivers(self, cli: Run) -> None:
-        """No Google variables: console chosen by auto and why; sampling said to be absent; the event printed."""
+        """No Google variables: console chosen by auto and why; no sampling configured, so none; the event printed."""
         result = cli("doctor")
         assert result.returncode == 0, result.stdout + result.stderr
         assert "console  (auto: none of GOOGLE_CLOUD_PROJECT, K_SERVICE, CLOUD_RUN_JOB is set" in _row(result.stdout, "exporter")
-        assert "not available yet" in _row(result.stdout, "sampling")
+        assert _row(result.stdout, "sampling").endswith("none: every event is logged (GYRINX_TRACKER_SAMPLE_RATES and "
+                                                        "SAMPLE_CAPS are unset or 1)")
         assert "allowed keys: —" in _row(result.stdout, "redaction")
         assert "stats(): emitted 1, exported 1, dropped 0" in result.stdout
         assert '"event":"gyrinx_tracker_doctor"' in result.stderr and result.stdout.rstrip().endswith("OK")
@@ -97,7 +99,9 @@ class TestDelivery:
                         OTEL_SERVICE_NAME="gyrinx-web")
         result = cli("doctor", env=env)
         assert result.returncode == 0, result.stdout + result.stderr
-        assert _row(result.stdout, "resource").endswith("{service.name=gyrinx-web}  (OTEL_SERVICE_NAME)")
+        # The process's own instance id and pid sit beside the service name (docs/opentelemetry.md).
+        assert re.search(r"\{process\.pid=\d+, service\.instance\.id=[0-9a-f-]{36}, service\.name=gyrinx-web\}  "
+                         r"\(OTEL_SERVICE_NAME\)$", _row(result.stdout, "resource"))
         assert f"{otlp_receiver.endpoint}  (OTEL_EXPORTER_OTLP_ENDPOINT)" in _row(result.stdout, "endpoint")
         assert "✓ the OTLP collector at 127.0.0.1:" in result.stdout
         assert "stats(): emitted 1, exported 1, dropped 0" in result.stdout
@@ -137,28 +141,45 @@ class TestAdvice:
         assert "/computeMetadata/v1/project/project-id" in asked
         assert "✗ no Google Cloud project on Cloud Run (K_SERVICE is set): events would fall back to local JSON" in result.stdout
         assert "→ set GOOGLE_CLOUD_PROJECT" in result.stdout
-        assert "the tracker warned: gyrinx_tracker could not read project/project-id" in result.stdout
+        assert "the tracker warned: gyrinx_tracker: could not read project/project-id" in result.stdout
 
     def test_a_missing_extra_is_named_and_the_fallback_detected(self) -> None:
-        """With the OTLP exporter package made unimportable (simulated: a meta-path blocker in the child),
-        doctor names the extra to install and sees the tracker's real fallback to local JSON."""
-        driver = textwrap.dedent("""
-            import sys
-            class Uninstalled:
-                def find_spec(self, name, path=None, target=None):
-                    if name.startswith("opentelemetry.exporter.otlp"):
-                        raise ModuleNotFoundError(name)
-            sys.meta_path.insert(0, Uninstalled())
-            from gyrinx_tracker._cli import main
-            sys.exit(main(["doctor"]))
-        """)
-        result = subprocess.run([sys.executable, "-c", driver], capture_output=True, text=True, timeout=60,
-                                env=clean_env(GYRINX_TRACKER_EXPORTER="otlp"), cwd=ROOT)
+        """With the otlp extra's distribution simulated as not installed (a child whose meta-path blocker
+        refuses its modules and whose metadata look-up does not find it), doctor names the extra to
+        install and sees the tracker's real fallback to local JSON."""
+        result = without_distributions(["opentelemetry-exporter-otlp-proto-grpc"], ["opentelemetry.exporter.otlp"],
+                                       ["doctor"], clean_env(GYRINX_TRACKER_EXPORTER="otlp"))
         assert result.returncode == 1
         assert "opentelemetry-exporter-otlp-proto-grpc (missing)" in result.stdout
         assert "✗ the otlp output needs opentelemetry-exporter-otlp-proto-grpc, which is not installed" in result.stdout
         assert '→ pip install "gyrinx-tracker[otlp]"' in result.stdout
         assert "✗ not delivered: it fell back to local JSON" in result.stdout
+
+
+def without_distributions(distributions: list[str], modules: list[str], argv: list[str],
+                          env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``gyrinx-tracker ARGV`` in a child where ``distributions`` look not installed: a meta-path
+    blocker refuses ``modules`` (and their submodules), and ``importlib.metadata`` does not find the
+    distributions (a simulation of an environment without the extra, named as such)."""
+    driver = textwrap.dedent(f"""
+        import importlib.metadata, sys
+        BLOCKED_MODULES, BLOCKED = {modules!r}, {distributions!r}
+        class Uninstalled:
+            def find_spec(self, name, path=None, target=None):
+                if any(name == m or name.startswith(m + ".") for m in BLOCKED_MODULES):
+                    raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+        sys.meta_path.insert(0, Uninstalled())
+        found = importlib.metadata.Distribution.from_name.__func__
+        def from_name(cls, name):
+            if name.lower().replace("_", "-") in BLOCKED:
+                raise importlib.metadata.PackageNotFoundError(name)
+            return found(cls, name)
+        importlib.metadata.Distribution.from_name = classmethod(from_name)
+        from gyrinx_tracker._cli import main
+        sys.exit(main({argv!r}))
+    """)
+    return subprocess.run([sys.executable, "-c", driver], capture_output=True, text=True, timeout=120, env=env,
+                          cwd=ROOT)
 
 
 class TestCommandLine:

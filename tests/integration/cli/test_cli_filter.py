@@ -21,6 +21,9 @@ FIELDS = ["jsonPayload.event", "jsonPayload.n", "jsonPayload.value", "jsonPayloa
 VALUES = ["api_call", "user_login", "1", "3", "20", "200", "500", "/api/v1/fighters", "INFO", "WARNING",
           "2026-11-29T10:00:00Z", "cloud_run_revision", "*", "api", ""]
 OPS = ["=", "!=", "<", "<=", ">", ">=", ":", "=~"]
+# Fields whose comparisons refuse other values at parse time (tests/integration/cli/test_cli_bad_input.py).
+CHECKED = {"severity": ["INFO", "WARNING", "debug", "200", "500"],
+           "timestamp": ["2026-11-29T10:00:00Z", "2026-11-29", "2026-11-29T11:00:00+01:00"]}
 
 
 @st.composite
@@ -34,6 +37,8 @@ def filters(draw: st.DrawFn, depth: int = 0) -> str:
     field, op, value = draw(st.sampled_from(FIELDS)), draw(st.sampled_from(OPS)), draw(st.sampled_from(VALUES))
     if op == "=~" and value == "*":  # not a regular expression; "^api.*" is
         value = "^api.*"
+    if op in ("=", "!=", "<", "<=", ">", ">=") and field in CHECKED:  # a value the field can hold parses
+        value = draw(st.sampled_from(CHECKED[field]))
     return f"{field}{op}{json.dumps(value)}"
 
 

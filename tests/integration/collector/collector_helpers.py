@@ -95,6 +95,9 @@ class Collector:
                 "GYRINX_COLLECTOR_METRICS_HOST": "127.0.0.1",
                 "GYRINX_COLLECTOR_METRICS_PORT": str(self.metrics_port),
                 "GYRINX_COLLECTOR_FILE_PREFIX": str(self.output),
+                # Persistent queues (front.yaml, gateway.yaml): one directory per collector that
+                # outlives its process, as a volume would, so a restarted replica finds its queue.
+                "GYRINX_COLLECTOR_STORAGE_DIR": str(self.workdir / "storage"),
                 **self.env,
             }
         )

@@ -36,9 +36,16 @@ REQUIRED = {
         "probabilisticsamplerprocessor",
         "deltatocumulativeprocessor",
     },
-    "exporters": {"googlecloudexporter", "googlemanagedprometheusexporter", "debugexporter", "fileexporter"},
+    "exporters": {
+        "googlecloudexporter",
+        "googlemanagedprometheusexporter",
+        "debugexporter",
+        "fileexporter",
+        "loadbalancingexporter",  # front.yaml: one trace per gateway replica
+        "otlpexporter",
+    },
     "connectors": {"countconnector"},
-    "extensions": {"healthcheckextension"},
+    "extensions": {"healthcheckextension", "filestorage"},  # filestorage: persistent sending queues
 }
 
 

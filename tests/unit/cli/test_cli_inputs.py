@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime, timezone
 
 import pytest
 
-from gyrinx_tracker._cli._inputs import entries, parse_line, parse_time
+from gyrinx_tracker._cli._inputs import DEEP, MAX_DEPTH, depth, entries, parse_line, parse_time
+from gyrinx_tracker._cli._tally import Tally
 
 
 class TestReading:
@@ -30,11 +30,25 @@ class TestReading:
         trace = "0af7651916cd43dd8448eb211c80319c"
         entry = parse_line(f'2026-11-29 10:00:01,123 WARNING gyrinx.tracker trace_id={trace} {{"event":"a","n":1}}')
         assert entry is not None
-        local = datetime.strptime("2026-11-29 10:00:01", "%Y-%m-%d %H:%M:%S").astimezone(timezone.utc)
-        assert entry["timestamp"] == local.strftime("%Y-%m-%dT%H:%M:%S") + ".123Z"
+        assert entry["timestamp"] == "2026-11-29T10:00:01.123Z"  # no zone in the line: UTC, not the reader's zone
         assert (entry["severity"], entry["trace"]) == ("WARNING", trace)
         untraced = parse_line('2026-11-29 10:00:01,123 INFO gyrinx.tracker trace_id=0 {"event":"a","n":1}')
         assert untraced is not None and "trace" not in untraced
+
+    @pytest.mark.parametrize(("prefix", "stamp", "severity"), [
+        ("2026-11-29 10:00:01,123 WARN app ", "2026-11-29T10:00:01.123Z", "WARNING"),
+        ("2026-11-29 10:00:01,123 [main] ERROR app ", "2026-11-29T10:00:01.123Z", "ERROR"),
+        ("2026-11-29 10:00:01,123 UTC INFO app ", "2026-11-29T10:00:01.123Z", "INFO"),
+        ("2026-11-29 10:00:01,123+0100 INFO app ", "2026-11-29T09:00:01.123Z", "INFO"),
+        ("2026-11-29 10:00:01.5 INFO app ", "2026-11-29T10:00:01.500Z", "INFO"),
+        ("2026-11-29 25:00:01,123 INFO app ", None, "INFO"),
+    ])
+    def test_the_fixed_position_reading_and_the_regexes_agree(self, prefix: str, stamp: str | None,
+                                                              severity: str) -> None:
+        """Layouts next to asctime-then-level (another level, a word between, a zone, a fraction, a bad hour)."""
+        entry = parse_line(prefix + '{"event":"a","n":1}')
+        assert entry is not None
+        assert (entry.get("timestamp"), entry.get("severity")) == (stamp, severity)
 
     def test_cloud_run_keys_become_entry_fields(self) -> None:
         """severity, time and logging.googleapis.com/* leave the payload for their LogEntry fields."""
@@ -48,6 +62,25 @@ class TestReading:
     def test_lines_without_json_are_skipped(self) -> None:
         """Plain text and JSON that is not an object yield nothing."""
         assert list(entries(io.StringIO("starting up\n[1, 2]\n\n42\n"))) == []
+
+
+class TestDepth:
+    @pytest.mark.parametrize(("text", "expected"), [
+        ('{"a": 1}', (1, 8)), ('{"a": [1, {"b": "}}]]"}]} tail', (3, 25)), ("[" * 5000 + "]" * 5000, (5000, 10000)),
+        ('{"a": "unterminated', (1, None)), ('{"a": {"b": 1}', (2, None)),
+    ])
+    def test_depth_is_measured_without_recursion_and_ignores_brackets_in_strings(
+            self, text: str, expected: tuple[int, int | None]) -> None:
+        """The deepest level and where the value ends, for any depth; None when it does not end."""
+        assert depth(text) == expected
+
+    def test_a_line_deeper_than_the_limit_is_skipped_and_counted(self) -> None:
+        """One level past MAX_DEPTH: skipped under its reason; at the limit: read."""
+        tally = Tally()
+        at_limit = '{"event": "e", "labels": ' + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1) + "}"
+        assert parse_line(at_limit, tally) is not None
+        assert parse_line(at_limit.replace("[", "[[", 1).replace("]", "]]", 1), tally) is None
+        assert tally.skipped == {("line", DEEP): 1}
 
 
 class TestTimes:
