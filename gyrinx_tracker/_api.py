@@ -114,6 +114,7 @@ def configure(
     strict: bool = _UNSET,
     redact_allow: str | Sequence[str] = _UNSET,
     redact_extra: str | Sequence[str] = _UNSET,
+    redact_emails: bool = _UNSET,
     metric_labels: str | Mapping[str, Sequence[str]] = _UNSET,
     metric_label_values: int = _UNSET,
     metric_series_per_event: int = _UNSET,

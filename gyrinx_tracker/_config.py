@@ -64,6 +64,7 @@ class TrackerConfig:
     strict: bool = False
     redact_allow: tuple[str, ...] = ()
     redact_extra: tuple[str, ...] = ()
+    redact_emails: bool = False
     metric_labels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     metric_label_values: int = 50
     metric_series_per_event: int = 500
@@ -392,6 +393,8 @@ VARIABLES: tuple[Variable, ...] = (
              "Comma-separated label keys never redacted, even if they look like secrets."),
     Variable("GYRINX_TRACKER_REDACT_EXTRA", "redact_extra", _words,
              "Comma-separated extra regular expressions; label keys matching one are redacted."),
+    Variable("GYRINX_TRACKER_REDACT_EMAILS", "redact_emails", _boolean,
+             "Redact e-mail addresses found in label values (and keys), not only credentials."),
     Variable("GYRINX_TRACKER_METRIC_LABELS", "metric_labels", _metric_labels,
              "Per-event allowlist of metric labels, `event=key,key;event=key`; events not named "
              "use the default rule (see Metrics)."),

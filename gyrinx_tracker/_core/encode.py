@@ -33,7 +33,7 @@ from json.encoder import encode_basestring_ascii as _escaped
 from typing import Any
 
 from gyrinx_tracker._core.plain import is_safe_int
-from gyrinx_tracker._core.redact import REDACTED, redacted_value
+from gyrinx_tracker._core.redact import REDACTED
 
 JSON = Any
 Report = Callable[[str, str], None]
@@ -56,9 +56,11 @@ _MIN_COST = 24
 class Encoder:
     """Converts one value at a time; holds the limits and the redaction rule for nested keys."""
 
-    def __init__(self, max_string: int, is_secret_key: Callable[[str], bool], report: Report) -> None:
+    def __init__(self, max_string: int, is_secret_key: Callable[[str], bool], report: Report,
+                 hide: Callable[[str], str]) -> None:
         self._max_string = max_string
         self._is_secret_key = is_secret_key
+        self._hide = hide  # the redactor's value rule: the same object back when nothing is hidden
         self._report = report
         self._room = MAX_VALUE_CHARS
         self._cut = False
@@ -74,7 +76,7 @@ class Encoder:
             value = f"{value[: self._max_string]}…[+{len(value) - self._max_string} chars]"
         if not value.isascii():
             value = self.unicode(value)
-        hidden = redacted_value(value, self._is_secret_key)
+        hidden = self._hide(value)
         if hidden is not value:
             self._report("secret_value", "a value that looks like a credential was redacted")
         return hidden

@@ -26,7 +26,7 @@ from gyrinx_tracker._core.encode import JSON, Encoder
 from gyrinx_tracker._core.event import DROPPED_LABELS, Event, Site
 from gyrinx_tracker._core.plain import MAX_SAFE_INT, SCALAR_CHARS, SCALARS, is_count, is_finite, is_safe_int
 from gyrinx_tracker._core.problems import Problems
-from gyrinx_tracker._core.redact import REDACTED, Redactor, looks_like_secret, may_be_secret
+from gyrinx_tracker._core.redact import REDACTED, Redactor
 
 # Bytes of JSON the labels of one event may take. Outputs limit whole entries (Cloud Logging
 # rejects entries over 256 KB: see _outputs.limits); keeping labels under this budget makes the
@@ -55,8 +55,9 @@ class Sanitizer:
 
     def __init__(self, config: TrackerConfig) -> None:
         self._config = config
-        self._redactor = Redactor(config.redact_allow, config.redact_extra)
-        self._encoder = Encoder(config.max_string, self._redactor.is_secret_key, self._report)
+        self._redactor = Redactor(config.redact_allow, config.redact_extra, config.redact_emails)
+        self._may_hide = self._redactor.may_hide
+        self._encoder = Encoder(config.max_string, self._redactor.is_secret_key, self._report, self._redactor.hide)
         self._problems: Problems = []
         self._names: dict[object, str] = {}
         self._keys: dict[str, tuple[str, bool, int]] = {}
@@ -137,8 +138,8 @@ class Sanitizer:
                 text = "" if raw is None else str(self._encoder.plain(raw))[: MAX_EVENT_NAME * 2]
         except Exception:  # noqa: BLE001 - the name is repaired, the event is kept
             is_text, text = False, ""
-        if looks_like_secret(text):
-            self._report("secret_value", f"event name ({_preview(raw)}) looks like a credential; "
+        if self._redactor.hides_name(text):
+            self._report("secret_value", f"event name ({_preview(raw)}) holds a credential; "
                                          f"recorded as {REDACTED_NAME!r}")
             return REDACTED_NAME
         if is_text and len(text) <= MAX_EVENT_NAME and _VALID_NAME.match(text):
@@ -211,6 +212,7 @@ class Sanitizer:
         safe = self._plain_keys
         short = self._short
         plain = self._plain_values
+        may_hide = self._may_hide
         for key, item in raw.items():
             if key not in safe:
                 return False
@@ -219,7 +221,7 @@ class Sanitizer:
                 if item in plain:
                     continue
                 if not (len(item) <= short and item.isascii() and item.isprintable()
-                        and not may_be_secret(item)):
+                        and not may_hide(item)):
                     return False
                 if len(plain) >= _PLAIN_VALUES_LIMIT:
                     plain.clear()
@@ -244,6 +246,7 @@ class Sanitizer:
         result: dict[str, JSON] = {}
         dropped = 0
         keys = self._keys
+        may_hide = self._may_hide
         for key, item in raw.items():
             if len(result) >= limit or budget <= 0:
                 dropped += 1
@@ -257,7 +260,7 @@ class Sanitizer:
                 continue
             budget -= key_cost
             kind = type(item)
-            if kind is str and len(item) <= max_string and item.isascii() and not may_be_secret(item):
+            if kind is str and len(item) <= max_string and item.isascii() and not may_hide(item):
                 cleaned: JSON = item  # what Encoder.string returns for it, without the calls
                 budget -= len(_escaped(item))
             elif is_safe_int(item):
@@ -280,6 +283,10 @@ class Sanitizer:
         """(cleaned key, is it a secret, its JSON cost), cached for str keys."""
         problems = len(self._problems)
         clean = self._key(key)
+        hidden = self._redactor.hidden_key(key, clean)
+        if hidden is not clean:  # a credential used as a key: an access key, a URL with its password
+            clean = hidden
+            self._report("secret_value", "a label key that looks like a credential was redacted")
         known = (clean, self._redactor.is_secret_key(clean), len(_escaped(clean)) + 4)  # '"key": ' ', '
         if type(key) is str and len(self._keys) < _NAME_CACHE_LIMIT:
             self._keys[key] = known

@@ -15,6 +15,7 @@ import pytest
 
 from gyrinx_tracker import stats
 from gyrinx_tracker import track as _typed_track
+from gyrinx_tracker._core.tokens import is_card_number
 from gyrinx_tracker.testing import Capture, CapturedEvent, capture_events
 
 REDACTED = "[REDACTED]"
@@ -82,11 +83,16 @@ class TestSecretKeys:
         track("api_call", **{key: "value"})
         assert exported(captured).labels == {key: "value"}
 
-    @pytest.mark.parametrize("key", ["tokens", "token_count", "session_count"])
-    def test_counts_named_after_secrets_are_redacted_too(self, captured: Capture, key: str) -> None:
-        """Decided: ``tokens`` and ``session_count`` match the patterns and are redacted (allow them to keep)."""
+    def test_a_plural_secret_word_is_redacted(self, captured: Capture) -> None:
+        """Decided: ``tokens`` is the word ``token`` in the plural, redacted (allow it to keep)."""
+        track("llm_call", tokens=1234)
+        assert exported(captured).labels == {"tokens": REDACTED}
+
+    @pytest.mark.parametrize("key", ["token_count", "session_count", "tokens_used"])
+    def test_a_key_that_describes_a_secret_is_kept(self, captured: Capture, key: str) -> None:
+        """Issue 26: a key whose last word is a count or a property (``token_count``) holds no secret."""
         track("llm_call", **{key: 1234})
-        assert exported(captured).labels == {key: REDACTED}
+        assert exported(captured).labels == {key: 1234}
 
     @pytest.mark.parametrize("value", [SECRET, 1234, None, ["a", SECRET], {"nested": SECRET}, SECRET.encode()],
                              ids=["str", "int", "none", "list", "dict", "bytes"])
@@ -342,3 +348,78 @@ class TestMoreSecretKeys:
         """Words that only contain those letters keep their value."""
         track("login", **{key: "1"})
         assert exported(captured).labels == {key: "1"}
+
+
+class TestEmailsOptIn:
+    def test_emails_are_kept_by_default(self, captured: Capture) -> None:
+        """An e-mail address is data unless the application opts in."""
+        track("signup", contact="bob@example.com", note="mail bob@example.com now")
+        assert exported(captured).labels == {"contact": "bob@example.com", "note": "mail bob@example.com now"}
+
+    def test_the_variable_redacts_emails_where_they_stand(self, monkeypatch: pytest.MonkeyPatch,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+        """GYRINX_TRACKER_REDACT_EMAILS=1: addresses in values, nested values and keys are replaced,
+        the text around them kept."""
+        monkeypatch.setenv("GYRINX_TRACKER_REDACT_EMAILS", "1")
+        with capture_events(strict=False) as capture:
+            track("signup", contact="bob.smith+x@mail.example.co.uk", note="mail bob@example.com now",
+                  nested={"to": ["ann@example.org"]}, **{"alice@example.com": 1}, plain="no address here")
+            assert exported(capture).labels == {"contact": REDACTED, "note": f"mail {REDACTED} now",
+                                                "nested": {"to": [REDACTED]}, REDACTED: 1,
+                                                "plain": "no address here"}
+            assert_nowhere(capture, caplog, "example")
+
+    def test_the_option_from_code(self) -> None:
+        """``redact_emails=True`` is the same option from code; an scp-style git remote is address-shaped too."""
+        with capture_events(strict=False, redact_emails=True) as capture:
+            track("push", author="dev@example.com", remote="git@github.com:org/repo.git")
+            assert exported(capture).labels == {"author": REDACTED, "remote": f"{REDACTED}:org/repo.git"}
+
+
+class TestCardNumbers:
+    @pytest.mark.parametrize("digits", ["4111111111111111", "5555555555554444", "378282246310005",
+                                        "6011111111111117", "3530111333300000", "2223003122003222"])
+    def test_test_card_numbers_pass_luhn_and_the_network_check(self, digits: str) -> None:
+        """The networks' published test numbers are recognised."""
+        assert is_card_number(digits)
+
+    @pytest.mark.parametrize("digits", ["4111111111111112", "1234567890123452", "7992739871300000",
+                                        "411111111111", "41111111111111111111", "9780306406157"])
+    def test_other_digit_runs_are_not_cards(self, digits: str) -> None:
+        """A failed checksum, a non-card leading digit or a length outside 13-19 is no card."""
+        assert not is_card_number(digits)
+
+
+HOSTILE_STRUCTURES = {
+    "nested_params": "?" + "a=" * 4096,
+    "nested_urls": "?a=?" * 2000,
+    "deep_json": "[" * 8000,
+    "deep_objects": '{"a":' * 1600,
+    "many_colons": "a://" + "a:" * 4096,
+    "cut_repr": "{'password': '" + "x" * 8000,
+}
+
+
+class TestHostileStructures:
+    @pytest.mark.parametrize("value", list(HOSTILE_STRUCTURES.values()), ids=list(HOSTILE_STRUCTURES))
+    def test_a_hostile_structured_string_is_delivered(self, captured: Capture, value: str) -> None:
+        """Strings built to recurse or backtrack in the parsers still give one event (``?a=a=a=...``
+        recursed once per ``=`` and raised RecursionError before the nesting bound)."""
+        track("api_call", note=value, method="GET")
+        labels = exported(captured).labels
+        assert labels["method"] == "GET" and isinstance(labels["note"], str)
+        assert "x" * 100 not in labels["note"]  # the cut repr's password is gone
+
+
+class TestSecretKeysStayDistinct:
+    def test_two_secret_keys_in_one_event_keep_both_values(self, captured: Capture,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+        """Keys that are credentials hide as ``[REDACTED]``, ``[REDACTED]#2``: no label is lost to a
+        collision (hypothesis found ``{'Bearer ': None, 'eyJ00000.0.': None}`` keeping one)."""
+        first, second = "AKIAIOSFODNN7EXAMPLE", f"Bearer {SECRET}"
+        track("api_call", **{first: 1, second: 2, "method": "GET"})
+        track("api_call", **{first: 3, second: 4})
+        assert [e.labels for e in captured.events] == [
+            {REDACTED: 1, f"{REDACTED}#2": 2, "method": "GET"}, {REDACTED: 3, f"{REDACTED}#2": 4}]
+        assert_nowhere(captured, caplog, SECRET)
+        assert_nowhere(captured, caplog, first)
