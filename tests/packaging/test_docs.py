@@ -108,7 +108,7 @@ def _runnable(block: str) -> str:
 
 
 def _script(collector: bool) -> str:
-    blocks = [b for b in _sh_blocks() if b.splitlines()[0] not in NEEDS and (COLLECTOR_BLOCK in b) == collector]
+    blocks = [b for b in _sh_blocks() if b.splitlines()[0].strip() not in NEEDS and (COLLECTOR_BLOCK in b) == collector]
     assert blocks, "the documentation has no such shell blocks any more: update this test"
     return "set -euo pipefail\n" + "\n".join(_runnable(block) for block in blocks)
 
