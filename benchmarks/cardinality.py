@@ -1,7 +1,7 @@
 """One million events with unique ids, in a fresh process: do memory or the metric series grow?
 
 ``python -m benchmarks.cardinality EVENTS`` prints one JSON object. Local mode with an in-memory
-metric reader, so the label routing (README, "Metric labels") runs on every event. Each event has a
+metric reader, so the label routing (docs/metrics.md, "Metrics and cardinality") runs on every event. Each event has a
 unique ``user_id`` and ``list_id``, a ``path`` embedding the list id (unique, not named like an id)
 and ``endpoint``, ``method``, ``status``, whose exact counts are compared with the exported series.
 The producer flushes every ``PACE`` events, so all of them are processed rather than dropped.

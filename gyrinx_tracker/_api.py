@@ -60,8 +60,8 @@ def track(event: str, /, n: int = 1, value: float | None = None, **labels: Any) 
     ``value`` stay keywords, so labels cannot take those two names.
 
     Returns at once: the event is queued and exported by a background thread. Bad input is
-    repaired and reported (see the README's validation rules); nothing here raises unless the
-    tracker was configured with ``strict=True``. The guard is written inline rather than as a
+    repaired and reported (see docs/redaction.md); nothing here raises unless the tracker was
+    configured with ``strict=True``. The guard is written inline rather than as a
     decorator: this is the hot path, and a wrapper call would be a tenth of its cost.
     """
     pipeline = _pipeline

@@ -1,7 +1,7 @@
 """The tracker's configuration: one frozen dataclass, one reader of the environment.
 
 Every environment variable the tracker reads is declared once, in ``VARIABLES``, with its type,
-default and meaning; the README's table is checked against it by a test, so the two cannot drift.
+default and meaning; docs/configuration.md's table is checked against it by a test, so the two cannot drift.
 Nothing here reads the environment at import time: ``from_env`` is called when a pipeline is built.
 A bad value warns (rate-limited) and falls back to the default, as the OpenTelemetry SDK does, because a typo
 in a deployment must never stop the application from starting.

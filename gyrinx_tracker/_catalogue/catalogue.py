@@ -3,8 +3,8 @@
 Each entry has a description, an owner, a status (``active`` or ``deprecated``), an optional
 ``sample_rate``, whether ``value`` is used and its unit, and its labels as a JSON Schema object
 (see ``schema`` for the subset). Names may be patterns, ``event_{verb}_{noun}``, for events whose
-names are built at run time. The format and the reasons for it are in the README's "Event
-catalogue" section; ``examples/events.json`` describes the original tracker's events.
+names are built at run time. The format and the reasons for it are in docs/catalogue.md;
+``examples/events.json`` describes the original tracker's events.
 
 What the catalogue changes:
 

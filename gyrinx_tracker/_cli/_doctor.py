@@ -161,7 +161,7 @@ def _configuration(config: TrackerConfig, exporter: str, why: str, environ: Mapp
         rows.append(("resource", _otel_resource(environ)))
         findings.append(_checks.missing_extra("otlp", "otlp", (_LOG_MODULES["otlp"],)) or _checks.reachable(
             endpoint, budget.left(_CONNECT_AT_MOST), "the OTLP collector",
-            "start the collector (see docs: Running with a collector) or set OTEL_EXPORTER_OTLP_ENDPOINT "
+            "start the collector (see docs/collector.md) or set OTEL_EXPORTER_OTLP_ENDPOINT "
             "to where it listens"))
     elif exporter == "console":
         rows.append(("log", "JSON lines through the Python logger gyrinx.tracker (stderr if logging is not configured)"))

@@ -188,7 +188,7 @@ def _check_carried(event: str, attributes: dict[str, Any], points: list[MetricPo
 
 
 def _why_not_carried(event: str, key: str, events: list[CapturedEvent]) -> str | None:
-    """The routing rule's reason (see the README's metrics section), or None if 0 is a fair answer."""
+    """The routing rule's reason (see docs/metrics.md, "Metrics and cardinality"), or None if 0 is a fair answer."""
     from gyrinx_tracker._signals.metrics import is_id_like
 
     config = _api.current_config()

@@ -1,6 +1,6 @@
 """Counters and histograms into Cloud Monitoring without a collector: OTLP to Google's Telemetry API.
 
-Why this route (README, "Metrics on Google Cloud"): ``telemetry.googleapis.com`` takes OTLP logs,
+Why this route (docs/metrics.md, "Metrics on Google Cloud"): ``telemetry.googleapis.com`` takes OTLP logs,
 metrics and traces; metrics land in Cloud Monitoring as Managed Service for Prometheus series
 (priced per sample, queried with PromQL or the console). It is reached with the official OTLP gRPC
 exporter the ``otlp`` extra already brings, authenticated with Application Default Credentials,
