@@ -26,7 +26,7 @@ class RateLimit:
     def __init__(self, window: float = RATE_LIMIT_SECONDS, max_keys: int = 1_000) -> None:
         self.window = window
         self._max_keys = max_keys  # past it, a new key's messages are let through, uncounted
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: a signal handler may warn while this thread does
         self._last: dict[Hashable, float] = {}
         self._held: dict[Hashable, int] = {}
 
@@ -51,7 +51,7 @@ class RateLimit:
 
     def after_fork_in_child(self) -> None:
         """A lock held by another thread at fork time would stay locked in the child: replace it."""
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
 
 LIMIT = RateLimit()

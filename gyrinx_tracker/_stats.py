@@ -34,7 +34,9 @@ class Stats:
     """The books of one pipeline."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        # Re-entrant: a signal handler that tracks may interrupt this thread while it holds the
+        # lock (a drop counted on the caller's thread, stats()); a plain Lock would deadlock.
+        self.lock = threading.RLock()
         self.taken = 0
         self.in_flight = 0
         self.exported = 0
@@ -117,7 +119,10 @@ class Stats:
 QUEUE_FULL = "queue_full"
 CLOSED = "closed"
 TRACK_FAILED = "track_failed"  # an internal error inside track() before the event was queued
-PRE_QUEUE = frozenset({QUEUE_FULL, CLOSED, TRACK_FAILED})
+# track() re-entered on a thread that is building the pipeline (from a signal handler, a logging
+# handler or a __del__): taking the install lock again would deadlock, so the call is dropped.
+REENTRANT = "reentrant"
+PRE_QUEUE = frozenset({QUEUE_FULL, CLOSED, TRACK_FAILED, REENTRANT})
 # Reasons an output gives for events it could not deliver.
 EXPORT_FAILED = "export_failed"
 TOO_LARGE = "too_large"  # over the destination's entry size limit, even after salvage

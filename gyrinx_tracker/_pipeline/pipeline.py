@@ -56,6 +56,7 @@ class Pipeline:
         self._strict = config.strict
         self._wake_at = config.batch_size
         self._per_thread = threading.local()
+        self._starting = False
         self._catalogue = _catalogue.install(config)  # read at start-up: a bad file warns now, once
         self._worker_sanitizer = Sanitizer(config)
         self._fresh_queue()
@@ -148,14 +149,24 @@ class Pipeline:
 
     @_guard.guarded("start worker", None)
     def _start(self) -> None:
+        """IDLE to RUNNING, once. The worker's lock is re-entrant, so a signal handler that tracks
+        while this thread starts the worker gets in: ``_starting`` sends it back (its event is
+        queued, and the worker being started drains it), rather than start a second worker."""
         with self._worker.lock:
-            if self._state is not State.IDLE:
+            if self._state is not State.IDLE or self._starting:
                 return
-            if self._worker.start():
-                self._state = State.RUNNING
-            else:  # the interpreter is exiting: whoever tracks exports
-                self._state = State.INLINE
-                self._worker.drain_inline()
+            self._starting = True
+            try:
+                self._start_worker()
+            finally:
+                self._starting = False
+
+    def _start_worker(self) -> None:
+        if self._worker.start():
+            self._state = State.RUNNING
+        else:  # the interpreter is exiting: whoever tracks exports
+            self._state = State.INLINE
+            self._worker.drain_inline()
 
     # -- control, from any thread ------------------------------------------------------------
 
