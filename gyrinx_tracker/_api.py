@@ -134,7 +134,11 @@ def shutdown(timeout: float | None = None) -> bool:
 
 @_guard.guarded("stats", Stats().snapshot(0), _strict)
 def stats() -> Snapshot:
-    """Counts for the current configuration: emitted = exported + dropped + sampled_out + queued + in_flight."""
+    """Counts for the current configuration: emitted = exported + dropped + sampled_out + queued + in_flight.
+
+    ``dropped`` is the sum of ``dropped_by_reason``; its ``export_unknown`` events were sent and
+    timed out, so the receiver holds between ``exported`` and ``exported + export_unknown``.
+    """
     _lifecycle.install_pending()
     pipeline = _pipeline
     return Stats().snapshot(0, _guard.counts()) if pipeline is None else pipeline.snapshot()

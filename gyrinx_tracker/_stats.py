@@ -124,7 +124,11 @@ TRACK_FAILED = "track_failed"  # an internal error inside track() before the eve
 REENTRANT = "reentrant"
 PRE_QUEUE = frozenset({QUEUE_FULL, CLOSED, TRACK_FAILED, REENTRANT})
 # Reasons an output gives for events it could not deliver.
-EXPORT_FAILED = "export_failed"
+EXPORT_FAILED = "export_failed"  # the receiver did not store them (refused, unreachable, an error answer)
+# A call that timed out at the client after it was sent: the receiver may have stored its events
+# or not. Counted among the dropped (they are not known to be delivered), apart from
+# EXPORT_FAILED, so the receiver's own count is between exported and exported + export_unknown.
+EXPORT_UNKNOWN = "export_unknown"
 TOO_LARGE = "too_large"  # over the destination's entry size limit, even after salvage
 INTERNAL_ERROR = "internal_error"
 SHUTDOWN = "shutdown_timeout"

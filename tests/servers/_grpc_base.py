@@ -68,6 +68,7 @@ class LoopbackGrpcServer:
         self._changed = threading.Condition()
         self._faults: deque[Fault] = deque()
         self._delay = 0.0
+        self._answer_delay = 0.0  # after recording: the call is stored, its answer late
         self._outage: tuple[float, Fault] | None = None  # (monotonic end, the fault until then)
         self.attempts = 0
         self.failures = 0
@@ -149,11 +150,17 @@ class LoopbackGrpcServer:
         with self._changed:
             self._delay = max(0.0, seconds)
 
+    def set_answer_delay(self, seconds: float) -> None:
+        """Record every following call at once, then stall its answer this long (0 turns it off):
+        a client that gives up meanwhile does not know its call was stored."""
+        with self._changed:
+            self._answer_delay = max(0.0, seconds)
+
     def clear_faults(self) -> None:
         """Drop pending faults and the delay, leaving what was recorded."""
         with self._changed:
             self._faults.clear()
-            self._delay = 0.0
+            self._delay = self._answer_delay = 0.0
             self._outage = None
 
     @property
@@ -168,7 +175,7 @@ class LoopbackGrpcServer:
         """Forget everything recorded and every fault, e.g. between phases of one test."""
         with self._changed:
             self._faults.clear()
-            self._delay = 0.0
+            self._delay = self._answer_delay = 0.0
             self._outage = None
             self.attempts = self.failures = self.abandoned = 0
             self._clear_records()
@@ -194,6 +201,9 @@ class LoopbackGrpcServer:
             else:
                 record()
             self._changed.notify_all()
+            answer_delay = self._answer_delay
+        if fault is None and answer_delay:
+            self._stopping.wait(answer_delay)
         if fault is not None:
             context.set_trailing_metadata(fault.trailing_metadata())
             context.abort(fault.code, fault.details)

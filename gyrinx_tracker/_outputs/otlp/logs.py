@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import grpc
 from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest, ExportLogsServiceResponse
 
@@ -19,16 +20,23 @@ from gyrinx_tracker._outputs.otlp.wire import WireEncoder
 from gyrinx_tracker._outputs.shared.sdk import export
 from gyrinx_tracker._pipeline.port import Delivery
 from gyrinx_tracker._signals.writers import Bodies
+from gyrinx_tracker._stats import EXPORT_UNKNOWN
 
 
 class EncodedLogs:
-    """A batch already written as request bytes (``wire``), handed to the exporter as its data."""
+    """A batch already written as request bytes (``wire``), handed to the exporter as its data.
 
-    __slots__ = ("count", "payload")
+    ``unsure`` is set by the stub when one of the exporter's attempts to send it timed out after
+    it was sent (``DEADLINE_EXCEEDED``): the receiver may have stored it, so a failed export of it
+    is booked ``export_unknown``, not ``export_failed``.
+    """
+
+    __slots__ = ("count", "payload", "unsure")
 
     def __init__(self, payload: bytes, count: int) -> None:
         self.payload = payload
         self.count = count
+        self.unsure = False
 
     def __len__(self) -> int:  # what the exporter's own metrics count
         return self.count
@@ -69,12 +77,22 @@ def serialized(request: EncodedLogs | ExportLogsServiceRequest) -> bytes:
 
 
 class _BytesLogsStub:
-    """``LogsServiceStub`` with ``serialized`` as its request serializer."""
+    """``LogsServiceStub`` with ``serialized`` as its request serializer, and a note on each
+    ``EncodedLogs`` batch whose call timed out (see ``EncodedLogs.unsure``)."""
 
     def __init__(self, channel: Any) -> None:
-        self.Export = channel.unary_unary(EXPORT_METHOD, request_serializer=serialized,
-                                          response_deserializer=ExportLogsServiceResponse.FromString,
-                                          _registered_method=True)
+        self._export = channel.unary_unary(EXPORT_METHOD, request_serializer=serialized,
+                                           response_deserializer=ExportLogsServiceResponse.FromString,
+                                           _registered_method=True)
+
+    def Export(self, request: EncodedLogs | ExportLogsServiceRequest, **options: Any) -> Any:  # the generated stub names it so
+        try:
+            return self._export(request, **options)
+        except grpc.RpcError as error:
+            code = getattr(error, "code", None)
+            if isinstance(request, EncodedLogs) and callable(code) and code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                request.unsure = True
+            raise
 
 
 class WireLogWriter:
@@ -100,7 +118,10 @@ class WireLogWriter:
             warn_limited(f"encode:{type(error).__name__}", "gyrinx_tracker could not encode %d OTLP log "
                          "records (%r); counted as dropped", len(events), error)
             return Delivery.failed(len(events))
-        return export(self.exporter, batch, len(events))  # the exporter takes EncodedLogs as its batch
+        delivery = export(self.exporter, batch, len(events))  # the exporter takes EncodedLogs as its batch
+        if batch.unsure and not delivery.written:
+            return Delivery.failed(len(events), EXPORT_UNKNOWN)
+        return delivery
 
     def flush(self, timeout: float) -> bool:
         return bool(self.exporter.force_flush(timeout_millis=int(timeout * 1000)))
