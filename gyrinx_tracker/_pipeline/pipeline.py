@@ -33,6 +33,7 @@ from gyrinx_tracker._core.plain import queueable
 from gyrinx_tracker._core.sanitize import Sanitizer
 from gyrinx_tracker._diagnostics import warn_limited
 from gyrinx_tracker._pipeline import budget as _budget
+from gyrinx_tracker._pipeline import process as _process
 from gyrinx_tracker._pipeline.backpressure import WhenFull
 from gyrinx_tracker._pipeline.lifecycle import REFUSING, State, lost_line
 from gyrinx_tracker._pipeline.worker import Item, OpenOutput, Worker
@@ -164,6 +165,7 @@ class Pipeline:
     def _start_worker(self) -> None:
         if self._worker.start():
             self._state = State.RUNNING
+            _process.hook_multiprocessing_exit()  # a fork child's exit runs no atexit hook
         else:  # the interpreter is exiting: whoever tracks exports
             self._state = State.INLINE
             self._worker.drain_inline()
