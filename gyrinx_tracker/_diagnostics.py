@@ -72,6 +72,41 @@ def warn_limited(cause: str, message: str, *args: object) -> None:
     logging.getLogger(LOGGER_NAME).warning(message, *args)
 
 
+# Lines of the end of life that could not be said without blocking (stderr full, or not there):
+# dropped, and counted here, so a test or a debugger can still see that something was held back.
+unsaid = 0
+_LINE_MAX = 4000  # under PIPE_BUF: one write() that a pipe with room for it takes whole, or not at all
+
+
+def say_now(cause: str, line: str) -> bool:
+    """Say ``line`` on stderr (file descriptor 2) now, rate-limited like ``warn_limited``, never
+    waiting: on the way out (exit, a shutdown deadline) the exporter thread may hold the lock of
+    the very logging handler a warning would go through, blocked on a stream nobody reads, and
+    the line must not make the exit wait for it. So no logging and no ``sys.stderr`` (its buffer
+    has a lock too): ``select`` says whether the descriptor takes a write now; if not, the line
+    is dropped and counted (``unsaid``). True when written."""
+    global unsaid
+    held = LIMIT.admit(cause)
+    if held is None:
+        return False
+    if held:
+        line += f" ({held} similar warnings suppressed)"
+    data = (line[:_LINE_MAX] + "\n").encode(errors="replace")
+    try:
+        import select  # on the way out only
+
+        _, ready, _ = select.select([], [2], [], 0)
+        if ready:
+            import os
+
+            os.write(2, data)
+            return True
+    except (OSError, ValueError):  # no stderr (closed, a daemon), or select cannot watch it
+        pass
+    unsaid += 1
+    return False
+
+
 def reset() -> None:
     """Forget the rate-limit history, so tests see each cause's first warning."""
     LIMIT.reset()

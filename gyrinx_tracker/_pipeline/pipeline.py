@@ -31,9 +31,10 @@ from gyrinx_tracker._core import problems as _problems
 from gyrinx_tracker._core.event import Event, Site
 from gyrinx_tracker._core.plain import queueable
 from gyrinx_tracker._core.sanitize import Sanitizer
-from gyrinx_tracker._diagnostics import warn_limited
+from gyrinx_tracker._diagnostics import say_now, warn_limited
 from gyrinx_tracker._pipeline import budget as _budget
 from gyrinx_tracker._pipeline import process as _process
+from gyrinx_tracker._pipeline import unstick as _unstick
 from gyrinx_tracker._pipeline.backpressure import WhenFull
 from gyrinx_tracker._pipeline.lifecycle import REFUSING, State, lost_line
 from gyrinx_tracker._pipeline.worker import Item, OpenOutput, Worker
@@ -230,6 +231,7 @@ class Pipeline:
             self._state = State.CLOSED  # a late event must not wait for a hung exporter: refused, counted
             self._worker.close_when_stopped()
             self._give_up("exit")
+            _unstick.free_stuck_streams(self._worker.thread)  # what runs after us needs its locks
             return False
         self._state = State.INLINE
         if self._queue:
@@ -283,7 +285,8 @@ class Pipeline:
         in_flight = self.stats.abandon()
         lost = len(rest) + in_flight
         if lost:
-            warn_limited(f"dropped:{_stats.SHUTDOWN}:{when}", lost_line(lost, f"{len(rest)} queued, {in_flight} in flight", when))
+            # Not through logging: the stuck exporter may hold the handler's lock (see say_now).
+            say_now(f"dropped:{_stats.SHUTDOWN}:{when}", lost_line(lost, f"{len(rest)} queued, {in_flight} in flight", when))
         return lost
 
     def reset_after_fork(self) -> None:
