@@ -73,6 +73,8 @@ class LoopbackGrpcServer:
         self.attempts = 0
         self.failures = 0
         self.abandoned = 0
+        self.in_progress = 0  # calls being handled now
+        self.most_at_once = 0  # the most calls ever handled at once: how concurrent the client is
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -177,7 +179,7 @@ class LoopbackGrpcServer:
             self._faults.clear()
             self._delay = self._answer_delay = 0.0
             self._outage = None
-            self.attempts = self.failures = self.abandoned = 0
+            self.attempts = self.failures = self.abandoned = self.most_at_once = 0
             self._clear_records()
 
     def _wait_until(self, predicate: Callable[[], bool], timeout: float) -> bool:
@@ -189,7 +191,16 @@ class LoopbackGrpcServer:
         """Count the call, apply delay and faults, then `record()` it under the lock."""
         with self._changed:
             self.attempts += 1
+            self.in_progress += 1
+            self.most_at_once = max(self.most_at_once, self.in_progress)
             delay = self._delay
+        try:
+            self._answer(context, record, delay)
+        finally:
+            with self._changed:
+                self.in_progress -= 1
+
+    def _answer(self, context: grpc.ServicerContext, record: Callable[[], None], delay: float) -> None:
         if delay and self._stopping.wait(delay):
             context.abort(grpc.StatusCode.UNAVAILABLE, "server shutting down")
         with self._changed:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from google.api_core import exceptions
@@ -51,8 +52,12 @@ class _NotSent(exceptions.DeadlineExceeded):
 
 
 def send(client: LoggingServiceV2Client, request: Any, timeout: float,
-         closing: threading.Event) -> Delivery:
-    """Send ``request`` (retrying what may be retried) within ``timeout``; what became of each entry."""
+         closing: threading.Event, was_ready: Callable[[], bool] = lambda: True) -> Delivery:
+    """Send ``request`` (retrying what may be retried) within ``timeout``; what became of each entry.
+
+    ``was_ready``: whether the channel has been ready (``shared.ready``); a call that timed out
+    before it has was not sent.
+    """
     deadline = time.monotonic() + timeout
     outcome, backoff = Delivery(0), FIRST_BACKOFF
     unsure = False  # whether an attempt timed out after it was sent: every entry since may be stored
@@ -61,7 +66,8 @@ def send(client: LoggingServiceV2Client, request: Any, timeout: float,
         error = _call(client, request, deadline)
         if error is None:
             return outcome.plus(Delivery(count))
-        unsure = unsure or (isinstance(error, exceptions.DeadlineExceeded) and not isinstance(error, _NotSent))
+        unsure = unsure or (isinstance(error, exceptions.DeadlineExceeded) and not isinstance(error, _NotSent)
+                            and was_ready())
         listed = partial_errors(error)
         if listed is not None:  # an index the request does not have names no entry of it
             listed = {i: code for i, code in listed.items() if 0 <= i < count}

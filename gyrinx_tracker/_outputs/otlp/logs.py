@@ -17,7 +17,9 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from gyrinx_tracker._core.event import Event
 from gyrinx_tracker._diagnostics import warn_limited
 from gyrinx_tracker._outputs.otlp.wire import WireEncoder
+from gyrinx_tracker._outputs.shared.ready import EverReady
 from gyrinx_tracker._outputs.shared.sdk import export
+from gyrinx_tracker._outputs.shared.senders import Senders
 from gyrinx_tracker._pipeline.port import Delivery
 from gyrinx_tracker._signals.writers import Bodies
 from gyrinx_tracker._stats import EXPORT_UNKNOWN
@@ -78,30 +80,51 @@ def serialized(request: EncodedLogs | ExportLogsServiceRequest) -> bytes:
 
 class _BytesLogsStub:
     """``LogsServiceStub`` with ``serialized`` as its request serializer, and a note on each
-    ``EncodedLogs`` batch whose call timed out (see ``EncodedLogs.unsure``)."""
+    ``EncodedLogs`` batch whose call timed out once sent (see ``EncodedLogs.unsure``).
+
+    "Once sent": a call that timed out while its channel had never been ready was not sent, and
+    is a plain failure (``shared.ready``).
+    """
 
     def __init__(self, channel: Any) -> None:
         self._export = channel.unary_unary(EXPORT_METHOD, request_serializer=serialized,
                                            response_deserializer=ExportLogsServiceResponse.FromString,
                                            _registered_method=True)
+        self._ready = EverReady(channel)
 
     def Export(self, request: EncodedLogs | ExportLogsServiceRequest, **options: Any) -> Any:  # the generated stub names it so
         try:
             return self._export(request, **options)
         except grpc.RpcError as error:
             code = getattr(error, "code", None)
-            if isinstance(request, EncodedLogs) and callable(code) and code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+            if (isinstance(request, EncodedLogs) and callable(code) and self._ready.seen()
+                    and code() == grpc.StatusCode.DEADLINE_EXCEEDED):
                 request.unsure = True
             raise
 
 
 class WireLogWriter:
     """The OTLP log writer: each batch written as request bytes straight from the events (``wire``)
-    and sent by the official exporter."""
+    and sent by the official exporter.
+
+    Concurrency: given ``Senders`` (``send_with``; the output's chooser does, with
+    ``EXPORT_CONCURRENCY``), the worker encodes a batch and hands its request to a sender, then goes
+    back to its queue; it waits only when that many requests are in flight. One request retrying
+    for up to the export timeout (a collector restarting) then no longer stops the queue from
+    draining. The exporter's retries run on each sender's thread; its gRPC channel is shared (it is
+    thread-safe). Order: requests leave in the queue's order but may arrive out of it (a retried
+    one after the ones behind it); each record keeps its own timestamp. Books as for Cloud Logging
+    (``senders``): in flight until the receiver answered, settled by the sender.
+    """
 
     def __init__(self, exporter: BatchEncodingLogExporter) -> None:
         self.exporter = exporter
         self._encoder: WireEncoder | None = None
+        self._senders: Senders | None = None  # None: sent on the caller's thread, one at a time
+
+    def send_with(self, senders: Senders) -> None:
+        """Send each batch on ``senders`` (bounded, concurrent) instead of the worker's thread."""
+        self._senders = senders
 
     def bind(self, resource: Any, scope: Any, attribute_limit: int, value_length_limit: int | None) -> None:
         """Write the records the SDK's would be with this resource, scope and attribute limits."""
@@ -110,21 +133,44 @@ class WireLogWriter:
     def write_events(self, events: Sequence[Event], bodies: Bodies = None) -> Delivery:
         """One export of the records ``Logger.emit`` would have made of the events (and bodies)."""
         assert self._encoder is not None, "bind first"
-        if not events:
+        count = len(events)
+        if not count:
             return Delivery(0)
         try:
-            batch = EncodedLogs(self._encoder.encode(events, bodies), len(events))
+            batch = EncodedLogs(self._encoder.encode(events, bodies), count)
         except Exception as error:  # noqa: BLE001 - as the official encoder fails a batch; counted
             warn_limited(f"encode:{type(error).__name__}", "gyrinx_tracker could not encode %d OTLP log "
-                         "records (%r); counted as dropped", len(events), error)
-            return Delivery.failed(len(events))
-        delivery = export(self.exporter, batch, len(events))  # the exporter takes EncodedLogs as its batch
+                         "records (%r); counted as dropped", count, error)
+            return Delivery.failed(count)
+        senders = self._senders
+        if senders is None:
+            return self._send(batch)
+        if senders.submit(lambda: self._send(batch), count):
+            return Delivery(0, pending=count)
+        return Delivery.failed(count)  # closed meanwhile
+
+    def _send(self, batch: EncodedLogs) -> Delivery:
+        """One export through the exporter (its retries included); a timed-out call is ``unsure``."""
+        delivery = export(self.exporter, batch, batch.count)  # the exporter takes EncodedLogs as its batch
         if batch.unsure and not delivery.written:
-            return Delivery.failed(len(events), EXPORT_UNKNOWN)
+            return Delivery.failed(batch.count, EXPORT_UNKNOWN)
         return delivery
 
     def flush(self, timeout: float) -> bool:
-        return bool(self.exporter.force_flush(timeout_millis=int(timeout * 1000)))
+        """Wait for the requests in flight (settled when the receiver answered), then the exporter."""
+        senders = self._senders
+        settled = True if senders is None else senders.wait(timeout)
+        return settled and bool(self.exporter.force_flush(timeout_millis=int(timeout * 1000)))
 
     def shutdown(self, timeout: float) -> None:
+        """Wait up to ``timeout`` for the requests in flight, then stop the exporter: its retries
+        end at once, and what is still unanswered is settled as failed by its sender."""
+        senders = self._senders
+        if senders is not None:
+            senders.close(timeout)
         self.exporter.shutdown()
+        if senders is not None:
+            senders.wait(CANCEL_WAIT)
+
+
+CANCEL_WAIT = 0.5  # seconds for the senders to settle the calls the exporter's shutdown cancelled
