@@ -55,8 +55,8 @@ def send(client: LoggingServiceV2Client, request: Any, timeout: float,
          closing: threading.Event, was_ready: Callable[[], bool] = lambda: True) -> Delivery:
     """Send ``request`` (retrying what may be retried) within ``timeout``; what became of each entry.
 
-    ``was_ready``: whether the channel has been ready (``shared.ready``); a call that timed out
-    before it has was not sent.
+    ``was_ready``: whether the channel is connected (``shared.ready``), asked after a timeout: a
+    call that timed out while it was not had not been sent.
     """
     deadline = time.monotonic() + timeout
     outcome, backoff = Delivery(0), FIRST_BACKOFF

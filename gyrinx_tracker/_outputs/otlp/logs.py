@@ -7,6 +7,8 @@ It relies on private pieces of the exporter package (``OTLPLogExporter._translat
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,7 +19,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from gyrinx_tracker._core.event import Event
 from gyrinx_tracker._diagnostics import warn_limited
 from gyrinx_tracker._outputs.otlp.wire import WireEncoder
-from gyrinx_tracker._outputs.shared.ready import EverReady
+from gyrinx_tracker._outputs.shared.ready import connected
 from gyrinx_tracker._outputs.shared.sdk import export
 from gyrinx_tracker._outputs.shared.senders import Senders
 from gyrinx_tracker._pipeline.port import Delivery
@@ -44,6 +46,16 @@ class EncodedLogs:
         return self.count
 
 
+# gRPC waits up to 120 s (1 s, then x1.6) between attempts to reconnect to a collector that went
+# away; the exporter's own retries (1 s, 2 s, ... within the export timeout) would then find the
+# channel still backing off long after a 2 s restart ended, and a batch would be dropped though
+# the collector was back. Reconnecting every second at most costs one connect a second while it
+# is down.
+RECONNECT_OPTIONS: tuple[tuple[str, Any], ...] = (
+    ("grpc.initial_reconnect_backoff_ms", 100), ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 1_000))
+
+
 class BatchEncodingLogExporter(OTLPLogExporter):
     """The official OTLP gRPC log exporter (retries, timeouts, headers, TLS, compression), sending a
     batch ``wire`` wrote as it is.
@@ -57,9 +69,18 @@ class BatchEncodingLogExporter(OTLPLogExporter):
     method, so the replacement survives reconnection.
     """
 
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("channel_options", RECONNECT_OPTIONS)
+        super().__init__(**kwargs)
+
     def _initialize_channel_and_stub(self) -> None:
         super()._initialize_channel_and_stub()  # type: ignore[no-untyped-call]  # unannotated upstream
-        self._client = _BytesLogsStub(self._channel)  # type: ignore[assignment]  # upstream types it None
+        # The exporter's shutdown signal (an Event it sets in shutdown()), so the stub's own waits
+        # between resends end at once too; a fresh Event (never set) if upstream renames it.
+        stopping = getattr(self, "_shutdown_in_progress", None)
+        if not isinstance(stopping, threading.Event):
+            stopping = threading.Event()
+        self._client = _BytesLogsStub(self._channel, stopping)  # type: ignore[assignment]  # upstream types it None
 
     def _translate_data(self, data: Sequence[Any] | EncodedLogs) -> Any:
         if isinstance(data, EncodedLogs):
@@ -78,27 +99,58 @@ def serialized(request: EncodedLogs | ExportLogsServiceRequest) -> bytes:
     return encoded
 
 
+RESEND_EVERY = 0.25  # seconds between sends of a batch the receiver was unavailable for
+
+
 class _BytesLogsStub:
     """``LogsServiceStub`` with ``serialized`` as its request serializer, and a note on each
     ``EncodedLogs`` batch whose call timed out once sent (see ``EncodedLogs.unsure``).
 
-    "Once sent": a call that timed out while its channel had never been ready was not sent, and
-    is a plain failure (``shared.ready``).
+    "Once sent": a call that timed out while its channel was not connected was not sent, and is
+    a plain failure (``shared.ready``).
+
+    ``UNAVAILABLE`` (nothing listening: a collector restarting) is sent again here, every
+    ``RESEND_EVERY`` seconds within the call's own deadline, before the exporter sees it: the
+    exporter's back-off (1 s, 2 s, 4 s ...) tries at about 0, 1 and 3 s within a 5 s export
+    timeout, and a batch whose last try fell just inside a 2.5 s restart was dropped though the
+    collector came back half a second later (measured: 2,000 of 40,000 in one run of three).
     """
 
-    def __init__(self, channel: Any) -> None:
+    def __init__(self, channel: Any, stopping: threading.Event) -> None:
         self._export = channel.unary_unary(EXPORT_METHOD, request_serializer=serialized,
                                            response_deserializer=ExportLogsServiceResponse.FromString,
                                            _registered_method=True)
-        self._ready = EverReady(channel)
+        self._channel = channel
+        self._stopping = stopping
 
     def Export(self, request: EncodedLogs | ExportLogsServiceRequest, **options: Any) -> Any:  # the generated stub names it so
+        timeout = options.get("timeout")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                return self._call(request, options, deadline)
+            except grpc.RpcError as error:
+                if not self._resend(error, deadline):
+                    raise
+
+    def _resend(self, error: grpc.RpcError, deadline: float | None) -> bool:
+        """Whether to send again after ``error``: UNAVAILABLE, with time left (waits first)."""
+        code = getattr(error, "code", None)
+        if deadline is None or not callable(code) or code() != grpc.StatusCode.UNAVAILABLE:
+            return False
+        wait = min(RESEND_EVERY, deadline - time.monotonic() - RESEND_EVERY)  # keep one try's time
+        return wait > 0 and not self._stopping.wait(wait)
+
+    def _call(self, request: EncodedLogs | ExportLogsServiceRequest, options: dict[str, Any],
+              deadline: float | None) -> Any:
+        if deadline is not None:
+            options = {**options, "timeout": max(0.0, deadline - time.monotonic())}
         try:
             return self._export(request, **options)
         except grpc.RpcError as error:
             code = getattr(error, "code", None)
-            if (isinstance(request, EncodedLogs) and callable(code) and self._ready.seen()
-                    and code() == grpc.StatusCode.DEADLINE_EXCEEDED):
+            if (isinstance(request, EncodedLogs) and callable(code) and code() == grpc.StatusCode.DEADLINE_EXCEEDED
+                    and connected(self._channel)):
                 request.unsure = True
             raise
 

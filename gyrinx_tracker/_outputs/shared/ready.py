@@ -1,11 +1,12 @@
-"""Whether a gRPC channel has ever been ready: what tells a call that timed out before it was sent
-from one that timed out after.
+"""Whether a call that timed out was sent: is its gRPC channel connected?
 
-Both end ``DEADLINE_EXCEEDED``. A receiver that took the call and did not answer in time may have
-stored it (``export_unknown``); a connection that never got as far as HTTP/2 (a TCP black hole:
-the kernel accepts, nobody reads) sent nothing (``export_failed``). The channel's connectivity,
-watched through ``grpc.Channel.subscribe`` (public API), separates the two: a call that timed out
-while its channel had never been ready was not sent.
+Both end ``DEADLINE_EXCEEDED``: a receiver that took the call and did not answer in time (it may
+have stored it: ``export_unknown``), and a connection that never got as far as HTTP/2 (a TCP black
+hole: the kernel accepts, nobody reads; nothing was sent: ``export_failed``). The channel tells
+them apart: connected (READY) in the first case, still CONNECTING in the second. It is asked at
+the time of the timeout through ``grpc.channel_ready_future`` (public API), for ``WAIT`` seconds
+at most, then the watch is cancelled (a standing ``subscribe`` would outlive a channel the
+exporter closes and replaces, and its polling thread then raises).
 """
 
 from __future__ import annotations
@@ -14,22 +15,23 @@ from typing import Any
 
 import grpc
 
+WAIT = 0.05  # seconds: a READY channel answers at once; a connecting one has had the whole timeout
 
-class EverReady:
-    """Watches one channel; ``seen()`` is True once it has been READY (or when it cannot be watched)."""
 
-    def __init__(self, channel: Any) -> None:
-        self._seen = channel is None  # nothing to watch: assume sent, the cautious books
-        if channel is not None:
-            try:
-                channel.subscribe(self._on_state, try_to_connect=False)
-            except (AttributeError, ValueError, RuntimeError):  # not a grpc channel, or closed
-                self._seen = True
-
-    def _on_state(self, state: grpc.ChannelConnectivity) -> None:
-        if state == grpc.ChannelConnectivity.READY:
-            self._seen = True
-
-    def seen(self) -> bool:
-        """Whether the channel has been ready at least once."""
-        return self._seen
+def connected(channel: Any) -> bool:
+    """Whether ``channel`` is connected now; True when it cannot be asked (the cautious books)."""
+    if channel is None:
+        return True
+    try:
+        future = grpc.channel_ready_future(channel)
+    except Exception:  # noqa: BLE001 - not a grpc channel, or closed: assume the call was sent
+        return True
+    try:
+        future.result(timeout=WAIT)
+    except grpc.FutureTimeoutError:
+        return False
+    except Exception:  # noqa: BLE001 - closed meanwhile: assume sent
+        return True
+    finally:
+        future.cancel()
+    return True
