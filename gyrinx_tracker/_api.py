@@ -232,10 +232,11 @@ def _install(options: dict[str, object], replace: bool = True) -> Pipeline | Dis
     finally:
         _building.now = False
         _book_early_reentrant(_pipeline, next(_building.dropped))  # the count of calls made before
+    if new is old:  # another thread built it first: nothing to retire or install
+        return new
     if old is not None:
         _retire(old)
-    if new is not old:
-        _lifecycle.install(_at_exit, _after_fork_in_child, _on_sigterm, new.config.handle_sigterm)
+    _lifecycle.install(_at_exit, _after_fork_in_child, _on_sigterm, new.config.handle_sigterm)
     return new
 
 

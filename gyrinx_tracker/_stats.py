@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TypedDict
 
 
@@ -46,6 +46,10 @@ class Stats:
         self.folded_series = 0
         self.metric_exports_failed = 0
         self.abandoned = 0  # in flight when a shutdown deadline passed: counted as SHUTDOWN until settled
+        self.settled = 0  # events ever moved out of in flight (exported, dropped or sampled out)
+        # Called (under the lock) with ``settled`` after each settle: the pipeline releases the
+        # byte budget of a batch handed to a sender only once its events are settled.
+        self.on_settle: Callable[[int], None] | None = None
 
     def drop(self, reason: str, count: int = 1) -> None:
         """Count ``count`` events lost for ``reason`` before they reached the queue."""
@@ -58,7 +62,9 @@ class Stats:
             self.exported += exported
             self.sampled_out += sampled_out
             self.dropped.update(dropped)
-            self.in_flight -= exported + sampled_out + sum(dropped.values())
+            count = exported + sampled_out + sum(dropped.values())
+            self.in_flight -= count
+            self.settled += count
             if self.in_flight < 0 and self.abandoned:  # a batch given up at a deadline came back
                 back = min(-self.in_flight, self.abandoned)
                 self.abandoned -= back
@@ -66,6 +72,8 @@ class Stats:
                 if not self.dropped[SHUTDOWN]:
                     del self.dropped[SHUTDOWN]
                 self.in_flight += back
+            if self.on_settle is not None:
+                self.on_settle(self.settled)
 
     def abandon(self) -> int:
         """At a shutdown deadline: count what is in flight as dropped (``shutdown_timeout``).

@@ -58,3 +58,33 @@ class TestSignalHandlerDuringStartUp:
         received = Counter(record["event_name"] or record["body"]["event"] for record in otlp_receiver.log_records())
         assert sum(received.values()) == stats["exported"]
         assert received["main"] == EVENTS
+
+
+RACE = """
+import json, sys, threading
+import gyrinx_tracker
+start = threading.Barrier(8)
+def work(n):
+    start.wait()
+    for i in range(250):
+        gyrinx_tracker.track("race", seq=n * 250 + i)
+threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+gyrinx_tracker.flush(30)
+print(json.dumps(gyrinx_tracker.stats()))
+"""
+
+
+class TestFirstCallsRace:
+    def test_threads_racing_to_build_the_pipeline_keep_the_one_built(self, otlp_receiver: OtlpReceiver) -> None:
+        """Eight threads' first track() at once: one pipeline, none closed under the others, all 2,000 arrive."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("GYRINX_TRACKER_", "OTEL_"))}
+        env.update(PYTHONPATH=str(ROOT), GYRINX_TRACKER_EXPORTER="otlp", GYRINX_TRACKER_GLOBAL_PROVIDERS="never",
+                   OTEL_EXPORTER_OTLP_ENDPOINT=otlp_receiver.endpoint, GYRINX_TRACKER_METRIC_INTERVAL="600")
+        done = subprocess.run([sys.executable, "-c", RACE], env=env, capture_output=True, text=True,
+                              timeout=30, cwd=ROOT)
+        assert done.returncode == 0, done.stderr[-2000:]
+        stats = json.loads(done.stdout.strip().splitlines()[-1])
+        assert stats["dropped_by_reason"] == {} and stats["exported"] == 2_000
+        assert len(otlp_receiver.log_records()) == 2_000
