@@ -53,8 +53,8 @@ def child(seconds: float) -> None:
     stop.set()
     for thread in threads:
         thread.join()
+    gyrinx_tracker.shutdown(5)  # the books after it, so the receiver's count can be compared with them
     print(json.dumps({"books": gyrinx_tracker.stats(), "rss_mb": round(rss_mb(), 1)}), flush=True)
-    gyrinx_tracker.shutdown(2)
 
 
 def run(seconds: float) -> dict[str, Any]:
