@@ -108,6 +108,7 @@ class TestCacheHoldsNoLargeValues:
         events = [Event("soak", 1, None, {"blob": f"{i:06d}" + "x" * 16_000, "route": "/api"},
                       time_ns=1_700_000_000_000_000_000) for i in range(50)]
         encoder.encode(events, [body_of(event, 1.0) for event in events])
-        cached = [value for cache in (encoder._labels, encoder._pairs) for (_, _, value) in cache]  # the caches themselves: what they hold is the point
+        # The caches themselves (private): what they hold is the point.
+        cached = [value for cache in (encoder._labels, encoder._pairs) for (_, _, value) in cache]
         assert "/api" in cached  # a short, repeated value is still cached
         assert max(len(value) for value in cached if isinstance(value, str)) <= 256
