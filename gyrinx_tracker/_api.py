@@ -9,6 +9,7 @@ error reaches the caller.
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import threading
@@ -46,6 +47,12 @@ _defaults: dict[str, object] = {}
 _caller = sys._getframe  # noqa: SLF001 - CPython's (and PyPy's) documented way to the call site
 _install_lock = threading.Lock()
 _pipeline: Pipeline | Disabled | None = None
+# Whether this thread is building a pipeline, and how many of its own calls it dropped meanwhile:
+# a ``track()`` on that same thread (a signal handler, a logging handler or a ``__del__`` that runs
+# between two of its bytecodes) would take the install lock again (a deadlock) or import a module
+# half-way through its own import (an ImportError). Such a call is dropped and counted
+# (``reentrant``); the count goes into the new pipeline's books once it exists.
+_building = threading.local()
 
 
 def _strict() -> bool:
@@ -68,6 +75,8 @@ def track(event: str, /, n: int = 1, value: float | None = None, **labels: Any) 
     try:
         if pipeline is None:
             pipeline = _default_pipeline()
+            if pipeline is None:
+                return
         site = None
         if pipeline.wants_site:  # the local output puts the caller's thread and code on its records
             caller = _caller(1)
@@ -142,7 +151,7 @@ def configure(
     this twice never duplicates or loses an event.
     """
     options = {name: value for name, value in locals().items() if value is not _UNSET}
-    _install(_config(options))
+    _install(options)
 
 
 def _seconds(function: str, timeout: object, none_allowed: bool = False) -> None:
@@ -203,7 +212,11 @@ def shutdown(timeout: float | None = None) -> bool:
 
 @_guard.guarded("stats", Stats().snapshot(0), _strict)
 def stats() -> Snapshot:
-    """Counts for the current configuration: emitted = exported + dropped + sampled_out + queued + in_flight."""
+    """Counts for the current configuration: emitted = exported + dropped + sampled_out + queued + in_flight.
+
+    ``dropped`` is the sum of ``dropped_by_reason``; its ``export_unknown`` events were sent and
+    timed out, so the receiver holds between ``exported`` and ``exported + export_unknown``.
+    """
     _lifecycle.install_pending()
     pipeline = _pipeline
     return Stats().snapshot(0, _guard.counts()) if pipeline is None else pipeline.snapshot()
@@ -281,32 +294,71 @@ def set_defaults(defaults: dict[str, object]) -> None:
     _defaults = dict(defaults)
 
 
-def _default_pipeline() -> Pipeline | Disabled:
-    """The first ``track()`` without ``configure()``: build from the environment, once."""
-    return _install(_config({}), replace=False)
+def _default_pipeline() -> Pipeline | Disabled | None:
+    """The first ``track()`` without ``configure()``: build from the environment, once.
+
+    None (the call counted as dropped, ``reentrant``) when this thread is already building it.
+    """
+    if getattr(_building, "now", False):  # before any import: a module may be half-imported
+        next(_building.dropped)  # a C-level step: a nested handler cannot interleave (``x += 1`` could)
+        return None
+    return _install({}, replace=False)
 
 
-def _install(config: TrackerConfig, replace: bool = True) -> Pipeline | Disabled:
-    """Make ``config`` current (or, with ``replace=False``, keep a pipeline another thread made)."""
+def _install(options: dict[str, object], replace: bool = True) -> Pipeline | Disabled | None:
+    """Make the configuration of ``options`` current (or, with ``replace=False``, keep a pipeline
+    another thread made). Re-entered on the building thread: ignored, said once."""
+    if getattr(_building, "now", False):
+        warn_reentrant()
+        return _pipeline
+    _building.dropped = itertools.count()  # before ``now``: a handler between the two would count into a reset
+    _building.now = True
+    try:
+        new, old = _installed(options, replace)
+    finally:
+        _building.now = False
+        _book_early_reentrant(_pipeline, next(_building.dropped))  # the count of calls made before
+    if new is old:  # another thread built it first: nothing to retire or install
+        return new
+    if old is not None:
+        _retire(old)
+    _lifecycle.install(_at_exit, _after_fork_in_child, _on_sigterm, new.config.handle_sigterm)
+    return new
+
+
+def _installed(options: dict[str, object], replace: bool) -> tuple[Pipeline | Disabled, Pipeline | Disabled | None]:
+    """(the current pipeline, the one it replaced), under the install lock."""
     global _pipeline
+    config = _config(options)
+    with _install_lock:
+        if not replace and _pipeline is not None:
+            return _pipeline, _pipeline
+        old, _pipeline = _pipeline, _built(config)
+    return _pipeline, old
+
+
+def _built(config: TrackerConfig) -> Pipeline | Disabled:
     from gyrinx_tracker._pipeline.disabled import Disabled
     from gyrinx_tracker._pipeline.pipeline import Pipeline
 
-    with _install_lock:
-        if not replace and _pipeline is not None:
-            return _pipeline
-        old = _pipeline
-        if config.exporter != "none":
-            _preload_outputs()
-        if config.exporter == "none":
-            new: Pipeline | Disabled = Disabled(config)
-        else:
-            new = Pipeline(config, _open_output, wants_site=_wants_site(config))
-        _pipeline = new
-    if old is not None:
-        _retire(old)
-    _lifecycle.install(_at_exit, _after_fork_in_child, _on_sigterm, config.handle_sigterm)
-    return new
+    if config.exporter == "none":
+        return Disabled(config)
+    _preload_outputs()
+    return Pipeline(config, _open_output, wants_site=_wants_site(config))
+
+
+def _book_early_reentrant(new: Pipeline | Disabled | None, count: int) -> None:
+    """Book the calls dropped while ``new`` was being built into its books."""
+    books = getattr(new, "stats", None)
+    if count and isinstance(books, Stats):
+        books.drop(_stats.REENTRANT, count)
+
+
+def warn_reentrant() -> None:
+    """``configure()`` re-entered on the thread building a pipeline: ignored, said once."""
+    _diagnostics.warn_limited("reentrant:configure", "gyrinx_tracker: configure() called while this "
+                              "thread was already building a pipeline (from a signal or logging "
+                              "handler?); ignored")
 
 
 @_guard.guarded("replace", None)  # the new configuration must take over whatever the old one does

@@ -374,8 +374,8 @@ VARIABLES: tuple[Variable, ...] = (
              "Seconds one export (Cloud Logging or OTLP, retries included) may take before its batch "
              "counts as dropped; the standard `OTEL_EXPORTER_OTLP_TIMEOUT` wins for OTLP."),
     Variable("GYRINX_TRACKER_EXPORT_CONCURRENCY", "export_concurrency", _positive_int,
-             "Cloud Logging API requests in flight at once; the exporter thread waits only when this "
-             "many await an answer (throughput at a slow API scales with it)."),
+             "Requests in flight at once (Cloud Logging API and OTLP); the exporter thread waits only "
+             "when this many await an answer (throughput at a slow receiver scales with it)."),
     Variable("GYRINX_TRACKER_REQUEST_FLUSH", "request_flush", _choice(REQUEST_FLUSH_MODES),
              "When the web integrations send a request's events out of the process: `before` the "
              "response completes (safe when the CPU is throttled between requests), `after` it was "

@@ -53,7 +53,7 @@ class RateLimit:
         self.window = window
         self._max_keys = max_keys  # past it, a new key's messages are let through, uncounted
         self._keys_per_cause = keys_per_cause
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: a signal handler may warn while this thread does
         self._last: dict[Hashable, float] = {}
         self._held: dict[Hashable, int] = {}
         self._per_cause: Counter[Hashable] = Counter()
@@ -101,7 +101,7 @@ class RateLimit:
 
     def after_fork_in_child(self) -> None:
         """A lock held by another thread at fork time would stay locked in the child: replace it."""
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
 
 LIMIT = RateLimit()
@@ -191,6 +191,41 @@ def trace_fields() -> dict[str, object]:
     return {"otelTraceID": trace_id, "otelSpanID": span_id, "otelTraceSampled": sampled,
             "trace": f"projects/{project}/traces/{trace_id}" if project else trace_id,
             "span_id": span_id, "trace_sampled": sampled}
+
+
+# Lines of the end of life that could not be said without blocking (stderr full, or not there):
+# dropped, and counted here, so a test or a debugger can still see that something was held back.
+unsaid = 0
+_LINE_MAX = 4000  # under PIPE_BUF: one write() that a pipe with room for it takes whole, or not at all
+
+
+def say_now(cause: str, line: str) -> bool:
+    """Say ``line`` on stderr (file descriptor 2) now, rate-limited like ``warn_limited``, never
+    waiting: on the way out (exit, a shutdown deadline) the exporter thread may hold the lock of
+    the very logging handler a warning would go through, blocked on a stream nobody reads, and
+    the line must not make the exit wait for it. So no logging and no ``sys.stderr`` (its buffer
+    has a lock too): ``select`` says whether the descriptor takes a write now; if not, the line
+    is dropped and counted (``unsaid``). True when written."""
+    global unsaid
+    held = LIMIT.admit(cause)
+    if held is None:
+        return False
+    if held:
+        line += f" ({held} similar warnings suppressed)"
+    data = (line[:_LINE_MAX] + "\n").encode(errors="replace")
+    try:
+        import select  # on the way out only
+
+        _, ready, _ = select.select([], [2], [], 0)
+        if ready:
+            import os
+
+            os.write(2, data)
+            return True
+    except (OSError, ValueError):  # no stderr (closed, a daemon), or select cannot watch it
+        pass
+    unsaid += 1
+    return False
 
 
 def reset() -> None:

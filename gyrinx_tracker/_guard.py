@@ -21,7 +21,7 @@ from gyrinx_tracker._diagnostics import warn_limited
 P = ParamSpec("P")
 R = TypeVar("R")
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: a signal handler's failure may be counted while this thread counts
 _caught: Counter[str] = Counter()
 
 
@@ -102,4 +102,4 @@ def reset() -> None:
 def after_fork_in_child() -> None:
     """A lock held by another thread at fork time would stay locked in the child: replace it."""
     global _lock
-    _lock = threading.Lock()
+    _lock = threading.RLock()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TypedDict
 
 from gyrinx_tracker._diagnostics import suppressed
@@ -41,7 +41,9 @@ class Stats:
     """The books of one pipeline."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        # Re-entrant: a signal handler that tracks may interrupt this thread while it holds the
+        # lock (a drop counted on the caller's thread, stats()); a plain Lock would deadlock.
+        self.lock = threading.RLock()
         self.taken = 0
         self.in_flight = 0
         self.exported = 0
@@ -51,6 +53,10 @@ class Stats:
         self.folded_series = 0
         self.metric_exports_failed = 0
         self.abandoned = 0  # in flight when a shutdown deadline passed: counted as SHUTDOWN until settled
+        self.settled = 0  # events ever moved out of in flight (exported, dropped or sampled out)
+        # Called (under the lock) with ``settled`` after each settle: the pipeline releases the
+        # byte budget of a batch handed to a sender only once its events are settled.
+        self.on_settle: Callable[[int], None] | None = None
 
     def drop(self, reason: str, count: int = 1) -> None:
         """Count ``count`` events lost for ``reason`` before they reached the queue."""
@@ -63,7 +69,9 @@ class Stats:
             self.exported += exported
             self.sampled_out += sampled_out
             self.dropped.update(dropped)
-            self.in_flight -= exported + sampled_out + sum(dropped.values())
+            count = exported + sampled_out + sum(dropped.values())
+            self.in_flight -= count
+            self.settled += count
             if self.in_flight < 0 and self.abandoned:  # a batch given up at a deadline came back
                 back = min(-self.in_flight, self.abandoned)
                 self.abandoned -= back
@@ -71,6 +79,8 @@ class Stats:
                 if not self.dropped[SHUTDOWN]:
                     del self.dropped[SHUTDOWN]
                 self.in_flight += back
+            if self.on_settle is not None:
+                self.on_settle(self.settled)
 
     def abandon(self) -> int:
         """At a shutdown deadline: count what is in flight as dropped (``shutdown_timeout``).
@@ -125,9 +135,16 @@ class Stats:
 QUEUE_FULL = "queue_full"
 CLOSED = "closed"
 TRACK_FAILED = "track_failed"  # an internal error inside track() before the event was queued
-PRE_QUEUE = frozenset({QUEUE_FULL, CLOSED, TRACK_FAILED})
+# track() re-entered on a thread that is building the pipeline (from a signal handler, a logging
+# handler or a __del__): taking the install lock again would deadlock, so the call is dropped.
+REENTRANT = "reentrant"
+PRE_QUEUE = frozenset({QUEUE_FULL, CLOSED, TRACK_FAILED, REENTRANT})
 # Reasons an output gives for events it could not deliver.
-EXPORT_FAILED = "export_failed"
+EXPORT_FAILED = "export_failed"  # the receiver did not store them (refused, unreachable, an error answer)
+# A call that timed out at the client after it was sent: the receiver may have stored its events
+# or not. Counted among the dropped (they are not known to be delivered), apart from
+# EXPORT_FAILED, so the receiver's own count is between exported and exported + export_unknown.
+EXPORT_UNKNOWN = "export_unknown"
 TOO_LARGE = "too_large"  # over the destination's entry size limit, even after salvage
 INTERNAL_ERROR = "internal_error"
 SHUTDOWN = "shutdown_timeout"

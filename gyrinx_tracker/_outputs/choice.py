@@ -29,6 +29,7 @@ from gyrinx_tracker._outputs.local.writer import LocalJsonWriter
 from gyrinx_tracker._outputs.otlp import exporters as otlp
 from gyrinx_tracker._outputs.shared import exporter_logs
 from gyrinx_tracker._outputs.shared.sdk import SdkExporterWriter
+from gyrinx_tracker._outputs.shared.senders import Senders
 from gyrinx_tracker._pipeline.port import Output
 from gyrinx_tracker._signals import otel_logs as _otel_logs
 from gyrinx_tracker._signals import self_metrics as _self_metrics
@@ -183,11 +184,23 @@ def _writer(config: TrackerConfig, environ: Mapping[str, str], stats: Stats) -> 
             return _gcp_writer(config, environ, stats)
         if mode == "otlp":
             exporter_logs.install()
-            return otlp.log_writer(config, environ)
+            return _concurrent(otlp.log_writer(config, environ), config, stats)
     except Exception as error:  # noqa: BLE001 - missing packages, credentials or project: fall back
         warn_limited(f"fallback:{mode}", "cannot use the %s output: %s; writing JSON "
                      "through the gyrinx.tracker logger instead", mode, why_unavailable(mode, error))
     return LocalJsonWriter(config.project_id)
+
+
+def _concurrent(writer: LogWriter | EventLogWriter, config: TrackerConfig, stats: Stats) -> LogWriter | EventLogWriter:
+    """Give a writer that can send concurrently (``send_with``) its bounded senders, as Cloud Logging's."""
+    send_with = getattr(writer, "send_with", None)
+    if send_with is not None:
+        send_with(Senders(_concurrency(config), stats))
+    return writer
+
+
+def _concurrency(config: TrackerConfig) -> int:
+    return 0 if config.delivery == "sync" else config.export_concurrency  # sync: sent before track() returns
 
 
 def why_unavailable(mode: str, error: Exception) -> str:
@@ -222,6 +235,5 @@ def _gcp_writer(config: TrackerConfig, environ: Mapping[str, str], stats: Stats)
     from gyrinx_tracker._outputs.gcp import cloud_logging
 
     client = cloud_logging.make_client(config.cloud_logging_endpoint)
-    concurrency = 0 if config.delivery == "sync" else config.export_concurrency  # sync: sent before track() returns
     return cloud_logging.CloudLoggingWriter(environment, config.log_name, client, config.export_timeout, stats,
-                                            concurrency)
+                                            _concurrency(config))

@@ -31,8 +31,10 @@ from gyrinx_tracker._core import problems as _problems
 from gyrinx_tracker._core.event import Event, Site
 from gyrinx_tracker._core.plain import queueable
 from gyrinx_tracker._core.sanitize import Sanitizer
-from gyrinx_tracker._diagnostics import PREFIX, warn_limited
+from gyrinx_tracker._diagnostics import PREFIX, say_now, warn_limited
 from gyrinx_tracker._pipeline import budget as _budget
+from gyrinx_tracker._pipeline import process as _process
+from gyrinx_tracker._pipeline import unstick as _unstick
 from gyrinx_tracker._pipeline.backpressure import WhenFull
 from gyrinx_tracker._pipeline.lifecycle import REFUSING, State, lost_line
 from gyrinx_tracker._pipeline.worker import Item, OpenOutput, Worker
@@ -56,6 +58,7 @@ class Pipeline:
         self._strict = config.strict
         self._wake_at = config.batch_size
         self._per_thread = threading.local()
+        self._starting = False
         self._catalogue = _catalogue.install(config)  # read at start-up: a bad file warns now, once
         self._worker_sanitizer = Sanitizer(config)
         self._fresh_queue()
@@ -148,14 +151,25 @@ class Pipeline:
 
     @_guard.guarded("start worker", None)
     def _start(self) -> None:
+        """IDLE to RUNNING, once. The worker's lock is re-entrant, so a signal handler that tracks
+        while this thread starts the worker gets in: ``_starting`` sends it back (its event is
+        queued, and the worker being started drains it), rather than start a second worker."""
         with self._worker.lock:
-            if self._state is not State.IDLE:
+            if self._state is not State.IDLE or self._starting:
                 return
-            if self._worker.start():
-                self._state = State.RUNNING
-            else:  # the interpreter is exiting: whoever tracks exports
-                self._state = State.INLINE
-                self._worker.drain_inline()
+            self._starting = True
+            try:
+                self._start_worker()
+            finally:
+                self._starting = False
+
+    def _start_worker(self) -> None:
+        if self._worker.start():
+            self._state = State.RUNNING
+            _process.hook_multiprocessing_exit()  # a fork child's exit runs no atexit hook
+        else:  # the interpreter is exiting: whoever tracks exports
+            self._state = State.INLINE
+            self._worker.drain_inline()
 
     # -- control, from any thread ------------------------------------------------------------
 
@@ -217,6 +231,7 @@ class Pipeline:
             self._state = State.CLOSED  # a late event must not wait for a hung exporter: refused, counted
             self._worker.close_when_stopped()
             self._give_up("exit")
+            _unstick.free_stuck_streams(self._worker.thread)  # what runs after us needs its locks
             return False
         self._state = State.INLINE
         if self._queue:
@@ -270,7 +285,8 @@ class Pipeline:
         in_flight = self.stats.abandon()
         lost = len(rest) + in_flight
         if lost:
-            warn_limited(f"dropped:{_stats.SHUTDOWN}:{when}", lost_line(lost, f"{len(rest)} queued, {in_flight} in flight", when))
+            # Not through logging: the stuck exporter may hold the handler's lock (see say_now).
+            say_now(f"dropped:{_stats.SHUTDOWN}:{when}", lost_line(lost, f"{len(rest)} queued, {in_flight} in flight", when))
         return lost
 
     def reset_after_fork(self) -> None:

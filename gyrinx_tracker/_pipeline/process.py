@@ -17,6 +17,15 @@
   on an Event of its own.
 * Fork (gunicorn ``--preload``): the child gets a copy of the queue, which the parent will export,
   and no worker thread; it drops the copy and builds its own outputs on its first event.
+* ``multiprocessing`` children started by fork or forkserver end with ``os._exit`` once their work
+  returns: no ``atexit`` hook runs. What does run first is ``multiprocessing.util._exit_function``,
+  which calls the finalizers registered with ``multiprocessing.util.Finalize`` (exit priority >=
+  0). So when a pipeline starts in a process that ``multiprocessing`` started
+  (``multiprocessing.parent_process()``, public since 3.8), the exit hook is registered there as
+  well (``hook_multiprocessing_exit``). The child's ``_bootstrap`` clears the finalizers inherited
+  from its parent before the work runs; a pipeline starts on the child's first event, after that,
+  so the registration survives. ``Finalize`` is not in the documentation: it is probed for, and
+  without it a fork child's undelivered events are lost uncounted (the documented limit).
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from __future__ import annotations
 import atexit
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from types import FrameType
@@ -56,6 +66,30 @@ def install(on_exit: Hook, on_fork_child: Hook, on_sigterm: OnSigterm, sigterm: 
         if sigterm:
             _sigterm_wanted = True
             _install_sigterm()
+
+
+# Below every finalizer of priority >= 0 an app or multiprocessing registers (queues flush at 10 and
+# -5): the child's own work and feeders end first, the tracker last, as atexit runs it.
+EXIT_PRIORITY = 0
+_mp_hooked_pid: int | None = None
+
+
+def hook_multiprocessing_exit() -> bool:
+    """In a process ``multiprocessing`` started, run the exit hook as its work returns (once per
+    process); True when registered. Called as a pipeline's worker starts."""
+    global _mp_hooked_pid
+    pid = os.getpid()
+    if _mp_hooked_pid == pid:
+        return True
+    mp = sys.modules.get("multiprocessing")  # never imported: no multiprocessing child
+    if mp is None or getattr(mp, "parent_process", lambda: None)() is None:
+        return False
+    finalize = getattr(getattr(mp, "util", None), "Finalize", None)  # the probe (see the docstring)
+    if finalize is None:
+        return False
+    finalize(None, _run_exit_hook, exitpriority=EXIT_PRIORITY)
+    _mp_hooked_pid = pid
+    return True
 
 
 def install_pending() -> None:

@@ -67,6 +67,10 @@ class Worker:
         # handler can wait as well.
         self._waiters: deque[tuple[threading.Event, bool]] = deque()
         self._drain_lock = threading.Lock()  # one user of the output at a time
+        # Byte-budget charges of batches handed to senders: (settled count by which the batch is
+        # surely settled, bytes), released in stats' settle hook; under the stats lock.
+        self._held_in_flight: deque[tuple[int, int]] = deque()
+        stats.on_settle = self._release_settled
         self._stopping = False  # set by stop(): the next wake-up drains once more and ends the thread
         self._close_at_end = False  # whether the thread closes the output when it ends
 
@@ -256,10 +260,31 @@ class Worker:
                 failed += 1
                 _guard.caught("clean", error)
         delivery = self._export(events)
-        self._budget.release(held)
+        self._release_when_settled(held, delivery)
         if failed:
             delivery = delivery.plus(Delivery.failed(failed, _stats.INTERNAL_ERROR))
         self._stats.settle(delivery.written, delivery.rejected, delivery.sampled_out)
+
+    def _release_when_settled(self, held: int, delivery: Delivery) -> None:
+        """Release a batch's byte-budget charge now, or, when a sender still holds its request
+        (``pending``), once its events are settled: the request's bytes are in memory until then,
+        and the budget must count them, or EXPORT_CONCURRENCY requests of large events would sit
+        outside the bound (measured in benchmarks/soak.py)."""
+        if not held:
+            return
+        if not delivery.pending:
+            self._budget.release(held)
+            return
+        stats = self._stats
+        with stats.lock:  # everything in flight now (this batch included) settles by then
+            self._held_in_flight.append((stats.settled + stats.in_flight, held))
+            self._release_settled(stats.settled)
+
+    def _release_settled(self, settled: int) -> None:
+        """Stats' settle hook (its lock held): release the charges of the batches settled by now."""
+        held = self._held_in_flight
+        while held and held[0][0] <= settled:
+            self._budget.release(held.popleft()[1])
 
     def _export(self, events: list[Event]) -> Delivery:
         output = self.output

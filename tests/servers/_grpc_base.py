@@ -68,10 +68,13 @@ class LoopbackGrpcServer:
         self._changed = threading.Condition()
         self._faults: deque[Fault] = deque()
         self._delay = 0.0
+        self._answer_delay = 0.0  # after recording: the call is stored, its answer late
         self._outage: tuple[float, Fault] | None = None  # (monotonic end, the fault until then)
         self.attempts = 0
         self.failures = 0
         self.abandoned = 0
+        self.in_progress = 0  # calls being handled now
+        self.most_at_once = 0  # the most calls ever handled at once: how concurrent the client is
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -149,11 +152,17 @@ class LoopbackGrpcServer:
         with self._changed:
             self._delay = max(0.0, seconds)
 
+    def set_answer_delay(self, seconds: float) -> None:
+        """Record every following call at once, then stall its answer this long (0 turns it off):
+        a client that gives up meanwhile does not know its call was stored."""
+        with self._changed:
+            self._answer_delay = max(0.0, seconds)
+
     def clear_faults(self) -> None:
         """Drop pending faults and the delay, leaving what was recorded."""
         with self._changed:
             self._faults.clear()
-            self._delay = 0.0
+            self._delay = self._answer_delay = 0.0
             self._outage = None
 
     @property
@@ -168,9 +177,9 @@ class LoopbackGrpcServer:
         """Forget everything recorded and every fault, e.g. between phases of one test."""
         with self._changed:
             self._faults.clear()
-            self._delay = 0.0
+            self._delay = self._answer_delay = 0.0
             self._outage = None
-            self.attempts = self.failures = self.abandoned = 0
+            self.attempts = self.failures = self.abandoned = self.most_at_once = 0
             self._clear_records()
 
     def _wait_until(self, predicate: Callable[[], bool], timeout: float) -> bool:
@@ -182,7 +191,16 @@ class LoopbackGrpcServer:
         """Count the call, apply delay and faults, then `record()` it under the lock."""
         with self._changed:
             self.attempts += 1
+            self.in_progress += 1
+            self.most_at_once = max(self.most_at_once, self.in_progress)
             delay = self._delay
+        try:
+            self._answer(context, record, delay)
+        finally:
+            with self._changed:
+                self.in_progress -= 1
+
+    def _answer(self, context: grpc.ServicerContext, record: Callable[[], None], delay: float) -> None:
         if delay and self._stopping.wait(delay):
             context.abort(grpc.StatusCode.UNAVAILABLE, "server shutting down")
         with self._changed:
@@ -194,6 +212,9 @@ class LoopbackGrpcServer:
             else:
                 record()
             self._changed.notify_all()
+            answer_delay = self._answer_delay
+        if fault is None and answer_delay:
+            self._stopping.wait(answer_delay)
         if fault is not None:
             context.set_trailing_metadata(fault.trailing_metadata())
             context.abort(fault.code, fault.details)

@@ -102,3 +102,19 @@ class TestWireFormat:
         for number in (0, 127, 128, 16_383, 16_384, 2**35):
             text = "x" * min(number, 20_000)
             assert any_value(text) == b"\x0a" + varint(len(text)) + text.encode()
+
+
+class TestCacheHoldsNoLargeValues:
+    def test_fresh_long_label_values_are_not_kept_by_the_encoder(self) -> None:
+        """The encoder's caches never forget: a long value (a label cut to MAX_STRING) must not enter
+        them, or 10,000 fresh 16 KB values stay in memory three times each (issue 26, the soak)."""
+        resource = Resource({"service.name": "web"})
+        scope = LoggerProvider(resource=resource).get_logger("gyrinx_tracker", "1.2.3").instrumentation_scope
+        encoder = WireEncoder(resource, scope, 128, clock=lambda: 5)
+        events = [Event("soak", 1, None, {"blob": f"{i:06d}" + "x" * 16_000, "route": "/api"},
+                      time_ns=1_700_000_000_000_000_000) for i in range(50)]
+        encoder.encode(events, [body_of(event, 1.0) for event in events])
+        # The caches themselves (private): what they hold is the point.
+        cached = [value for cache in (encoder._labels, encoder._pairs) for (_, _, value) in cache]
+        assert "/api" in cached  # a short, repeated value is still cached
+        assert max(len(value) for value in cached if isinstance(value, str)) <= 256

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import grpc
@@ -50,6 +50,7 @@ from gyrinx_tracker._outputs.shared.limits import (
     ENTRY_LIMIT,
     fit,
 )
+from gyrinx_tracker._outputs.shared.ready import connected
 from gyrinx_tracker._outputs.shared.senders import Senders
 from gyrinx_tracker._outputs.shared.text import span_hex, trace_hex
 from gyrinx_tracker._pipeline.port import Delivery
@@ -84,6 +85,8 @@ class CloudLoggingWriter:
         self._timeout = timeout
         self._closing = threading.Event()
         self._senders = Senders(concurrency, stats)
+        channel = getattr(getattr(client, "transport", None), "grpc_channel", None)
+        self._connected: Callable[[], bool] = lambda: connected(channel)
 
     def write(self, records: Sequence[Record], events: Sequence[Event]) -> Delivery:
         """Write ``records`` in as few requests as the API's limits allow."""
@@ -135,8 +138,8 @@ class CloudLoggingWriter:
     def _send(self, request: Any) -> Delivery:
         """Hand ``request`` to a sender (its entries then settle there); blocks only at the bound."""
         count = len(request.entries)
-        client, timeout, closing = self._client, self._timeout, self._closing
-        if self._senders.submit(lambda: cloud_logging_send.send(client, request, timeout, closing), count):
+        client, timeout, closing, ready = self._client, self._timeout, self._closing, self._connected
+        if self._senders.submit(lambda: cloud_logging_send.send(client, request, timeout, closing, ready), count):
             return Delivery(0, pending=count)
         return Delivery.failed(count)
 

@@ -12,7 +12,11 @@ outcome read here:
   packed): the entries it does not list are stored; listed entries whose own status is retryable
   (or unset, under a retryable call status) are sent again, alone, in a new request; the others
   are counted as refused;
-* any other failure: nothing was stored; a retryable one sends the whole request again.
+* any other failure: nothing was stored; a retryable one sends the whole request again;
+* ``DEADLINE_EXCEEDED`` after the request was sent: the API may have stored it or not. Entries
+  still unsettled when the sender gives up after such an attempt are booked ``export_unknown``,
+  not ``export_failed`` (the loopback server that stores a call and answers it late shows both
+  books: ``tests/process/test_unknown_outcome.py``).
 
 Retries back off (0.1 s doubling to 1 s) within one deadline, the export timeout, and stop at
 once when the writer closes.
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from google.api_core import exceptions
@@ -31,7 +36,7 @@ from google.rpc import code_pb2
 
 from gyrinx_tracker._diagnostics import warn_limited
 from gyrinx_tracker._pipeline.port import Delivery
-from gyrinx_tracker._stats import EXPORT_FAILED
+from gyrinx_tracker._stats import EXPORT_FAILED, EXPORT_UNKNOWN
 
 _PARTIAL_ERRORS: Any = WriteLogEntriesPartialErrors.pb()
 _REQUEST: Any = WriteLogEntriesRequest.pb()
@@ -42,16 +47,27 @@ _TRANSIENT_CODES = frozenset({code_pb2.UNAVAILABLE, code_pb2.DEADLINE_EXCEEDED, 
 FIRST_BACKOFF, MAX_BACKOFF = 0.1, 1.0
 
 
+class _NotSent(exceptions.DeadlineExceeded):
+    """The export timeout ran out before a retry was sent: its outcome is known (not stored)."""
+
+
 def send(client: LoggingServiceV2Client, request: Any, timeout: float,
-         closing: threading.Event) -> Delivery:
-    """Send ``request`` (retrying what may be retried) within ``timeout``; what became of each entry."""
+         closing: threading.Event, was_ready: Callable[[], bool] = lambda: True) -> Delivery:
+    """Send ``request`` (retrying what may be retried) within ``timeout``; what became of each entry.
+
+    ``was_ready``: whether the channel is connected (``shared.ready``), asked after a timeout: a
+    call that timed out while it was not had not been sent.
+    """
     deadline = time.monotonic() + timeout
     outcome, backoff = Delivery(0), FIRST_BACKOFF
+    unsure = False  # whether an attempt timed out after it was sent: every entry since may be stored
     while True:
         count = len(request.entries)
         error = _call(client, request, deadline)
         if error is None:
             return outcome.plus(Delivery(count))
+        unsure = unsure or (isinstance(error, exceptions.DeadlineExceeded) and not isinstance(error, _NotSent)
+                            and was_ready())
         listed = partial_errors(error)
         if listed is not None:  # an index the request does not have names no entry of it
             listed = {i: code for i, code in listed.items() if 0 <= i < count}
@@ -67,7 +83,7 @@ def send(client: LoggingServiceV2Client, request: Any, timeout: float,
             return outcome
         if time.monotonic() + backoff >= deadline or closing.wait(backoff):
             _warn_refused(len(retry), count, error)
-            return outcome.plus(Delivery.failed(len(retry)))
+            return outcome.plus(Delivery.failed(len(retry), EXPORT_UNKNOWN if unsure else EXPORT_FAILED))
         backoff = min(backoff * 2, MAX_BACKOFF)
         if listed is not None:
             request = _subset(request, retry)
@@ -76,8 +92,7 @@ def send(client: LoggingServiceV2Client, request: Any, timeout: float,
 def _call(client: LoggingServiceV2Client, request: Any, deadline: float) -> exceptions.GoogleAPIError | None:
     remaining = deadline - time.monotonic()
     if remaining <= 0:
-        return exceptions.DeadlineExceeded(  # type: ignore[no-untyped-call]
-            "the export timeout ran out before the request was sent")
+        return _NotSent("the export timeout ran out before the request was sent")  # type: ignore[no-untyped-call]
     try:
         client.write_log_entries(request=WriteLogEntriesRequest.wrap(request), retry=None, timeout=remaining)
     except exceptions.GoogleAPIError as error:

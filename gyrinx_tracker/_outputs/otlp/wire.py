@@ -63,6 +63,16 @@ _I64_BYTES = Struct("<Q").size  # the payload of a fixed64 or double field: 8 by
 _INT64 = 1 << 63
 _MASK64 = (1 << 64) - 1
 _PAIR_LIMIT = 10_000  # cached key/value pairs; past it, pairs are encoded each time
+# Only short strings are cached: the caches never forget, and 10,000 fresh 16 KB strings (a label
+# cut to MAX_STRING) held three copies each, about 480 MB, outside every bound (benchmarks/soak.py:
+# RSS crept past 450 MB). A repeated value (an endpoint, a status) is short; a long one is seldom
+# repeated, and costs its encoding anyway. So a cache holds at most 10,000 x ~1 KB.
+_CACHE_CHARS = 256
+
+
+def _cacheable(kind: type, value: Any) -> bool:
+    """Whether a pair with this value may be cached (see ``_CACHE_CHARS``)."""
+    return kind is int or kind is bool or (kind is str and len(value) <= _CACHE_CHARS)
 
 
 _SHORT = 4_096
@@ -316,7 +326,7 @@ class WireEncoder:
         """``KeyValueList.values`` entry of one pair (tag included), cached for str/int/bool values
         (not floats: -0.0 == 0.0 would share one encoding)."""
         kind = type(value)
-        if kind is str or kind is int or kind is bool:
+        if _cacheable(kind, value):
             pair = (key, kind, value)
             encoded = self._pairs.get(pair)
             if encoded is None:
@@ -335,7 +345,7 @@ class WireEncoder:
                                                  _clean_attribute_value(value, self._value_length)))
         label = (pair, attribute, len(pair), len(attribute))
         kind = type(value)
-        if (kind is str or kind is int or kind is bool) and len(self._labels) < _PAIR_LIMIT:
+        if _cacheable(kind, value) and len(self._labels) < _PAIR_LIMIT:
             self._labels[(key, kind, value)] = label
         return label
 
