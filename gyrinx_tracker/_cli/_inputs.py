@@ -49,6 +49,13 @@ NO_ZONE_NOTE = ("the log's times carry no time zone (%(asctime)s without %z); th
 # Deeper than this is not a log entry but an attack or a bug; Python's recursion would fail near 1,000.
 MAX_DEPTH = 200
 DEEP = f"nested deeper than {MAX_DEPTH} levels"
+# How the local output's metric lines begin (``_outputs/local/metric_lines.head``; a unit test holds the
+# two together). They are cumulative series, not events: a query for ``jsonPayload.value > 10`` or an
+# event count must not see them, and since the README's format now prints them beside the events
+# (they carry ``otelTraceID`` too), the reader leaves them out and says so once.
+METRIC_LINE = '{"metric":"tracker.'
+METRIC_NOTE = ("the tracker's own metric lines (logger gyrinx.tracker.metrics) are series, not events: "
+               "left out")
 _STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*"?|[{}\[\]]')
 _LEVEL = re.compile(r"\b" + _LEVELS + r"\b")
 _LEVEL_NAMES = frozenset({"DEBUG", "INFO", "NOTICE", "WARN", "WARNING", "ERROR", "CRITICAL"})
@@ -160,6 +167,9 @@ class _LineReader:
 
     def parse(self, line: str) -> Entry | None:
         start = line.find("{")
+        if start != -1 and line.startswith(METRIC_LINE, start):
+            self.tally.note(METRIC_NOTE)
+            return None
         if start != -1 and _too_deep(line, start):
             self.tally.skip(DEEP)
             return None

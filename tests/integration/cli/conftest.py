@@ -147,6 +147,8 @@ def raw_events() -> Callable[[Path], Iterator[dict[str, Any]]]:
         for line in text.splitlines():
             if "{" in line:
                 event = json.loads(line[line.index("{"):])
+                if "event" not in event:  # the local output's metric lines: series, not events
+                    continue
                 if "time" not in event:  # local lines: %(asctime)s without a zone, which the CLI reads as UTC
                     stamp = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").replace(tzinfo=timezone.utc)
                     event["time"] = stamp.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

@@ -117,7 +117,7 @@ class TestFollow:
     def test_follow_starts_with_the_last_ten_events_like_tail(self, inputs: dict[str, Path], tmp_path: Path) -> None:
         """A long file is not replayed: --follow shows its last ten events, then new ones as they come."""
         log = tmp_path / "app.log"
-        source = [line for line in inputs["local"].read_text(encoding="utf-8").splitlines() if "{" in line]
+        source = [line for line in inputs["local"].read_text(encoding="utf-8").splitlines() if '"event"' in line]
         log.write_text("\n".join(source[:30]) + "\n", encoding="utf-8")
         process = subprocess.Popen([sys.executable, "-m", "gyrinx_tracker", "tail", "-f", str(log)],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(), cwd=ROOT)
@@ -140,7 +140,7 @@ class TestFollow:
     def test_follow_prints_events_appended_after_it_started(self, inputs: dict[str, Path], tmp_path: Path) -> None:
         """With --follow, lines written to the file later (even in two halves) are printed as they complete."""
         log = tmp_path / "app.log"
-        source = [line for line in inputs["local"].read_text(encoding="utf-8").splitlines() if "{" in line]
+        source = [line for line in inputs["local"].read_text(encoding="utf-8").splitlines() if '"event"' in line]
         log.write_text(source[0] + "\n", encoding="utf-8")
         process = subprocess.Popen([sys.executable, "-m", "gyrinx_tracker", "tail", "--follow", str(log)],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

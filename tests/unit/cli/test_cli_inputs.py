@@ -100,3 +100,18 @@ class TestTimes:
     def test_anything_else_is_not_a_time(self, text: object) -> None:
         """Unparseable values give None rather than raising."""
         assert parse_time(text) is None
+
+
+class TestMetricLines:
+    def test_the_local_outputs_metric_lines_are_left_out_with_one_note(self) -> None:
+        """A metric line as the local output writes it (through the README's format) is not an event."""
+        from gyrinx_tracker._cli._inputs import METRIC_NOTE
+        from gyrinx_tracker._outputs.local.metric_lines import head
+
+        metric = head("tracker.api_call", "{event}", {"status": 500}) + '"value":10}'
+        event = '{"event": "api_call", "n": 1, "value": 12.0}'
+        prefix = "2026-12-07 23:26:07,747 INFO gyrinx.tracker.metrics trace_id=0 "
+        tally = Tally()
+        read = list(entries(io.StringIO(f"{prefix}{metric}\n{prefix}{event}\n{prefix}{metric}\n"), tally=tally))
+        assert [entry["jsonPayload"]["event"] for entry in read] == ["api_call"]
+        assert METRIC_NOTE in tally.notes
