@@ -74,7 +74,8 @@ class TestUsageErrors:
     def test_the_exit_codes_are_documented_in_help(self, cli: Run) -> None:
         """`--help` states the codes the tests above pin."""
         text = " ".join(cli("--help").stdout.split())
-        assert "exit codes: 0 success, 1 a check found a problem (doctor, events check) or an alert would have fired (alerts check), 2 a usage error" in text
+        assert ("exit codes: 0 success, 1 a check found a problem (doctor, events check) or an alert would "
+                "have fired (alerts check), 2 a usage error") in text
 
 
 class TestHostileLines:
