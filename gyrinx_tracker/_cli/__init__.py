@@ -30,6 +30,12 @@ from gyrinx_tracker._cli._output import Painter, colour_enabled
 from gyrinx_tracker._cli._tally import Tally
 from gyrinx_tracker._version import VERSION
 
+# When the command began, as near its start as we can see: doctor's --timeout counts from here (the
+# interpreter's own start-up and the imports above, some tens of milliseconds, come before it;
+# doctor's heavy imports come after). Not the process's start time from /proc: a shell that runs the
+# command as its last one execs it, so the process began with the shell, maybe minutes earlier.
+STARTED = time.monotonic()
+
 _FILE_HELP = "the app's output: local JSON lines, Cloud Run stdout lines or `gcloud logging read --format=json`; - or nothing for stdin"
 _EXAMPLES = """examples:
   gyrinx-tracker doctor
@@ -111,7 +117,7 @@ def _run_doctor(args: argparse.Namespace) -> int:
     """Imported here: doctor loads the tracker's outputs, which reading a log file never needs."""
     from gyrinx_tracker._cli import _doctor
 
-    return _doctor.run(sys.stdout, _painter(args), not args.no_send, args.timeout)
+    return _doctor.run(sys.stdout, _painter(args), not args.no_send, args.timeout, STARTED)
 
 
 def _tail_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

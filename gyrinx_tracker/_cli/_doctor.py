@@ -52,28 +52,17 @@ class Budget:
     deadline: float
 
     @classmethod
-    def of(cls, seconds: float) -> Budget:
-        """``seconds`` for the whole command, counted from the process's start where Linux says it
-        (the interpreter's start and our imports are part of what the user waits for), less what
-        the exit needs."""
+    def of(cls, seconds: float, started: float | None = None) -> Budget:
+        """``seconds`` for the whole command, counted from ``started`` (``time.monotonic()`` when the
+        command began: its imports are part of what the user waits for; now if not given), less
+        what the exit needs."""
         reserve = min(max(_EXIT_RESERVE, _EXIT_SHARE * seconds), seconds / 2)
-        return cls(time.monotonic() - _process_age() + max(0.0, seconds - reserve))
+        began = time.monotonic() if started is None else min(started, time.monotonic())
+        return cls(began + max(0.0, seconds - reserve))
 
     def left(self, at_most: float | None = None) -> float:
         remaining = max(0.0, self.deadline - time.monotonic())
         return remaining if at_most is None else min(at_most, remaining)
-
-
-def _process_age() -> float:
-    """Seconds since this process started (Linux's /proc), else 0: the budget then starts at ``run``."""
-    try:
-        with open("/proc/self/stat", encoding="ascii") as stat:
-            started = int(stat.read().rpartition(")")[2].split()[19]) / os.sysconf("SC_CLK_TCK")
-        with open("/proc/uptime", encoding="ascii") as uptime:
-            now = float(uptime.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 0.0
-    return min(max(0.0, now - started), 60.0)
 
 
 class _Collect(logging.Handler):
@@ -87,9 +76,11 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def run(out: TextIO, paint: Painter, send: bool, timeout: float) -> int:
-    """Print the report; 0 when nothing is wrong (and the test event was delivered), else 1."""
-    budget = Budget.of(timeout)
+def run(out: TextIO, paint: Painter, send: bool, timeout: float, started: float | None = None) -> int:
+    """Print the report; 0 when nothing is wrong (and the test event was delivered), else 1.
+
+    ``started``: when the command began (``time.monotonic()``), which ``timeout`` counts from."""
+    budget = Budget.of(timeout, started)
     collected = _Collect()
     logging.getLogger("gyrinx_tracker").addHandler(collected)
     try:

@@ -5,6 +5,8 @@ and its own test event exempt from the catalogue and sampling."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -111,3 +113,15 @@ class TestCatalogue:
         assert result.returncode == 0, result.stdout
         assert re.search(r"\(\d+ events; checked on the exporter thread\)", _row(result.stdout, "catalogue"))
         assert "not in the catalogue" not in result.stdout + result.stderr
+
+
+class TestTimeout:
+    def test_a_shell_that_execs_doctor_last_does_not_eat_its_budget(self) -> None:
+        """`sh -c '...; gyrinx-tracker doctor'` execs doctor in the shell's process, whose start time in
+        /proc is the shell's: --timeout counts from the command's own start, so the test event still
+        gets its time (it was given none, and doctor said "not delivered", after 4 s in the shell)."""
+        script = f"sleep 4; exec {sys.executable} -m gyrinx_tracker doctor --timeout 3"
+        result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60,
+                                env=clean_env(GYRINX_TRACKER_EXPORTER="console"), cwd=ROOT, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "flush() -> True" in result.stdout
