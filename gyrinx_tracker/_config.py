@@ -392,7 +392,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("GYRINX_TRACKER_REDACT_ALLOW", "redact_allow", _words,
              "Comma-separated label keys never redacted, even if they look like secrets."),
     Variable("GYRINX_TRACKER_REDACT_EXTRA", "redact_extra", _words,
-             "Comma-separated extra regular expressions; label keys matching one are redacted."),
+             "Comma-separated extra regular expressions; label keys matching one are redacted. Checked at start-up: "
+             "one that can backtrack exponentially is refused with a warning (unless google-re2 is installed)."),
     Variable("GYRINX_TRACKER_REDACT_EMAILS", "redact_emails", _boolean,
              "Redact e-mail addresses found in label values (and keys), not only credentials."),
     Variable("GYRINX_TRACKER_METRIC_LABELS", "metric_labels", _metric_labels,
