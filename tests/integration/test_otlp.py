@@ -92,3 +92,17 @@ class TestSelfMetrics:
         dropped = {p["attributes"]["reason"]: p["value"] for p in points["gyrinx_tracker.dropped"]}
         assert dropped == {"queue_full": 4}
         assert [p["value"] for p in points["gyrinx_tracker.exported"]][-1] == 1
+
+
+class TestRequestSize:
+    def test_a_batch_past_the_receivers_message_limit_is_sent_in_requests_under_it(self, otlp_env: OtlpReceiver) -> None:
+        """400 events with two 8 KB labels each are one batch of about 13 MB: a receiver at gRPC's
+        default 4 MiB limit (the collector's too) refused it whole (RESOURCE_EXHAUSTED), and all 400
+        were export_failed. Split into requests under the limit, every one arrives."""
+        gyrinx_tracker.configure(flush_interval=30.0)  # one batch: the worker waits for flush()
+        for i in range(400):
+            gyrinx_tracker.track("upload", note=f"{i:06d}" + "a" * 8_000, more=f"{i:06d}" + "b" * 8_000)
+        assert gyrinx_tracker.flush(30)
+        books = gyrinx_tracker.stats()
+        assert books["dropped_by_reason"] == {}, books
+        assert books["exported"] == 400 == len(otlp_env.log_records())

@@ -183,17 +183,29 @@ class WireLogWriter:
         self._encoder = WireEncoder(resource, scope, attribute_limit, value_length_limit)
 
     def write_events(self, events: Sequence[Event], bodies: Bodies = None) -> Delivery:
-        """One export of the records ``Logger.emit`` would have made of the events (and bodies)."""
+        """The records ``Logger.emit`` would have made of the events (and bodies), in as few exports
+        as keep each request under ``MAX_REQUEST_BYTES``."""
         assert self._encoder is not None, "bind first"
         count = len(events)
         if not count:
             return Delivery(0)
         try:
-            batch = EncodedLogs(self._encoder.encode(events, bodies), count)
+            payload = self._encoder.encode(events, bodies)
         except Exception as error:  # noqa: BLE001 - as the official encoder fails a batch; counted
             warn_limited(f"encode:{type(error).__name__}", "could not encode %d OTLP log "
                          "records (%r); counted as dropped", count, error)
             return Delivery.failed(count)
+        if len(payload) > MAX_REQUEST_BYTES and count > 1:
+            # Halves until each fits (one event over the limit alone is sent as it is: the receiver
+            # decides). Encoding twice costs only batches of large events, which are rare.
+            half = count // 2
+            first = self.write_events(events[:half], None if bodies is None else bodies[:half])
+            return first.plus(self.write_events(events[half:], None if bodies is None else bodies[half:]))
+        return self._hand_over(EncodedLogs(payload, count))
+
+    def _hand_over(self, batch: EncodedLogs) -> Delivery:
+        """Send ``batch`` on a sender (in flight until answered), or here when there are none."""
+        count = batch.count
         senders = self._senders
         if senders is None:
             return self._send(batch)
@@ -226,3 +238,7 @@ class WireLogWriter:
 
 
 CANCEL_WAIT = 0.5  # seconds for the senders to settle the calls the exporter's shutdown cancelled
+# gRPC's default limit on a received message, which the collector's OTLP receiver keeps
+# (max_recv_msg_size_mib: 4): a request over it is refused whole (RESOURCE_EXHAUSTED), so a batch
+# of large events (512 with labels cut to 8 KB can make 13 MB) is sent in requests under it.
+MAX_REQUEST_BYTES = 4 * 1024 * 1024 - 64 * 1024  # less a margin for the call's own framing
