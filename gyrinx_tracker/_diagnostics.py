@@ -212,7 +212,7 @@ def say_now(cause: str, line: str) -> bool:
         return False
     if held:
         line += f" ({held} similar warnings suppressed)"
-    data = (line[:_LINE_MAX] + "\n").encode(errors="replace")
+    data = (PREFIX + line)[:_LINE_MAX].encode(errors="replace") + b"\n"  # one voice: the prefix of every warning
     try:
         import select  # on the way out only
 

@@ -26,7 +26,7 @@ CHILD = Path(__file__).parents[1] / "processes" / "blocked_stdout_child.py"
 EVENTS = 20_000
 SHUTDOWN_TIMEOUT = 2.0
 BOUND = SHUTDOWN_TIMEOUT + 1.0 + 4.0  # the promise, plus a margin for two shared, loaded cores
-LOST = re.compile(r"gyrinx_tracker dropped (\d+) events not exported by the (\w+) deadline")
+LOST = re.compile(r"gyrinx_tracker: dropped (\d+) events not exported by the (\w+) deadline")
 
 SIGNALS = {"sigint": signal.SIGINT, "sigterm_exit": signal.SIGTERM, "sigterm_first": signal.SIGTERM,
            "sigterm": signal.SIGTERM, "exit": None}
