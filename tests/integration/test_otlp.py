@@ -9,6 +9,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 import gyrinx_tracker
 from gyrinx_tracker import _api
+from gyrinx_tracker._outputs.otlp.exporters import fast_logs_available
 from tests.servers.otlp import OtlpReceiver
 
 pytest_plugins = ("tests.servers.fixtures",)
@@ -95,6 +96,8 @@ class TestSelfMetrics:
 
 
 class TestRequestSize:
+    @pytest.mark.skipif(not fast_logs_available(), reason="the fallback (the official exporter, as on OpenTelemetry "
+                        "1.39) does not split requests: a known gap, docs/faults.md")
     def test_a_batch_past_the_receivers_message_limit_is_sent_in_requests_under_it(self, otlp_env: OtlpReceiver) -> None:
         """400 events with two 8 KB labels each are one batch of about 13 MB: a receiver at gRPC's
         default 4 MiB limit (the collector's too) refused it whole (RESOURCE_EXHAUSTED), and all 400
