@@ -32,6 +32,7 @@ from gyrinx_tracker._diagnostics import warn_limited
 from gyrinx_tracker._pipeline import forksafe as _forksafe
 from gyrinx_tracker._pipeline.budget import ByteBudget
 from gyrinx_tracker._pipeline.port import Delivery, NullOutput, Output
+from gyrinx_tracker._pipeline.quiet import block_app_signals
 from gyrinx_tracker._pipeline.wakeup import Wakeup
 from gyrinx_tracker._stats import Stats
 
@@ -160,6 +161,7 @@ class Worker:
             return NullOutput()
 
     def _run(self) -> None:
+        block_app_signals()  # the app's SIGTERM must wake its main thread, not land here (quiet.py)
         try:
             self.output = self._opened()
         finally:

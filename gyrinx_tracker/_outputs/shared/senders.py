@@ -28,6 +28,7 @@ from collections.abc import Callable
 from gyrinx_tracker import _guard
 from gyrinx_tracker._pipeline import forksafe as _forksafe
 from gyrinx_tracker._pipeline.port import Delivery
+from gyrinx_tracker._pipeline.quiet import block_app_signals
 from gyrinx_tracker._stats import Stats
 
 Job = Callable[[], Delivery]
@@ -97,6 +98,7 @@ class Senders:
         return True
 
     def _run(self) -> None:
+        block_app_signals()  # the app's SIGTERM must wake its main thread, not land here (quiet.py)
         while True:
             item = self._jobs.get()
             if item is None:
