@@ -257,6 +257,8 @@ class _LineReader:
 def _utc_second(date: str, clock: str, zone: str | None) -> str | None:
     """``YYYY-MM-DDTHH:MM:SS`` in UTC for a wall-clock second in ``zone`` (None, Z, UTC, GMT: UTC)."""
     offset = "+00:00" if zone in (None, "Z", "UTC", "GMT") else zone
+    if len(offset) == 5:  # +0100: Python 3.10's fromisoformat takes only +01:00
+        offset = f"{offset[:3]}:{offset[3:]}"
     try:
         moment = datetime.fromisoformat(f"{date}T{clock}{offset}")
     except ValueError:
