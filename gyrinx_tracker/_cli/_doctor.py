@@ -147,7 +147,7 @@ def _configuration(config: TrackerConfig, exporter: str, why: str, environ: Mapp
     if exporter == "gcp":
         findings += _gcp_rows(config, environ, rows, budget)
     elif exporter == "otlp":
-        endpoint, source = _checks.otlp_endpoint(environ)
+        endpoint, source = _otlp_logs_endpoint(environ)
         rows.append(("endpoint", f"{endpoint}  ({source})"))
         rows.append(("resource", _otel_resource(environ)))
         findings.append(_checks.missing_extra("otlp", "otlp", (_LOG_MODULES["otlp"],)) or _checks.reachable(
@@ -244,6 +244,20 @@ def _otel_resource(environ: Mapping[str, str]) -> str:
 
 def _attribute(value: object) -> str:
     return value if isinstance(value, str) else repr(value)
+
+
+def _otlp_logs_endpoint(environ: Mapping[str, str]) -> tuple[str, str]:
+    """Where the OTLP output sends logs, and why: the protocol the exporter chooses, then that protocol's
+    endpoint as its transport reads it (gRPC's default port is 4317, OTLP/HTTP's 4318 with ``/v1/logs``)."""
+    from gyrinx_tracker._outputs.otlp import settings
+
+    chosen = settings.protocol(environ, "LOGS")
+    if chosen == settings.GRPC:
+        return _checks.otlp_endpoint(environ)
+    variable = settings.protocol_source(environ, "LOGS")
+    endpoint = settings.http_endpoint(environ, "LOGS")
+    source = settings.http_endpoint_source(environ, "LOGS") or "the OTLP/HTTP default"
+    return endpoint, f"{source}, {chosen} from {variable}"
 
 
 def _metrics(config: TrackerConfig, exporter: str, environ: Mapping[str, str]) -> tuple[str, Finding | None]:

@@ -66,6 +66,20 @@ def protocol(environ: Mapping[str, str], signal: str) -> str:
     return chosen
 
 
+def protocol_source(environ: Mapping[str, str], signal: str) -> str | None:
+    """The variable ``protocol`` read for ``signal`` (None: nothing set, the default): what doctor names."""
+    found = _standard(environ, signal, "PROTOCOL")
+    return found[0] if found is not None else None
+
+
+def http_endpoint_source(environ: Mapping[str, str], signal: str) -> str | None:
+    """The variable ``http_endpoint`` built ``signal``'s URL from (None: the default)."""
+    for variable in (f"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"):
+        if environ.get(variable):
+            return variable
+    return None
+
+
 @dataclass(frozen=True)
 class HttpSettings:
     """Where and how one signal's OTLP/HTTP requests go."""

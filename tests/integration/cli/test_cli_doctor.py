@@ -17,6 +17,7 @@ from tests.integration.cli.conftest import ROOT, Run, clean_env
 from tests.servers.cloud_logging import CloudLoggingServer
 from tests.servers.metadata import MetadataServer
 from tests.servers.otlp import OtlpReceiver
+from tests.servers.otlp_http import OtlpHttpReceiver
 
 pytest_plugins = ("tests.servers.fixtures",)
 
@@ -107,6 +108,32 @@ class TestDelivery:
         assert "stats(): emitted 1, exported 1, dropped 0" in result.stdout
         (record,) = otlp_receiver.log_records()
         assert record["event_name"] == "gyrinx_tracker_doctor"
+
+    def test_otlp_over_http_names_the_endpoint_the_exporter_posts_to(self, cli: Run) -> None:
+        """OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf: the row shows the URL the logs are POSTed to (the
+        generic endpoint with /v1/logs, as the HTTP transport builds it), reachability is checked on that
+        port, and the loopback OTLP/HTTP receiver's own count confirms the test event."""
+        with OtlpHttpReceiver() as receiver:
+            env = clean_env(GYRINX_TRACKER_EXPORTER="otlp", OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
+                            OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint)
+            result = cli("doctor", env=env)
+            assert result.returncode == 0, result.stdout + result.stderr
+            assert _row(result.stdout, "endpoint").endswith(
+                f"{receiver.endpoint}/v1/logs  (OTEL_EXPORTER_OTLP_ENDPOINT, http/protobuf from "
+                "OTEL_EXPORTER_OTLP_PROTOCOL)")
+            assert f"✓ the OTLP collector at {receiver.endpoint[7:]} accepts connections" in result.stdout
+            assert "stats(): emitted 1, exported 1, dropped 0" in result.stdout
+            (record,) = receiver.log_records()
+            assert record["event_name"] == "gyrinx_tracker_doctor"
+
+    def test_the_http_default_endpoint_is_port_4318(self, cli: Run) -> None:
+        """No endpoint set and protocol http/protobuf: the HTTP exporter's default, not gRPC's 4317."""
+        env = clean_env(GYRINX_TRACKER_EXPORTER="otlp", OTEL_EXPORTER_OTLP_LOGS_PROTOCOL="http/protobuf")
+        result = cli("doctor", "--no-send", "--timeout", "2", env=env)
+        assert _row(result.stdout, "endpoint").endswith(
+            "http://localhost:4318/v1/logs  (the OTLP/HTTP default, http/protobuf from "
+            "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL)")
+        assert "the OTLP collector at localhost:4318" in result.stdout
 
 
 class TestAdvice:
