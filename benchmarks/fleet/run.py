@@ -80,14 +80,14 @@ def start_fleet(binary: Path, scenario: Scenario, workdir: Path) -> Fleet:
         configs = list(scenario.gateway_configs or GATEWAY)
         if scenario.fault == "refusal" and index == scenario.gateways - 1:
             configs.append(REFUSING_LIMITER)
-        gateways.append(Replica(binary, "gateway", f"gw-{index}", configs, workdir / f"gw-{index}", dict(scenario.gateway_env)))
+        gateways.append(Replica(binary, configs, workdir / f"gw-{index}", dict(scenario.gateway_env), role="gateway", name=f"gw-{index}"))
     for gateway in gateways:
         gateway.start()
     front = None
     if scenario.front:
         hosts = "[" + ", ".join(g.endpoint for g in gateways) + "]"
         env = {"GYRINX_GATEWAYS": hosts, **scenario.front_env}
-        front = Replica(binary, "front", "front-0", FRONT + scenario.front_configs, workdir / "front-0", env)
+        front = Replica(binary, FRONT + scenario.front_configs, workdir / "front-0", env, role="front", name="front-0")
         front.start()
     return Fleet(front, gateways)
 
