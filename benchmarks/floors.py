@@ -190,7 +190,8 @@ def tag(number: int, wire_type: int) -> bytes:
 
 def field(head: bytes, payload: bytes) -> bytes:
     """A length-delimited field: its tag, its length, its bytes."""
-    return head + varint(len(payload)) + payload
+    size = len(payload)
+    return head + (_LENGTHS[size] if size < 4_096 else varint(size)) + payload
 
 
 _VARINT, _I64, _LEN, _I32 = 0, 1, 2, 5
@@ -261,15 +262,23 @@ class OtlpRequests:
         self._channel = grpc.insecure_channel(target)
         self._export = self._channel.unary_unary(OTLP_LOGS_EXPORT)  # no serializers: bytes in, bytes out
         self._cache: dict[Hashable, Cached] = {}
+        self._labels: dict[tuple[str, type, Any], tuple[bytes, bytes]] = {}  # per label: body pair, attribute
         self._n_one = _pair("n", 1)
         self._value_head = _pair("value", 0.0)[:-8]  # all of the "value" pair but its double's 8 bytes
 
-    @staticmethod
-    def _parts(event: str, labels: dict[str, Any]) -> Cached:
-        attributes = [field(_ATTRIBUTE, _key_value("gyrinx.event", event))]
-        attributes += [field(_ATTRIBUTE, _key_value("gyrinx.label." + key, value)) for key, value in labels.items()]
-        return (_pair("event", event), _pair("labels", labels) if labels else b"", b"".join(attributes),
-                field(_EVENT_NAME, event.encode()))
+    def _parts(self, event: str, labels: dict[str, Any]) -> Cached:
+        """A label set's bytes, joined from bytes cached per label (a new set mostly repeats known labels)."""
+        pairs, attributes = [], [field(_ATTRIBUTE, _key_value("gyrinx.event", event))]
+        for key, value in labels.items():
+            known = self._labels.get((key, type(value), value)) if type(value) in (str, int, bool) else None
+            if known is None:
+                known = _pair(key, value), field(_ATTRIBUTE, _key_value("gyrinx.label." + key, value))
+                if type(value) in (str, int, bool):
+                    self._labels[(key, type(value), value)] = known
+            pairs.append(known[0])
+            attributes.append(known[1])
+        listed = b"" if not labels else field(_VALUES, field(_KEY, b"labels") + field(_VALUE, field(_KVLIST, b"".join(pairs))))
+        return _pair("event", event), listed, b"".join(attributes), field(_EVENT_NAME, event.encode())
 
     def __call__(self, batch: list[tuple[int, Context, str, int, float | None, dict[str, Any]]]) -> None:
         cache, out, total = self._cache, [b""], 0
