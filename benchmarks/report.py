@@ -143,7 +143,8 @@ def _instructions(results: Results, key: str, other: str | None) -> str:
 def _floor_distance(results: Results, key: str, floor: str | None) -> str:
     if floor is None:
         return "—"
-    return f"{_median_ratio(results, key, floor).split(' ')[0]} CPU, {_instructions(results, key, floor)} instructions"
+    counted = _instructions(results, key, floor)
+    return f"{_median_ratio(results, key, floor).split(' ')[0]} CPU" + ("" if counted == "—" else f", {counted} instructions")
 
 
 def docs_table(results: Results) -> str:
@@ -179,8 +180,8 @@ DOCS_END = "<!-- make bench writes up to here -->"
 
 
 def docs_block(results: Results, settings: str, quick: bool) -> str:
-    origin = ("**A `--quick` smoke run, not a `make bench` run: placeholder numbers, to be replaced.** "
-              if quick else "")
+    origin = ("**A `--quick` smoke run (two short rounds, no callgrind), not a `make bench` run: placeholder "
+              "numbers, to be replaced by the next `make bench`.** " if quick else "")
     return (f"{DOCS_BEGIN}\n{origin}From `python -m benchmarks` ({settings}):\n\n{machine()}\n\n"
             f"{docs_table(results)}\n\n{docs_throughput(results)}\n{DOCS_END}")
 

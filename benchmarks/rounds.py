@@ -43,10 +43,12 @@ class Row:
 
 
 def middle_half(values: list[float]) -> tuple[float, float, float]:
-    """Median and the quartiles around it (the middle half of the rounds)."""
+    """Median and the quartiles around it (the middle half of the rounds). Inclusive quartiles: they
+    stay within the values measured (the default method extrapolates past them with few rounds, which
+    gave a --quick run of two rounds negative ratios)."""
     if len(values) < 2:
         return values[0], values[0], values[0]
-    low, median, high = statistics.quantiles(values, n=4)
+    low, median, high = statistics.quantiles(values, n=4, method="inclusive")
     return median, low, high
 
 
