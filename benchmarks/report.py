@@ -33,6 +33,7 @@ def _ratio(values: list[float]) -> str:
 COSTS: Columns = (
     ("key", lambda row: f"`{row.impl.key}`"),
     ("caller µs/call", lambda row: f"{middle_half([s.caller_us for s in row.samples])[0]:.2f}"),
+    ("caller thread CPU µs/call", lambda row: f"{middle_half([s.thread_us for s in row.samples])[0]:.2f}"),
     ("total CPU µs/event", lambda row: f"{middle_half([s.cpu_us for s in row.samples])[0]:.2f}"),
     ("caller × (middle half)", lambda row: _ratio(row.caller_x)),
     ("CPU × (middle half)", lambda row: _ratio(row.cpu_x)),
@@ -126,11 +127,11 @@ DOCS_ROWS = (
 ORIGINAL = "seed_local"
 
 
-def _median_ratio(results: Results, key: str, other: str, cpu: bool = True) -> str:
+def _median_ratio(results: Results, key: str, other: str, cpu: bool = True, field: str | None = None) -> str:
     """The median per-round ratio and the middle half, or — where either row is missing."""
     if key not in results.rows or other not in results.rows:
         return "—"
-    return "{:.2f}× ({:.2f}–{:.2f})".format(*middle_half(per_round(results, key, other, cpu)))
+    return "{:.2f}× ({:.2f}–{:.2f})".format(*middle_half(per_round(results, key, other, cpu, field)))
 
 
 def _instructions(results: Results, key: str, other: str | None) -> str:
@@ -155,6 +156,8 @@ def docs_table(results: Results) -> str:
         ("instructions vs the original", lambda row: _instructions(results, row[0], ORIGINAL)),
         ("calling thread vs the original", lambda row: _median_ratio(results, row[0], ORIGINAL, cpu=False)),
         ("calling thread vs a deque append", lambda row: _median_ratio(results, row[0], "floor_deque", cpu=False)),
+        ("its own CPU vs a deque append's", lambda row: _median_ratio(results, row[0], "floor_deque",
+                                                                      field="thread_us")),
         ("distance from its floor", lambda row: _floor_distance(results, row[0], row[2])),
     )
     return table(columns, [row for row in DOCS_ROWS if row[0] in results.rows])
@@ -266,7 +269,8 @@ between implementations measured seconds apart, are what the targets are about."
 
 COST = """Every call is `track("api_request", 1, value, endpoint=..., method=..., status=..., user_id=...)`
 from a pool of 1,000 distinct calls, the same for every implementation. *Caller*: wall time of the
-loop / calls, while the implementation's own threads run. *Total CPU*: `process_time()` of the whole
+loop / calls, while the implementation's own threads run; *caller thread CPU*: that thread's own CPU
+(`thread_time()`) over the loop, without GIL waits or other processes' turns. *Total CPU*: `process_time()` of the whole
 process over the loop and the flush that exports everything, per event. Medians over the rounds;
 ratios are medians of per-round ratios to *vs*, with the middle half of the rounds in parentheses.
 After each round the delivery is counted where it landed (lines in the sink file, entries and records

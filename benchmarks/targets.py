@@ -71,10 +71,13 @@ def ratio(key: str, cpu: bool = True) -> Reading:
     return read
 
 
-def per_round(results: Results, key: str, other: str, cpu: bool = True) -> list[float]:
-    """``key``'s cost over ``other``'s, round by round (every row gains one sample per round, in order)."""
+def per_round(results: Results, key: str, other: str, cpu: bool = True, field: str | None = None) -> list[float]:
+    """``key``'s cost over ``other``'s, round by round (every row gains one sample per round, in order):
+    total CPU, the caller's wall time (``cpu=False``) or a ``Sample`` field named by ``field``."""
+    name = field or ("cpu_us" if cpu else "caller_us")
+
     def cost(sample: Any) -> float:
-        return float(sample.cpu_us if cpu else sample.caller_us)
+        return float(getattr(sample, name))
 
     return [cost(mine) / cost(theirs)
             for mine, theirs in zip(results.rows[key].samples, results.rows[other].samples, strict=True)]
@@ -82,11 +85,16 @@ def per_round(results: Results, key: str, other: str, cpu: bool = True) -> list[
 
 def versus(key: str, other: str, cpu: bool = True) -> Reading:
     """The median of ``key``'s per-round ratios to ``other`` (any row of the run, not only its
-    baseline), the middle half, and ⚠ for rounds where either was short."""
+    baseline), the middle half, and ⚠ for rounds where either was short. For the caller (``cpu=False``)
+    the verdict is on its wall time; the calling thread's own CPU ratio is shown beside it."""
     def read(results: Results) -> Measured:
         median, low, high = middle_half(per_round(results, key, other, cpu))
         short = sum(len(results.rows[k].problems) for k in {key, other})
-        return Measured(median, f"{median:.2f}× ({low:.2f}–{high:.2f})" + (f" ⚠ {short} short" if short else ""))
+        shown = f"{median:.2f}× ({low:.2f}–{high:.2f})"
+        if not cpu:
+            shown += "; its thread's CPU {:.2f}× ({:.2f}–{:.2f})".format(
+                *middle_half(per_round(results, key, other, field="thread_us")))
+        return Measured(median, shown + (f" ⚠ {short} short" if short else ""))
     return read
 
 

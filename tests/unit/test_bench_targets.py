@@ -18,10 +18,10 @@ from benchmarks.targets import ISSUE_27, Results, Target, per_round, rate_versus
 
 
 def _rows(**samples: list[tuple[float, float]]) -> dict[str, Row]:
-    """Rows of (caller µs, CPU µs) per round, in round order."""
+    """Rows of (caller µs, CPU µs) per round, in round order; the caller thread's own CPU is half its wall time."""
     rows = {}
     for key, pairs in samples.items():
-        rows[key] = Row(BY_KEY[key], samples=[Sample(caller, cpu) for caller, cpu in pairs])
+        rows[key] = Row(BY_KEY[key], samples=[Sample(caller, cpu, caller / 2) for caller, cpu in pairs])
     return rows
 
 
@@ -48,6 +48,7 @@ class TestRoundRatios:
         """Caller 1/1, 1.5/1, 4/2 over floor_deque: median 1.5, at the limit of 1.5 (a PASS)."""
         reading = versus("ours_stdout_metrics", "floor_deque", cpu=False)
         assert reading(RESULTS).value == pytest.approx(1.5)
+        assert reading(RESULTS).shown == "1.50× (1.25–1.75); its thread's CPU 1.50× (1.25–1.75)"  # 1, 1.5, 2
         assert Target("27", "", reading, 1.5).verdict(RESULTS)[1].startswith("PASS")
 
     def test_the_stdout_target_against_the_original_and_its_google_cloud_path(self) -> None:
