@@ -2,10 +2,11 @@
 set-up and ``gyrinx_tracker`` in every mode, side by side; results in ``RESULTS.md``.
 
 Data flows one way: ``workload`` (the calls) → ``impls`` (the table of implementations and where
-their output lands) → ``rounds`` (interleaved timing) and ``load`` (threads and bursts in fresh
-processes, every child process, callgrind) → ``targets`` (the table of what the issues ask) →
-``report`` (all the text of ``RESULTS.md``). ``receivers`` runs the counting Cloud Logging and OTLP
-servers in their own process. Phases with a child of their own: ``cardinality`` (one million
+their output lands; ``floors`` builds the floor rows of issue 27, the least each output needs) →
+``rounds`` (interleaved timing) and ``load`` (threads and bursts in fresh processes, every child
+process, callgrind) → ``targets`` (the table of what the issues ask) → ``report`` (all the text of
+``RESULTS.md``, and the table of ``docs/performance.md``). ``receivers`` runs the counting Cloud
+Logging and OTLP servers in their own process. Phases with a child of their own: ``cardinality`` (one million
 unique ids), ``import_time``, ``previous`` (the previous release), ``bursts`` (cold starts per
 policy, the API ceiling), ``catalogue_cost``. Outside ``python -m benchmarks``: ``request_latency``
 (run by ``make bench`` after it) and ``cli_summary`` (``make bench-cli``).

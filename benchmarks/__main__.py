@@ -21,11 +21,12 @@ from benchmarks import bursts, catalogue_cost, import_time, load, previous, repo
 from benchmarks.impls import IMPLS, Env, Sink, shutdown_app_providers
 from benchmarks.receivers import Endpoints, receivers
 from benchmarks.rounds import run_rounds
-from benchmarks.targets import ACCOUNTED, PAIRS, SIGNAL_PAIRS, Results
+from benchmarks.targets import ACCOUNTED, CALLGRIND_KEYS, Results
 from benchmarks.workload import request_calls
 
-THREADS = ("seed_local", "sdk_otlp", "ours_local_metrics", "ours_stdout_metrics", "ours_api_metrics",
-           "ours_otlp", "ours_app")
+# Each floor next to its mode, so that their runs, paired by index (targets.rate_versus), are close in time.
+THREADS = ("seed_local", "sdk_otlp", "ours_local_metrics", "floor_local", "ours_stdout_metrics", "floor_stdout",
+           "ours_api_metrics", "ours_otlp", "floor_otlp", "ours_app")
 BURSTS = ("sdk_otlp", "ours_local_metrics", "ours_otlp", "ours_app")
 # Variables that would steer the tracker away from what is being measured.
 STEERING = ("GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT", "K_SERVICE", "CLOUD_RUN_JOB", "OTEL_SERVICE_NAME",
@@ -43,10 +44,13 @@ def arguments() -> argparse.Namespace:
         parser.add_argument("--" + name.replace("_", "-"), type=type(full))
     parser.add_argument("--quick", action="store_true", help="a smoke run: small numbers, no RESULTS.md")
     parser.add_argument("--output", type=Path, help="default: benchmarks/RESULTS.md, nothing with --quick")
+    parser.add_argument("--docs", type=Path, help="the page whose marked table is rewritten from this run "
+                        "(report.docs_block); default: docs/performance.md, nothing with --quick")
     args = parser.parse_args()
     for name, (full, quick) in SETTINGS.items():
         setattr(args, name, getattr(args, name) or (quick if args.quick else full))
     args.output = args.output or (None if args.quick else Path(__file__).with_name("RESULTS.md"))
+    args.docs = args.docs or (None if args.quick else Path(__file__).parent.parent / "docs" / "performance.md")
     return args
 
 
@@ -91,20 +95,23 @@ def main() -> None:
         results = measure(args, endpoints, counted)
         if counted:  # with the receivers: the OTLP and API modes need them
             print(f"[4/4] callgrind, {load.SMALL:,} and {load.LARGE:,} calls", flush=True)
-            keys = dict.fromkeys([*(key for pair in PAIRS for key in pair), *(p[0] for p in SIGNAL_PAIRS)])
             try:
-                results.instructions = {key: load.instructions(key, endpoints) for key in keys}
+                results.instructions = {key: load.instructions(key, endpoints) for key in CALLGRIND_KEYS}
             except RuntimeError as error:
                 print(f"  ! {error}", file=sys.stderr)
     elapsed = time.perf_counter() - started
-    print(f"{report.instructions_table(results.instructions)}\n{report.targets_table(results)}\ntotal {elapsed:.0f} s")
+    print(f"{report.instructions_table(results.instructions)}\n{report.targets_table(results)}\n"
+          f"{report.docs_table(results)}\n{report.docs_throughput(results)}\ntotal {elapsed:.0f} s")
+    settings = (f"{args.rounds} rounds × {args.events:,} calls; threads {args.thread_runs} × "
+                f"{args.thread_seconds:g} s; bursts of "
+                f"{args.burst:,}; books {args.books_seconds:g} s; {args.cardinality_events:,} unique-id "
+                f"events; the whole run took {elapsed:.0f} s")
     if args.output is not None:
-        settings = (f"{args.rounds} rounds × {args.events:,} calls; threads {args.thread_runs} × "
-                    f"{args.thread_seconds:g} s; bursts of "
-                    f"{args.burst:,}; books {args.books_seconds:g} s; {args.cardinality_events:,} unique-id "
-                    f"events; the whole run took {elapsed:.0f} s")
         args.output.write_text(report.render(results, settings))
         print(f"wrote {args.output}")
+    if args.docs is not None:
+        report.write_docs(args.docs, report.docs_block(results, settings, args.quick))
+        print(f"rewrote the table of {args.docs}")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import gyrinx_tracker
+from benchmarks import floors
 from benchmarks.receivers import Endpoints, counts
 from benchmarks.workload import EVENT, request_calls
 
@@ -134,6 +135,8 @@ def _received(env: Env, where: str) -> Callable[[], Delivery]:
         if where == "lines+metric lines":
             return (env.sink.lines(), *env.sink.metric_totals())
         got = counts(env.receiver())
+        if where == "logs only":
+            return got["logs"], None, None
         metrics = got["metrics"].get(COUNTER, 0.0), got["metrics"].get(HISTOGRAM, 0.0)
         if where == "lines+otlp metrics":
             return (env.sink.lines(), *metrics)
@@ -256,6 +259,27 @@ def ours_otlp(env: Env) -> Runner:
     return _ours(env, _received(env, "logs"), exporter="otlp")
 
 
+def floor_deque(env: Env) -> Runner:
+    """Received: the calls the deque held at each flush (there is nowhere else for them to land)."""
+    floor = floors.DequeFloor()
+    return Runner(floor.track_function(), floor.flush, lambda: (floor.held, None, None))
+
+
+def _floor(env: Env, write: floors.Write, stamped: bool, where: str, close: Callable[[], None] = lambda: None) -> Runner:
+    floor = floors.BatchFloor(write, stamped)
+
+    def closing() -> None:
+        floor.close()
+        close()
+
+    return Runner(floor.track_function(), floor.flush, _received(env, where), close=closing)
+
+
+def floor_otlp(env: Env) -> Runner:
+    requests = floors.OtlpRequests(env.receiver()["otlp"].removeprefix("http://"))
+    return _floor(env, requests, True, "logs only", requests.close)
+
+
 _app: list[Any] = []
 
 
@@ -300,5 +324,27 @@ IMPLS: tuple[Impl, ...] = (
     Impl("ours_otlp", ours_otlp, "`exporter=\"otlp\"`: logs, counter and histogram over OTLP gRPC", "seed_local"),
     Impl("ours_app", ours_app, "`exporter=\"auto\"` into the app's global SDK providers (set up as `sdk_otlp`'s)",
          "seed_local"),
+    # The floors (benchmarks/floors.py, issue 27): what each mode would cost with nothing but its output's work.
+    Impl("floor_deque", floor_deque, "floor of the calling thread: `dq.append((event, n, value, labels))` and "
+         "nothing else; the deque is emptied (and counted) at flush, never written anywhere", "seed_local"),
+    Impl("floor_local", lambda env: _floor(env, floors.local_lines(env.sink.file), False, "lines"), "floor of the "
+         "local output: the caller appends `(event, n, value, labels)` to a deque (and waits while it holds over "
+         "20,000, the tracker's default bound); a thread wakes every 5 ms, "
+         "takes batches of 512, `json.dumps` of the original payload per event, one write and flush per batch to "
+         "the sink file. No time or call site captured, no logging handler, no metric lines, no books, no "
+         "validation, redaction or size limits", "seed_local"),
+    Impl("floor_stdout", lambda env: _floor(env, floors.CloudRunLines(env.sink.file, PROJECT), True, "lines"),
+         "floor of Cloud Run stdout: the caller appends `(time_ns(), the OpenTelemetry context, event, n, value, "
+         "labels)`; the thread writes Cloud Run structured lines (`severity`, `time` with its head cached per "
+         "second, the trace fields when the context has a valid span, the payload's keys) as compact JSON through "
+         "the public encoder, batches of 512, one write and flush per batch to the sink file. No metrics, no "
+         "books, no `fit()` to the entry limits, no PIPE_BUF packing or line lock, no validation or redaction",
+         "seed_local"),
+    Impl("floor_otlp", floor_otlp, "floor of OTLP: stamped calls as `floor_stdout`; per batch of 512 an "
+         "`ExportLogsServiceRequest` written by hand from bytes cached per (event, labels) (the body's event and "
+         "labels pairs, the `gyrinx.event`/`gyrinx.label.*` attributes, the event name; per event only time, n "
+         "and value encoded), one raw unary gRPC call of the bytes to the loopback receiver, which counts the "
+         "records. Logs only: no counter or histogram; no books, attribute limits, request splitting, retries "
+         "or concurrency", "seed_local"),
 )
 BY_KEY = {impl.key: impl for impl in IMPLS}

@@ -15,7 +15,7 @@ from typing import Any
 
 from benchmarks.impls import IMPLS
 from benchmarks.rounds import Row, middle_half
-from benchmarks.targets import TARGETS, Results
+from benchmarks.targets import ISSUE_27, TARGETS, THROUGHPUT_PAIRS, Results, Target, per_round, rate_versus
 
 PACKAGES = ("opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-grpc", "google-cloud-logging", "grpcio")
 Columns = tuple[tuple[str, Callable[[Any], Any]], ...]
@@ -33,6 +33,7 @@ def _ratio(values: list[float]) -> str:
 COSTS: Columns = (
     ("key", lambda row: f"`{row.impl.key}`"),
     ("caller µs/call", lambda row: f"{middle_half([s.caller_us for s in row.samples])[0]:.2f}"),
+    ("caller thread CPU µs/call", lambda row: f"{middle_half([s.thread_us for s in row.samples])[0]:.2f}"),
     ("total CPU µs/event", lambda row: f"{middle_half([s.cpu_us for s in row.samples])[0]:.2f}"),
     ("caller × (middle half)", lambda row: _ratio(row.caller_x)),
     ("CPU × (middle half)", lambda row: _ratio(row.cpu_x)),
@@ -103,8 +104,98 @@ TARGET_COLUMNS: Columns = (("issue", lambda t: f"#{t[0].issue}"), ("target", lam
                            ("measured", lambda t: t[1][0]), ("verdict", lambda t: t[1][1]))
 
 
-def targets_table(results: Results) -> str:
-    return table(TARGET_COLUMNS, ((target, target.verdict(results)) for target in TARGETS))
+def targets_table(results: Results, targets: tuple[Target, ...] = TARGETS) -> str:
+    return table(TARGET_COLUMNS, ((target, target.verdict(results)) for target in targets))
+
+
+# docs/performance.md's table: (key, what it is, its floor); every ratio is to the original tracker (seed_local).
+DOCS_ROWS = (
+    ("ours_local_metrics", "local as shipped (event and metric lines)", "floor_local"),
+    ("ours_local", "local, logs only (`local_metrics=False`)", "floor_local"),
+    ("ours_stdout_metrics", "**Cloud Run stdout as shipped** (metrics to Cloud Monitoring)", "floor_stdout"),
+    ("ours_stdout", "Cloud Run stdout, logs only", "floor_stdout"),
+    ("ours_api_metrics", "Cloud Logging API as shipped (metrics to Cloud Monitoring)", None),
+    ("ours_api", "Cloud Logging API, logs only", None),
+    ("ours_otlp", "OTLP (logs, counter, histogram)", "floor_otlp"),
+    ("ours_app", "the app's own providers (OTLP)", None),
+    ("sdk_otlp", "hand-written SDK set-up, for scale", None),
+    ("floor_deque", "floor of the calling thread: a deque append of the same arguments", None),
+    ("floor_local", "floor of local: `json.dumps` lines, one write per batch", None),
+    ("floor_stdout", "floor of Cloud Run stdout: structured lines, one write per batch", None),
+    ("floor_otlp", "floor of OTLP: requests from bytes cached per label set, one gRPC call per batch (logs only)", None),
+)
+ORIGINAL = "seed_local"
+
+
+def _median_ratio(results: Results, key: str, other: str, cpu: bool = True, field: str | None = None) -> str:
+    """The median per-round ratio and the middle half, or — where either row is missing."""
+    if key not in results.rows or other not in results.rows:
+        return "—"
+    return "{:.2f}× ({:.2f}–{:.2f})".format(*middle_half(per_round(results, key, other, cpu, field)))
+
+
+def _instructions(results: Results, key: str, other: str | None) -> str:
+    counted = results.instructions or {}
+    if other is None or key not in counted or other not in counted:
+        return "—"
+    return f"{counted[key] / counted[other]:.2f}×"
+
+
+def _floor_distance(results: Results, key: str, floor: str | None) -> str:
+    if floor is None:
+        return "—"
+    counted = _instructions(results, key, floor)
+    return f"{_median_ratio(results, key, floor).split(' ')[0]} CPU" + ("" if counted == "—" else f", {counted} instructions")
+
+
+def docs_table(results: Results) -> str:
+    """The table docs/performance.md shows: each mode and floor against the original, from one run."""
+    columns: Columns = (
+        ("mode", lambda row: row[1]),
+        ("total CPU vs the original (middle half)", lambda row: _median_ratio(results, row[0], ORIGINAL)),
+        ("instructions vs the original", lambda row: _instructions(results, row[0], ORIGINAL)),
+        ("calling thread vs the original", lambda row: _median_ratio(results, row[0], ORIGINAL, cpu=False)),
+        ("calling thread vs a deque append", lambda row: _median_ratio(results, row[0], "floor_deque", cpu=False)),
+        ("its own CPU vs a deque append's", lambda row: _median_ratio(results, row[0], "floor_deque",
+                                                                      field="thread_us")),
+        ("distance from its floor", lambda row: _floor_distance(results, row[0], row[2])),
+    )
+    return table(columns, [row for row in DOCS_ROWS if row[0] in results.rows])
+
+
+def docs_throughput(results: Results) -> str:
+    """Eight threads: each mode's median events/s received beside its floor's."""
+    def cell(key: str) -> str:
+        run = results.threads.get(key, {})
+        return "—" if "delivered_per_s" not in run else f"{run['delivered_per_s']:,.0f}"
+
+    columns: Columns = (
+        ("mode (8 threads, one process)", lambda pair: f"`{pair[0]}`"),
+        ("events/s received (median run)", lambda pair: cell(pair[0])),
+        ("its floor's", lambda pair: f"{cell(pair[1])} (`{pair[1]}`)"),
+        ("ratio, run by run", lambda pair: Target("27", "", rate_versus(*pair), reported=True).verdict(results)[0]),
+    )
+    return table(columns, THROUGHPUT_PAIRS)
+
+
+DOCS_BEGIN = "<!-- make bench writes from here: benchmarks/report.py, docs_block() -->"
+DOCS_END = "<!-- make bench writes up to here -->"
+
+
+def docs_block(results: Results, settings: str, quick: bool) -> str:
+    origin = ("**A `--quick` smoke run (two short rounds, no callgrind), not a `make bench` run: placeholder "
+              "numbers, to be replaced by the next `make bench`.** " if quick else "")
+    return (f"{DOCS_BEGIN}\n{origin}From `python -m benchmarks` ({settings}):\n\n{machine()}\n\n"
+            f"{docs_table(results)}\n\n{docs_throughput(results)}\n{DOCS_END}")
+
+
+def write_docs(path: Any, block: str) -> None:
+    """Replace the block between the markers of ``path`` (docs/performance.md) with ``block``."""
+    text = path.read_text()
+    begin, end = text.find(DOCS_BEGIN), text.find(DOCS_END)
+    if begin < 0 or end < begin:
+        raise ValueError(f"{path} has no block between {DOCS_BEGIN!r} and {DOCS_END!r}")
+    path.write_text(text[:begin] + block + text[end + len(DOCS_END):])
 
 
 def cost_table(rows: dict[str, Row]) -> str:
@@ -178,7 +269,8 @@ between implementations measured seconds apart, are what the targets are about."
 
 COST = """Every call is `track("api_request", 1, value, endpoint=..., method=..., status=..., user_id=...)`
 from a pool of 1,000 distinct calls, the same for every implementation. *Caller*: wall time of the
-loop / calls, while the implementation's own threads run. *Total CPU*: `process_time()` of the whole
+loop / calls, while the implementation's own threads run; *caller thread CPU*: that thread's own CPU
+(`thread_time()`) over the loop, without GIL waits or other processes' turns. *Total CPU*: `process_time()` of the whole
 process over the loop and the flush that exports everything, per event. Medians over the rounds;
 ratios are medians of per-round ratios to *vs*, with the middle half of the rounds in parentheses.
 After each round the delivery is counted where it landed (lines in the sink file, entries and records
@@ -196,6 +288,12 @@ implementations interleaved run by run (`load.repeated`), and the row is its med
 On this shared machine, 2-s runs of the same code minutes apart have differed by a quarter (OTLP,
 73,304 to 96,990 events/s on 2026-12-07): one run cannot decide a target."""
 
+
+ISSUE_27_TEXT = """Each mode against the original tracker (`seed_local`) and against its floor (`floor_*`,
+`benchmarks/floors.py`: the least a pipeline writing the same output does, measured in the same rounds and
+counted where its output landed; each floor's description below says what it leaves out). Ratios are
+medians of per-round ratios, the middle half of the rounds in parentheses; instructions are counted under
+callgrind; the 8-thread ratios pair each mode's runs with its floor's, interleaved (`load.repeated`)."""
 
 IMPORT = """`import gyrinx_tracker` in a fresh interpreter, the cumulative time `-X importtime` reports for it
 (`benchmarks/import_time.py`): median {median_ms:.1f} ms, min {min_ms:.1f}, max {max_ms:.1f}, over {runs} runs."""
@@ -223,7 +321,9 @@ that process."""
 def render(results: Results, settings: str) -> str:
     problems = "\n".join(f"- ⚠ `{key}`: {p}" for key, row in results.rows.items() for p in row.problems)
     sections = (
-        INTRO, machine() + f"\n- Settings: {settings}", "## Targets", targets_table(results),
+        INTRO, machine() + f"\n- Settings: {settings}", "## Issue 27: every mode near its floor", ISSUE_27_TEXT,
+        targets_table(results, ISSUE_27), docs_table(results), docs_throughput(results),
+        "## Targets", targets_table(results, tuple(t for t in TARGETS if t not in ISSUE_27)),
         "## Per-call cost", COST, cost_table(results.rows), problems,
         "\n".join(f"- `{impl.key}`: {impl.about}" for impl in IMPLS),
         "## Eight threads", LOAD.format(what="8 threads call as fast as they can") + THREAD_RUNS,

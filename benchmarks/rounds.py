@@ -2,7 +2,7 @@
 
 Round ``r`` runs the table rotated by ``r``, so none is always first (cold caches) or last (most
 garbage). *Caller* = wall time of the loop / calls (our worker competes for the GIL meanwhile, which
-the caller pays); *total CPU* = ``process_time()`` of all threads over the loop and the flush that
+the caller pays), and the calling thread's own CPU over it; *total CPU* = ``process_time()`` of all threads over the loop and the flush that
 exports everything / calls (the receivers run in another process). Ratios are taken within a round,
 against a baseline measured seconds apart; medians over rounds cancel most of a shared machine's
 drift. After every round the delivery is counted where it landed; a shortfall marks the row.
@@ -25,6 +25,10 @@ from benchmarks.workload import EVENT, Call
 class Sample(NamedTuple):
     caller_us: float
     cpu_us: float
+    # The calling thread's own CPU over the loop (``thread_time()``): its work without the time it
+    # waited for the GIL or was descheduled by other processes, the steadier figure beside a bare
+    # deque append's on a loaded machine.
+    thread_us: float = 0.0
 
 
 @dataclass
@@ -43,10 +47,12 @@ class Row:
 
 
 def middle_half(values: list[float]) -> tuple[float, float, float]:
-    """Median and the quartiles around it (the middle half of the rounds)."""
+    """Median and the quartiles around it (the middle half of the rounds). Inclusive quartiles: they
+    stay within the values measured (the default method extrapolates past them with few rounds, which
+    gave a --quick run of two rounds negative ratios)."""
     if len(values) < 2:
         return values[0], values[0], values[0]
-    low, median, high = statistics.quantiles(values, n=4)
+    low, median, high = statistics.quantiles(values, n=4, method="inclusive")
     return median, low, high
 
 
@@ -56,12 +62,12 @@ def span(runner: Runner, load: Callable[[Callable[..., None]], int]) -> dict[str
     meanwhile where the output lands (``got``: records, counter total, histogram count, None where
     not counted) and in our books (``books``: emitted, exported, dropped; None: no books)."""
     books0, got0 = runner.books(), runner.delivered()
-    cpu0, start = time.process_time(), time.perf_counter()
+    cpu0, thread0, start = time.process_time(), time.thread_time(), time.perf_counter()
     calls = load(runner.track)
-    loop = time.perf_counter() - start
+    loop, thread = time.perf_counter() - start, time.thread_time() - thread0
     runner.flush()
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
-    return {"calls": calls, "loop_s": loop, "wall_s": wall, "cpu_s": cpu, "got": _change(got0, runner.delivered()),
+    return {"calls": calls, "loop_s": loop, "thread_s": thread, "wall_s": wall, "cpu_s": cpu, "got": _change(got0, runner.delivered()),
             "books": _change(books0, runner.books())}
 
 
@@ -86,7 +92,7 @@ def measure(runner: Runner, calls: list[Call]) -> tuple[Sample, list[str]]:
     for what, got in zip(("log records", "counter total", "histogram count"), made["got"], strict=True):
         if got is not None and got != n:
             problems.append(f"{what} {got:g} of {n}")
-    return Sample(made["loop_s"] / n * 1e6, made["cpu_s"] / n * 1e6), problems
+    return Sample(made["loop_s"] / n * 1e6, made["cpu_s"] / n * 1e6, made["thread_s"] / n * 1e6), problems
 
 
 def run_rounds(impls: tuple[Impl, ...], rounds: int, calls: list[Call], env: Env) -> dict[str, Row]:

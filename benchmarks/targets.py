@@ -6,6 +6,7 @@ missing says so. Adding a target is adding a row to ``TARGETS``.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -44,12 +45,15 @@ class Target:
     limit: float = 1.0
     at_least: bool = False
     check: bool = False
+    reported: bool = False  # a distance shown for the record, with no limit to pass
 
     def verdict(self, results: Results) -> tuple[str, str]:
         try:
             value, shown = self.read(results)
-        except (KeyError, TypeError):
+        except (KeyError, TypeError, IndexError, ZeroDivisionError, ValueError):  # StatisticsError is one
             return "not measured in this run", "—"
+        if self.reported:
+            return shown, "reported"
         ok = value >= self.limit if self.at_least else value <= self.limit
         if self.check:
             return shown, "PASS" if ok else "MISS"
@@ -64,6 +68,48 @@ def ratio(key: str, cpu: bool = True) -> Reading:
         median, low, high = middle_half(row.cpu_x if cpu else row.caller_x)
         short = f" ⚠ {len(row.problems)} round(s) short" if row.problems else ""
         return Measured(median, f"{median:.2f}× ({low:.2f}–{high:.2f}){short}")
+    return read
+
+
+def per_round(results: Results, key: str, other: str, cpu: bool = True, field: str | None = None) -> list[float]:
+    """``key``'s cost over ``other``'s, round by round (every row gains one sample per round, in order):
+    total CPU, the caller's wall time (``cpu=False``) or a ``Sample`` field named by ``field``."""
+    name = field or ("cpu_us" if cpu else "caller_us")
+
+    def cost(sample: Any) -> float:
+        return float(getattr(sample, name))
+
+    return [cost(mine) / cost(theirs)
+            for mine, theirs in zip(results.rows[key].samples, results.rows[other].samples, strict=True)]
+
+
+def versus(key: str, other: str, cpu: bool = True) -> Reading:
+    """The median of ``key``'s per-round ratios to ``other`` (any row of the run, not only its
+    baseline), the middle half, and ⚠ for rounds where either was short. For the caller (``cpu=False``)
+    the verdict is on its wall time; the calling thread's own CPU ratio is shown beside it."""
+    def read(results: Results) -> Measured:
+        median, low, high = middle_half(per_round(results, key, other, cpu))
+        short = sum(len(results.rows[k].problems) for k in {key, other})
+        shown = f"{median:.2f}× ({low:.2f}–{high:.2f})"
+        if not cpu:
+            shown += "; its thread's CPU {:.2f}× ({:.2f}–{:.2f})".format(
+                *middle_half(per_round(results, key, other, field="thread_us")))
+        return Measured(median, shown + (f" ⚠ {short} short" if short else ""))
+    return read
+
+
+def rate_versus(key: str, floor: str) -> Reading:
+    """Events/s received under 8 threads over the floor's, run by run (``load.repeated`` interleaves
+    them, so run i of each is minutes-close): the median ratio, its range, and our books. Books
+    that are not exact in some run make the reading 0 (a MISS), whatever the rate."""
+    def read(results: Results) -> Measured:
+        mine, theirs = results.threads[key], results.threads[floor]
+        ratios = [a / b for a, b in zip(mine["rates"], theirs["rates"], strict=True)]
+        median = statistics.median(ratios)
+        exact = mine["balanced"] and mine["exact"]
+        shown = (f"{median:.2f}× (runs {min(ratios):.2f}–{max(ratios):.2f}; medians {mine['delivered_per_s']:,.0f} "
+                 f"vs {theirs['delivered_per_s']:,.0f}/s; books {'exact in every run' if exact else 'NOT exact'})")
+        return Measured(median if exact else 0.0, shown)
     return read
 
 
@@ -147,9 +193,44 @@ def app_overhead(results: Results) -> Measured:
 PAIRS = (("ours_local", "seed_local"), ("ours_stdout", "seed_gcp"))  # callgrind cross-checks
 # (ours, seed, issue, limit): the issue 10 modes, all three signals
 SIGNAL_PAIRS = (("ours_local_metrics", "seed_local", "10", 1.0), ("ours_otlp", "seed_local", "10", 2.0))
+# Issue 27: every mode near its floor (benchmarks/floors.py). (ours, its floor): total CPU and instructions.
+FLOOR_PAIRS = (("ours_local_metrics", "floor_local"), ("ours_local", "floor_local"),
+               ("ours_stdout_metrics", "floor_stdout"), ("ours_stdout", "floor_stdout"), ("ours_otlp", "floor_otlp"))
+# (ours, limit over seed_local): total CPU per round, and instructions under callgrind
+SHIPPED_LIMITS = (("ours_stdout_metrics", "Cloud Run stdout as shipped", 0.5), ("ours_otlp", "OTLP, three signals", 0.4),
+                  ("ours_local_metrics", "local as shipped", 0.4))
+CALLERS = ("ours_local", "ours_local_metrics", "ours_stdout", "ours_stdout_metrics", "ours_api", "ours_api_metrics",
+           "ours_otlp")  # calling thread: ours_app is reported (its worker is the app's SDK pipeline)
+# (ours, its floor) under 8 threads: at least 0.8x the floor's events/s
+THROUGHPUT_PAIRS = (("ours_local_metrics", "floor_local"), ("ours_stdout_metrics", "floor_stdout"),
+                    ("ours_otlp", "floor_otlp"))
+CALLGRIND_KEYS = tuple(dict.fromkeys([*(key for pair in (*PAIRS, *FLOOR_PAIRS) for key in pair),
+                                      *(p[0] for p in SIGNAL_PAIRS), "seed_local"]))
 CATALOGUE_WORKLOADS = (("repeating", "repeating labels"), ("unique", "a unique id label"))
 
+ISSUE_27: tuple[Target, ...] = (
+    *(Target("27", f"{words}: total CPU ≤ {limit}× `seed_local`", versus(key, "seed_local"), limit)
+      for key, words, limit in SHIPPED_LIMITS),
+    Target("27", "Cloud Run stdout as shipped: total CPU against the original's Google Cloud path (`seed_gcp`)",
+           versus("ours_stdout_metrics", "seed_gcp"), reported=True),
+    *(Target("27", f"{words}: instructions/event ≤ {limit}× `seed_local` (callgrind)", instructions(key, "seed_local"),
+             limit) for key, words, limit in SHIPPED_LIMITS),
+    *(Target("27", f"`{key}` calling thread ≤ 0.1× `seed_local`", versus(key, "seed_local", cpu=False), 0.1)
+      for key in CALLERS),
+    *(Target("27", f"`{key}` calling thread ≤ 1.5× `floor_deque` (a deque append of the same arguments)",
+             versus(key, "floor_deque", cpu=False), 1.5) for key in CALLERS),
+    Target("27", "`ours_app` calling thread over `floor_deque`", versus("ours_app", "floor_deque", cpu=False),
+           reported=True),
+    *(Target("27", f"`{key}` distance from its floor: total CPU over `{floor}`", versus(key, floor), reported=True)
+      for key, floor in FLOOR_PAIRS),
+    *(Target("27", f"`{key}` distance from its floor: instructions over `{floor}` (callgrind)",
+             instructions(key, floor), reported=True) for key, floor in FLOOR_PAIRS),
+    *(Target("27", f"`{key}`, 8 threads: events/s received ≥ 0.8× `{floor}`'s, books exact", rate_versus(key, floor),
+             0.8, True) for key, floor in THROUGHPUT_PAIRS),
+)
+
 TARGETS: tuple[Target, ...] = (
+    *ISSUE_27,
     Target("3", "local: total CPU ≤ 1.0× `seed_local`", ratio("ours_local")),
     Target("3", "local: caller ≤ 0.25× `seed_local`", ratio("ours_local", cpu=False), 0.25),
     Target("3", "stdout: total CPU ≤ 1.0× `seed_gcp`", ratio("ours_stdout")),
