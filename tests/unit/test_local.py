@@ -56,6 +56,7 @@ class TestOriginalContract:
 
     @pytest.mark.parametrize(("name", "n", "value", "labels"), [
         ("api_call", 1, None, {}),
+        ("labels_no_value", 1, None, {"endpoint": "/api/v1/fighters", "status": 200}),
         ("checkout_v2", 7, 0.1, {"ünïcode": "→ ✓", "q": "\"quoted\" \\ \n", "nested": {"list": [1, 2.5, None, True]}}),
         ("big", 2**53, 1e300, {"tiny": 5e-324, "neg": -0.0, "int": -(2**52), "empty": "", "none": None}),
         ("int_value", 3, 12, {"flag": False}),

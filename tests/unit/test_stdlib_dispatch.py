@@ -378,6 +378,74 @@ class RecordingStream:
         return None
 
 
+# ASCII lines (the usual JSON lines) around the run limit: a line that fills a run to the byte, one
+# a byte over it, one far over it alone, empty ones.
+ASCII_MESSAGES = ([message for message in MESSAGES[:6] if message.isascii()]
+                  + ["y" * (PIPE_BUF - 1), "", "z" * PIPE_BUF, "w" * 100, "v" * (PIPE_BUF - 101)]) * 30
+
+
+class FlakyStream(RecordingStream):
+    """Fails every third write: the runs that fail are reported, the others kept."""
+
+    def __init__(self, encoding: str) -> None:
+        super().__init__(encoding)
+        self.calls = 0
+
+    def write(self, text: str) -> int:
+        self.calls += 1
+        if self.calls % 3 == 0:
+            raise OSError("the stream hiccuped")
+        return super().write(text)
+
+
+class TestAsciiRuns:
+    """Bare ASCII messages to a one-byte stream are cut into runs from their lengths, not line by line:
+    the same writes (each run's bytes) and the same reports as records written line by line."""
+
+    @pytest.mark.parametrize("encoding", ["utf-8", "ascii", "latin-1", "cp1252", "utf-16-le"])
+    def test_messages_are_written_in_the_runs_records_are(self, encoding: str) -> None:
+        by_records, by_messages = _fresh_tree()[1], _fresh_tree()[1]
+        streams = RecordingStream(encoding), RecordingStream(encoding)
+        for logger, stream in zip((by_records, by_messages), streams, strict=True):
+            logger.addHandler(logging.StreamHandler(stream))  # type: ignore[arg-type]
+        make = record_maker(by_records)
+        dispatch(by_records, [make(message, 0, {}) for message in ASCII_MESSAGES])
+        plan = stdlib_dispatch.message_plan(by_messages)
+        assert plan is not None
+        make_other = record_maker(by_messages)
+        stdlib_dispatch.dispatch_messages(plan, ASCII_MESSAGES, lambda index: make_other(ASCII_MESSAGES[index], 0, {}))
+        assert streams[1].writes == streams[0].writes
+        assert b"".join(streams[1].writes).decode(encoding) == "".join(message + "\n" for message in ASCII_MESSAGES)
+        assert 1 < len(streams[1].writes) < len(ASCII_MESSAGES)  # runs, not a write per line
+
+    def test_a_failed_run_reports_its_first_record_as_line_by_line(self) -> None:
+        by_records, by_messages = _fresh_tree()[1], _fresh_tree()[1]
+        handlers = Failing(FlakyStream("utf-8")), Failing(FlakyStream("utf-8"))
+        for logger, handler in zip((by_records, by_messages), handlers, strict=True):
+            logger.addHandler(handler)
+        make = record_maker(by_records)
+        dispatch(by_records, [make(message, 0, {}) for message in ASCII_MESSAGES])
+        plan = stdlib_dispatch.message_plan(by_messages)
+        assert plan is not None
+        make_other = record_maker(by_messages)
+        stdlib_dispatch.dispatch_messages(plan, ASCII_MESSAGES, lambda index: make_other(ASCII_MESSAGES[index], 0, {}))
+        assert handlers[1].errors == handlers[0].errors and handlers[0].errors
+        assert handlers[1].stream.writes == handlers[0].stream.writes
+
+    def test_a_custom_terminator_ends_each_line(self) -> None:
+        logger = _fresh_tree()[1]
+        stream = RecordingStream("utf-8")
+        handler = logging.StreamHandler(stream)  # type: ignore[arg-type]
+        handler.terminator = "\r\n"
+        logger.addHandler(handler)
+        plan = stdlib_dispatch.message_plan(logger)
+        assert plan is not None
+        make = record_maker(logger)
+        stdlib_dispatch.dispatch_messages(plan, ASCII_MESSAGES, lambda index: make(ASCII_MESSAGES[index], 0, {}))
+        assert b"".join(stream.writes).decode() == "".join(message + "\r\n" for message in ASCII_MESSAGES)
+        assert all(len(data) <= PIPE_BUF or data.count(b"\n") == 1 for data in stream.writes)
+
+
 class TestRuns:
     @pytest.mark.parametrize("encoding", ["utf-8", "utf-16-le", "ascii"])
     def test_each_write_is_whole_lines_within_pipe_buf_or_one_long_line(self, encoding: str) -> None:

@@ -44,7 +44,10 @@ from __future__ import annotations
 import codecs
 import contextlib
 import logging
+from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
+from itertools import accumulate
+from operator import add
 from types import FunctionType, MethodType
 from typing import Any, cast, overload
 
@@ -219,10 +222,15 @@ def _write_runs(handler: logging.StreamHandler[Any], records: Sequence[logging.L
     terminator = handler.terminator
     index, total = 0, len(records)
     carried: str | None = None  # the text of the record that did not fit the last run: formatted once, as by emit
+    joined = _Joined(messages, terminator) if messages is not None else None
     while index < total:
         with _locked(handler):
             stream = handler.stream  # per run, as emit reads it per record: setStream may come between
             one_byte = _one_byte_ascii(stream)
+            if joined is not None and carried is None and one_byte and joined.ascii:
+                first, index = index, joined.run_end(index)
+                _write_run(handler, stream, joined.text(first, index), records, first)
+                continue
             run: list[str] = []
             size, first = 0, index
             if carried is not None:  # the run's first line: it fits, whatever its length
@@ -256,13 +264,50 @@ def _write_runs(handler: logging.StreamHandler[Any], records: Sequence[logging.L
                 size += length
                 index += 1
             if run:
-                try:
-                    stream.write("".join(run))
-                    handler.flush()
-                except RecursionError:
-                    raise
-                except Exception:  # noqa: BLE001 - as StreamHandler.emit: reported, never raised
-                    handler.handleError(records[first])
+                _write_run(handler, stream, "".join(run), records, first)
+
+
+def _write_run(handler: logging.StreamHandler[Any], stream: Any, text: str,
+               records: Sequence[logging.LogRecord], first: int) -> None:
+    """One run's write and flush; a failure is reported for the run's first record, as ``emit`` would."""
+    try:
+        stream.write(text)
+        handler.flush()
+    except RecursionError:
+        raise
+    except Exception:  # noqa: BLE001 - as StreamHandler.emit: reported, never raised
+        handler.handleError(records[first])
+
+
+class _Joined:
+    """A batch's bare messages as one text of lines, cut into runs without a step per line.
+
+    For an ASCII text written to a stream whose encoding takes one byte per ASCII character, a
+    line's bytes are its characters: the runs ``_write_runs`` makes line by line (whole lines, at
+    most ``PIPE_BUF`` bytes, a longer line alone) are found from the lines' ends with ``bisect``,
+    and each run's text is a slice of the joined lines. The lengths, their running total and the
+    join are each one call into C, where a loop over the lines costs a dozen bytecodes per line.
+    """
+
+    def __init__(self, messages: Sequence[str], terminator: str) -> None:
+        self._text = terminator.join(messages) + terminator if messages else ""
+        # str.isascii reads a flag the string keeps: no scan
+        self.ascii = self._text.isascii() and bool(terminator)
+        step = len(terminator)
+        # line i ends after the first i + 1 messages and i + 1 terminators
+        self._ends = (list(map(add, accumulate(map(len, messages)), range(step, step * len(messages) + 1, step)))
+                      if self.ascii and step else [])
+
+    def run_end(self, start: int) -> int:
+        """The index after the last line of the run that starts at line ``start``."""
+        ends = self._ends
+        offset = ends[start - 1] if start else 0
+        return max(bisect_right(ends, offset + PIPE_BUF, start), start + 1)
+
+    def text(self, start: int, end: int) -> str:
+        """Lines ``start`` to ``end`` (exclusive), each with its terminator."""
+        ends = self._ends
+        return self._text[ends[start - 1] if start else 0:ends[end - 1]]
 
 
 def _write_shared(handler: logging.StreamHandler[Any], records: Sequence[logging.LogRecord],
