@@ -52,7 +52,7 @@ def floor(event: str, n: int = 1, value: float | None = None, **labels: Any) -> 
 def _sink() -> Any:
     handle, path = tempfile.mkstemp(dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
     os.unlink(path)
-    return open(handle, "w")  # noqa: SIM115 - lives as long as the process
+    return open(handle, "w")  # lives as long as the process
 
 
 def _seed() -> Callable[..., None]:
