@@ -10,7 +10,8 @@ Three callables get the same calls (``workload.request_calls``: one event, a val
 - ``seed``: the original tracker, ``logger.info(json.dumps(payload))`` into a ``StreamHandler``.
 
 ``python -m benchmarks.caller_floor time [local|stdout] [ROUNDS]``: interleaved bursts in one process
-(the order rotates per round), medians of per-round ratios. Wall time on a shared machine is noisy:
+(the order rotates per round), the calling thread's CPU time, medians of per-round ratios. Timings on a
+shared machine are noisy:
 ``python -m benchmarks.caller_floor instr [local|stdout]`` counts instructions per call of each
 callable under callgrind instead (two burst sizes per callable, the difference per call: start-up
 cancels; each run ends with ``os._exit`` so no flush or exit hook is counted).
@@ -89,14 +90,16 @@ def _configure(mode: str) -> None:
 
 
 def _burst(track: Callable[..., None], calls: list[tuple[float, dict[str, Any]]]) -> float:
-    """Seconds for the burst, GC off (as in the harness' rounds, a collection is nobody's cost)."""
+    """CPU seconds of this thread for the burst, GC off (as in the harness' rounds, a collection is
+    nobody's cost). Thread CPU time, not wall time: on a shared machine a burst's wall time is
+    mostly other processes' and threads' turns."""
     gc.collect()
     gc.disable()
     try:
-        start = time.perf_counter()
+        start = time.thread_time()
         for value, labels in calls:
             track(EVENT, 1, value, **labels)
-        return time.perf_counter() - start
+        return time.thread_time() - start
     finally:
         gc.enable()
 
