@@ -56,7 +56,9 @@ class Pipeline:
         self._state = State.SYNC if config.delivery == "sync" else State.IDLE
         self._max = config.max_queue
         self._strict = config.strict
-        self._wake_at = config.batch_size
+        self._lenient = not config.strict  # the hot path asks this: one attribute, no negation
+        # The queue's length before an event at which that event completes a batch: the worker is woken.
+        self._ring_from = config.batch_size - 1
         self._per_thread = threading.local()
         self._starting = False
         self._catalogue = _catalogue.install(config)  # read at start-up: a bad file warns now, once
@@ -88,7 +90,8 @@ class Pipeline:
         """
         queue = self._queue
         state = self._state
-        if (state is not _RUNNING or len(queue) >= self._max) and not self._admits(state):
+        size = len(queue)  # before this call's event: one len() serves the limit and the wake-up
+        if (state is not _RUNNING or size >= self._max) and not self._admits(state):
             return
         thread = None
         if site is not None:
@@ -96,12 +99,12 @@ class Pipeline:
                 thread = _here.thread
             except AttributeError:  # this thread's first event
                 thread = _here.thread = current_thread()
-        if not self._strict and queueable(event, n, value, labels):
+        if self._lenient and queueable(event, n, value, labels):
             queue.append((time_ns(), get_current(), thread, site, event, n, value, labels, None))
         else:
             queue.append((0, None, None, None, None, None, None, None,
                           self._clean_now(event, n, value, labels, time_ns(), thread, site)))
-        if len(queue) >= self._wake_at and not self._wake.pending:
+        if size >= self._ring_from and not self._wake.pending:  # this event made a batch (or more)
             self._wake.set()
         if state is not _RUNNING:
             self._not_running(state)
