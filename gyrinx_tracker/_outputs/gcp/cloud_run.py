@@ -33,7 +33,7 @@ from gyrinx_tracker._outputs.shared.limits import ENTRY_LIMIT, fit
 from gyrinx_tracker._outputs.shared.linewriter import deliver_lines
 from gyrinx_tracker._outputs.shared.text import rfc3339, span_hex, trace_hex
 from gyrinx_tracker._pipeline.port import Delivery
-from gyrinx_tracker._signals.writers import Bodies
+from gyrinx_tracker._signals.writers import Bodies, with_bodies
 
 TRACE = "logging.googleapis.com/trace"
 SPAN = "logging.googleapis.com/spanId"
@@ -101,8 +101,7 @@ class CloudRunStdoutWriter:
         heads, encode, trace_of = self._heads, encode_json, self._trace_of
         out: list[str] = []
         append = out.append
-        for index, event in enumerate(events):
-            body = None if bodies is None else bodies[index]
+        for event, body in with_bodies(events, bodies):
             if body is not None:
                 append(self._generic(event, body))
                 continue
