@@ -81,12 +81,9 @@ class CloudRunStdoutWriter:
         entry.update(body)
         return entry
 
-    def _trace_of(self, context: Context | None) -> str:
-        """The trace fields' text (empty without a trace), as the SDK's record would carry them:
-        the caller's context, or the worker's when the caller's was empty."""
-        resolved = context or get_current()
-        if resolved is self._context:
-            return self._trace
+    def _trace_of(self, resolved: Context) -> str:
+        """The trace fields' text (empty without a trace) of a context, as the SDK's record would
+        carry them; remembered for the next event with the same context."""
         span = get_current_span(resolved).get_span_context()
         trace = ""
         if span.trace_id and self._trace_prefix:
@@ -99,6 +96,9 @@ class CloudRunStdoutWriter:
     def lines(self, events: Sequence[Event], bodies: Bodies = None) -> list[str]:
         """One line (ending in a newline) per event; a body of None is the event's payload."""
         heads, encode, trace_of = self._heads, encode_json, self._trace_of
+        # The record's context: the caller's, or the worker's when the caller's was empty (as
+        # LogRecord does); nothing in this loop can change the worker's, so it is read once.
+        worker_context = get_current()
         out: list[str] = []
         append = out.append
         for event, body in with_bodies(events, bodies):
@@ -110,8 +110,8 @@ class CloudRunStdoutWriter:
             if second != self._second:
                 self._second = second
                 self._opening = _OPENING + rfc3339(time_ns)[:20]  # YYYY-MM-DDTHH:MM:SS.
-            context = event.context
-            trace = self._trace if context is self._context and context is not None else trace_of(context)
+            context = event.context or worker_context
+            trace = self._trace if context is self._context else trace_of(context)
             n, value, labels = event.n, event.value, event.labels
             count = repr(n) if type(n) is int else encode(n)  # repr: what the encoder writes for an int
             if value is None:
@@ -119,7 +119,8 @@ class CloudRunStdoutWriter:
             else:
                 value_text = repr(value) if type(value) is float or type(value) is int else encode(value)
                 tail = f',"value":{value_text},"labels":{encode(labels)}}}\n' if labels else f',"value":{value_text}}}\n'
-            line = f'{self._opening}{rest // 1000:06d}Z"{trace}{heads[event.name]}{count}{tail}'
+            micros = str(1_000_000 + rest // 1000)  # "1" and the six digits: cheaper than a format spec
+            line = f'{self._opening}{micros[1:]}Z"{trace}{heads[event.name]}{count}{tail}'
             append(line if len(line) <= _SIZE_CHECK else self._generic(event, None))
         return out
 
