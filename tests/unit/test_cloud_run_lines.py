@@ -124,3 +124,30 @@ class TestWriting:
         emoji = next(entry for entry in entries if entry["event"] == "big_emoji")
         assert "blob" not in emoji["labels"] and emoji["labels"]["_dropped_labels"] == 1
         assert all(len(line.encode("utf-8")) <= 250_000 for line in lines)
+
+
+class TestThroughThePipeline:
+    def test_sampled_events_carry_their_rate_and_the_books_add_up(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """exporter=gcp, gcp_transport=stdout with a sample rate: the kept lines say ``sample_rate``, the
+        others are on the books as sampled out, and the lines on stdout equal the books' exported count."""
+        import gyrinx_tracker
+
+        stream = io.StringIO()
+        monkeypatch.setattr("sys.stdout", stream)
+        gyrinx_tracker.configure(exporter="gcp", gcp_transport="stdout", project_id="proj", gcp_metrics=False,
+                                 sample_rates={"noisy": 0.5})
+        try:
+            for index in range(400):
+                gyrinx_tracker.track("noisy", index=index, text="ünï")
+                gyrinx_tracker.track("kept", value=index / 8)
+            assert gyrinx_tracker.flush(30)
+            books = gyrinx_tracker.stats()
+        finally:
+            gyrinx_tracker.shutdown(10)
+        entries = [json.loads(line) for line in stream.getvalue().split("\n")[:-1]]
+        noisy = [entry for entry in entries if entry["event"] == "noisy"]
+        assert len(entries) - len(noisy) == 400 and 0 < len(noisy) < 400
+        assert all(entry["sample_rate"] == 0.5 and entry["labels"]["text"] == "ünï" for entry in noisy)
+        assert not any("sample_rate" in entry for entry in entries if entry["event"] == "kept")
+        assert books["exported"] == len(entries) and books["sampled_out"] == 400 - len(noisy)
+        assert books["emitted"] == 800 and books["dropped"] == 0
