@@ -224,7 +224,7 @@ class NoProject(LookupError):
     """Neither the configuration, the environment nor the metadata server named a project."""
 
 
-def _gcp_writer(config: TrackerConfig, environ: Mapping[str, str], stats: Stats) -> LogWriter:
+def _gcp_writer(config: TrackerConfig, environ: Mapping[str, str], stats: Stats) -> LogWriter | EventLogWriter:
     environment = detect(environ, config.project_id, config.gcp_region, config.metadata_timeout)
     if config.gcp_transport == "stdout":
         from gyrinx_tracker._outputs.gcp.cloud_run import CloudRunStdoutWriter

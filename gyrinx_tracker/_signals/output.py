@@ -2,8 +2,8 @@
 
 Two outputs share this shape and differ in where records go:
 
-* ``WriterOutput``: one destination of ours. An ``EventLogWriter`` (local, OTLP) writes the
-  records straight from the events; a ``LogWriter`` (Cloud Run stdout, the Cloud Logging API, an
+* ``WriterOutput``: one destination of ours. An ``EventLogWriter`` (local, Cloud Run stdout, OTLP)
+  writes the records straight from the events; a ``LogWriter`` (the Cloud Logging API, an
   SDK exporter) gets SDK records from our private logger provider, whose only processor is a
   ``Collector``: built by ``RecordBuilder`` (equal field by field to ``Logger.emit``'s, without
   its generic work) when the writer reads only the body, by ``Logger.emit`` with attributes

@@ -1,11 +1,11 @@
 """The port the destinations implement: a batch in, a ``Delivery`` out. Two kinds, one per destination.
 
-* ``LogWriter`` takes OpenTelemetry SDK log records: Cloud Run stdout, the Cloud Logging API, or any
+* ``LogWriter`` takes OpenTelemetry SDK log records: the Cloud Logging API, or any
   SDK exporter behind an adapter (``log_exporter=``, a test's in-memory one). ``reads_attributes``
   says whether records need attributes at all: the destinations that read only the body are spared
   building them.
 * ``EventLogWriter`` writes straight from the events, no SDK record in between: the local output
-  (stdlib records or bare lines) and OTLP (request bytes). It writes what the SDK's records would
+  (stdlib records or bare lines), Cloud Run stdout (JSON lines) and OTLP (request bytes). It writes what the SDK's records would
   say, given the resource, scope and limits it is bound to.
 
 A destination is one kind or the other, so each output has one way from events to its records.

@@ -16,14 +16,18 @@ ROOT = Path(__file__).parents[2]
 
 class TestInterfaces:
     def test_each_destination_is_one_kind_of_writer(self) -> None:
-        """Record writers say what they read; the local and OTLP writers write from events and take no records."""
+        """Record writers say what they read; the local, Cloud Run stdout and OTLP writers write from
+        events and take no records."""
         from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
 
+        from gyrinx_tracker._outputs.gcp.cloud_logging import CloudLoggingWriter
         from gyrinx_tracker._outputs.otlp.logs import BatchEncodingLogExporter, WireLogWriter
 
-        record_writers: list[LogWriter] = [CloudRunStdoutWriter("p"), SdkExporterWriter(InMemoryLogRecordExporter())]
-        assert [w.reads_attributes for w in record_writers] == [False, True]
-        event_writers = [LocalJsonWriter(), WireLogWriter(BatchEncodingLogExporter(endpoint="localhost:1", insecure=True))]
+        record_writers: list[LogWriter] = [SdkExporterWriter(InMemoryLogRecordExporter())]
+        assert [w.reads_attributes for w in record_writers] == [True]
+        assert CloudLoggingWriter.reads_attributes is False and not hasattr(CloudLoggingWriter, "write_events")
+        event_writers = [LocalJsonWriter(), CloudRunStdoutWriter("p"),
+                         WireLogWriter(BatchEncodingLogExporter(endpoint="localhost:1", insecure=True))]
         assert all(isinstance(w, EventLogWriter) and not hasattr(w, "write") for w in event_writers)
         assert not any(isinstance(w, EventLogWriter) for w in record_writers)
 

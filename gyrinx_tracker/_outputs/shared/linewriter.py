@@ -59,7 +59,7 @@ def write_whole(stream: IO[Any], texts: Sequence[str]) -> tuple[int, OSError | N
         locked = _lock(fd)
         try:
             stream.flush()  # what the app buffered in this stream goes out before our lines
-            return _write_fd(fd, [text.encode("utf-8", "backslashreplace") for text in texts])
+            return _write_batch(fd, texts)
         except OSError as error:
             return 0, error
         finally:
@@ -78,6 +78,28 @@ def _write_text(stream: IO[Any], texts: Sequence[str]) -> tuple[int, OSError | N
         except ValueError as error:  # a closed stream
             return 0, OSError(str(error))
     return len(texts), None
+
+
+def _write_batch(fd: int, texts: Sequence[str]) -> tuple[int, OSError | None]:
+    """The batch encoded once and cut into runs at its newlines (``rfind`` in C, no Python step per
+    line): the same runs as ``_chunks``, when each text is one line ending in its newline (the count
+    of newlines says so); otherwise line by line."""
+    data = "".join(texts).encode("utf-8", "backslashreplace")
+    if data.count(b"\n") != len(texts) or not data.endswith(b"\n"):
+        return _write_fd(fd, [text.encode("utf-8", "backslashreplace") for text in texts])
+    done, start, size = 0, 0, len(data)
+    deadline = time.monotonic() + WRITE_TIMEOUT
+    while start < size:
+        end = data.rfind(b"\n", start, start + PIPE_BUF)
+        if end < 0:  # a line longer than PIPE_BUF: a run of its own
+            end = data.find(b"\n", start)
+        chunk = data[start:end + 1]
+        written, error = _write_all(fd, chunk, deadline)
+        if error is not None:
+            return done + chunk.count(b"\n", 0, written), _end_line(fd, chunk, written, error)
+        done += chunk.count(b"\n")
+        start = end + 1
+    return done, None
 
 
 def _write_fd(fd: int, lines: list[bytes]) -> tuple[int, OSError | None]:
