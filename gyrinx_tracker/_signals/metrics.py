@@ -42,6 +42,7 @@ import re
 import sys
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import suppress
 from functools import reduce
 from operator import add, itemgetter
 from typing import Any
@@ -122,17 +123,31 @@ class Plan:
     passed in as constants (``P0``, ``O0``, ...), so no label can inject anything.
     """
 
-    __slots__ = ("names", "pick", "route", "routes")
+    __slots__ = ("count", "names", "pick", "route", "routes")
 
     def __init__(self, names: tuple[str, ...], others: tuple[str, ...] = ()) -> None:
         self.names = names
         self.pick: Callable[[dict[str, Any]], Any] = itemgetter(*names) if names else _no_values
-        self.routes: dict[Any, Series] = {}  # pick(labels) → its series
+        # The values of the names, in order, to their series: one dict level per name (a tuple key
+        # would cost a tuple's making and hashing per event); ``()`` for no names.
+        self.routes: dict[Any, Any] = {}
+        self.count = 0  # series remembered in ``routes``
         self.route = _router(names, others, self.routes)
 
     def values(self, labels: dict[str, Any]) -> tuple[Any, ...]:
         picked = self.pick(labels)
         return picked if len(self.names) != 1 else (picked,)
+
+    def remember(self, values: tuple[Any, ...], series: Series) -> None:
+        """Route ``values`` to ``series`` from now on; ``TypeError`` for an unhashable value."""
+        if self.count >= _CACHE_LIMIT:
+            self.routes.clear()
+            self.count = 0
+        node = self.routes
+        for value in values[:-1]:
+            node = node.setdefault(value, {})
+        node[values[-1] if values else ()] = series
+        self.count += 1
 
 
 def _no_values(labels: dict[str, Any]) -> tuple[()]:
@@ -147,7 +162,7 @@ def no_route(labels: dict[str, Any]) -> None:
 Router = Callable[[dict[str, Any]], "Series | None"]
 
 
-def _router(names: tuple[str, ...], others: tuple[str, ...], routes: dict[Any, Series]) -> Router:
+def _router(names: tuple[str, ...], others: tuple[str, ...], routes: dict[Any, Any]) -> Router:
     """``Plan.route`` for the attribute names ``names`` and the other label names ``others``."""
     constants: dict[str, Any] = {"ROUTES": routes, "EMPTY": ()}
     constants.update((f"P{index}", name) for index, name in enumerate(names))
@@ -160,12 +175,11 @@ def _router(names: tuple[str, ...], others: tuple[str, ...], routes: dict[Any, S
 
 
 def _router_source(picked: int, others: int) -> str:
-    """``route``'s source for ``picked`` attribute names and ``others`` other names: the key is
-    what ``Plan.pick`` gives (a value for one name, a tuple for more, ``()`` for none)."""
+    """``route``'s source for ``picked`` attribute names and ``others`` other names: the routes are
+    looked up one level per attribute name (``()`` for none)."""
     checks = " or ".join([f"len(labels) != {picked + others}", *(f"O{i} not in labels" for i in range(others))])
-    values = ", ".join(f"labels[P{i}]" for i in range(picked))
-    key = values or "EMPTY"
-    return f"def route(labels):\n    if {checks}:\n        return None\n    return ROUTES[{key}]\n"
+    levels = "".join(f"[labels[P{i}]]" for i in range(picked)) or "[EMPTY]"
+    return f"def route(labels):\n    if {checks}:\n        return None\n    return ROUTES{levels}\n"
 
 
 class Series:
@@ -268,12 +282,8 @@ class EventMetrics:
             self.route = no_route
             return series
         self.route = plan.route
-        try:
-            if len(plan.routes) >= _CACHE_LIMIT:
-                plan.routes.clear()
-            plan.routes[plan.pick(labels)] = series
-        except TypeError:  # a list or dict among the values: routed each time, never cached
-            pass
+        with suppress(TypeError):  # a list or dict among the values: routed each time, never cached
+            plan.remember(values, series)
         return series
 
     def switch(self, labels: dict[str, Any]) -> Series:
@@ -362,7 +372,7 @@ class Metrics:
             value = event.value
             if value is None:
                 continue
-            if value < 0:  # OpenTelemetry histograms take only values >= 0
+            if value < 0.0:  # OpenTelemetry histograms take only values >= 0 (a float: a float compared at its speed)
                 negative += 1
                 continue
             series.pending.append(value)
