@@ -24,11 +24,12 @@ Every fold is counted in ``stats()`` and in the ``gyrinx_tracker.folded`` counte
 Why we aggregate ourselves: the SDK's ``Counter.add`` and ``Histogram.record`` take locks, hash the
 attributes and sample exemplars on every call, more than the rest of an event's work together
 (benchmarks/RESULTS.md has the figures). Here an event costs a call of its label shape's router
-(see ``Plan``: a size check, one subscription per attribute and one dict look-up give its
-``Series``), an integer addition and, for a value, one list append: the value waits in its
-series' ``pending`` list until the histogram is read (an export) or ``PENDING_LIMIT`` values
-wait, and is then taken in with the others at C speed (their sum in their order, ``min``, ``max``,
-one sort and a bisection per bucket boundary). The result is the same exact sums, counts and
+(``_signals.metric_routes.Plan``: a size check, a membership test per other label name, and a
+subscription and a dict look-up per attribute give its ``Series``), an integer addition and, for
+a value, one list append: the value waits in its series' ``pending`` list until the histogram is
+read (an export) or ``PENDING_LIMIT`` values wait, and is then taken in with the others at C
+speed (their sum in their order, one stable sort giving the extremes, a bisection per bucket
+boundary). The result is the same exact sums, counts and
 buckets as one update per event, handed to the SDK's exporters as its own ``MetricsData``
 (``_signals.metric_data``). When the metrics go into an SDK meter provider instead (the
 application's, or a ``metric_reader=``), ``SdkInstruments`` replays the routed events into real
@@ -44,13 +45,14 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from functools import reduce
-from operator import add, itemgetter
+from operator import add
 from typing import Any
 
 from gyrinx_tracker._catalogue import catalogue
 from gyrinx_tracker._config import TrackerConfig
 from gyrinx_tracker._core.event import Event
 from gyrinx_tracker._diagnostics import warn_limited
+from gyrinx_tracker._signals.metric_routes import Plan, Router, no_route
 from gyrinx_tracker._stats import Stats
 
 PREFIX = "tracker."
@@ -59,7 +61,7 @@ MAX_ATTRIBUTE_STRING = 128
 # The SDK's default explicit bucket boundaries (the OpenTelemetry specification's defaults).
 BOUNDARIES: tuple[float, ...] = (0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0,
                                  2500.0, 5000.0, 7500.0, 10000.0)
-_CACHE_LIMIT = 4_096  # value combinations remembered per plan; cleared when full
+_CACHE_LIMIT = 4_096  # event names remembered as tracked (see Metrics._for)
 _PLAN_LIMIT = 256  # label name sets remembered per event; cleared when full
 # Histogram values held in the series' pending lists before all are taken in (a few MB at most).
 PENDING_LIMIT = 65_536
@@ -108,78 +110,6 @@ class Folds:
     def __init__(self) -> None:
         self.labels = 0
         self.series = 0
-
-
-class Plan:
-    """For one set of label names: the names that may become attributes (sorted), a C-speed picker
-    of their values, the series key each combination of values was routed to, and ``route``.
-
-    ``route(labels)`` is the fast path of ``Metrics.record``: the series of ``labels`` if they have
-    this plan's names and their values were routed before, None if they have other names, and
-    ``KeyError``/``TypeError`` for new values, an unhashable value or another name set of the same
-    size. Why generated code: a generic check (``tuple(labels)`` and a look-up of the plan, then
-    ``itemgetter``) costs twice the size check, membership tests and subscriptions written out for
-    these names. Only ``_router_source``'s template becomes source text; the label names are
-    passed in as constants (``P0``, ``O0``, ...), so no label can inject anything.
-    """
-
-    __slots__ = ("count", "names", "pick", "route", "routes")
-
-    def __init__(self, names: tuple[str, ...], others: tuple[str, ...] = ()) -> None:
-        self.names = names
-        self.pick: Callable[[dict[str, Any]], Any] = itemgetter(*names) if names else _no_values
-        # The values of the names, in order, to their series: one dict level per name (a tuple key
-        # would cost a tuple's making and hashing per event); ``()`` for no names.
-        self.routes: dict[Any, Any] = {}
-        self.count = 0  # series remembered in ``routes``
-        self.route = _router(names, others, self.routes)
-
-    def values(self, labels: dict[str, Any]) -> tuple[Any, ...]:
-        picked = self.pick(labels)
-        return picked if len(self.names) != 1 else (picked,)
-
-    def remember(self, values: tuple[Any, ...], series: Series) -> None:
-        """Route ``values`` to ``series`` from now on; ``TypeError`` for an unhashable value."""
-        if self.count >= _CACHE_LIMIT:
-            self.routes.clear()
-            self.count = 0
-        node = self.routes
-        for value in values[:-1]:
-            node = node.setdefault(value, {})
-        node[values[-1] if values else ()] = series
-        self.count += 1
-
-
-def _no_values(labels: dict[str, Any]) -> tuple[()]:
-    return ()
-
-
-def no_route(labels: dict[str, Any]) -> None:
-    """The router of no plan: an event's first labels, or its first after a fold, take the slow path."""
-    return None
-
-
-Router = Callable[[dict[str, Any]], "Series | None"]
-
-
-def _router(names: tuple[str, ...], others: tuple[str, ...], routes: dict[Any, Any]) -> Router:
-    """``Plan.route`` for the attribute names ``names`` and the other label names ``others``."""
-    constants: dict[str, Any] = {"ROUTES": routes, "EMPTY": ()}
-    constants.update((f"P{index}", name) for index, name in enumerate(names))
-    constants.update((f"O{index}", name) for index, name in enumerate(others))
-    namespace = dict(constants)
-    source = _router_source(len(names), len(others))
-    exec(compile(source, "<gyrinx_tracker router>", "exec"), namespace)  # our template only: see Plan
-    route: Router = namespace["route"]
-    return route
-
-
-def _router_source(picked: int, others: int) -> str:
-    """``route``'s source for ``picked`` attribute names and ``others`` other names: the routes are
-    looked up one level per attribute name (``()`` for none)."""
-    checks = " or ".join([f"len(labels) != {picked + others}", *(f"O{i} not in labels" for i in range(others))])
-    levels = "".join(f"[labels[P{i}]]" for i in range(picked)) or "[EMPTY]"
-    return f"def route(labels):\n    if {checks}:\n        return None\n    return ROUTES{levels}\n"
 
 
 class Series:
@@ -255,8 +185,8 @@ class EventMetrics:
         self.unit = catalogue.unit_for(config, name) or unit_for(name)
         self.description = catalogue.description_for(config, name) or f"Count of '{name}' events (sum of n)"
         self.series: dict[Key, Series] = {OVERFLOW: Series(OVERFLOW)}
-        self.plans: dict[tuple[str, ...], Plan] = {}  # label names, in the caller's order → plan
-        self.route: Router = no_route  # the router of the label names seen last (see Plan)
+        self.plans: dict[tuple[str, ...], Plan[Series]] = {}  # label names, in the caller's order → plan
+        self.route: Router[Series] = no_route  # the router of the label names seen last (see Plan)
         self._allow = frozenset(allow) if allow is not None else None
         self._folded: set[str] = set()
         self._seen: dict[str, set[Any]] = {}

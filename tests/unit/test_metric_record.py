@@ -21,6 +21,7 @@ import pytest
 
 from gyrinx_tracker._config import TrackerConfig
 from gyrinx_tracker._core.event import Event
+from gyrinx_tracker._signals import metric_routes
 from gyrinx_tracker._signals import metrics as metrics_module
 from gyrinx_tracker._signals.metrics import BOUNDARIES, OVERFLOW, Key, Metrics, new_histogram
 from gyrinx_tracker._stats import Stats
@@ -151,6 +152,16 @@ class TestSameAsTheRoutingRule:
         assert totals[("e", OVERFLOW)] == 2 * 20  # shards 2 to 5
         assert folded["series"] == 20
 
+    @pytest.mark.parametrize("name", ["a'b", 'x"\ny', "a b", "]) or True #", "\\", "P0", "labels", "ROUTES"])
+    def test_label_names_that_are_no_identifiers_route_like_any(self, name: str) -> None:
+        """Label names are constants of the generated router, never its source: quotes, newlines and
+        the router's own names are labels like any other (ids or not, attributes or not)."""
+        batch = events(("e", 1, None, {name: 1, "a": 2}), ("e", 1, None, {"a": 2, name: 1}),
+                       ("e", 1, None, {name: 3, "a": 2}), ("e", 1, None, {name: 1}))
+        totals, _, _, _ = assert_same(config(), [batch, batch])
+        attribute = name in {"P0", "labels", "ROUTES"}
+        assert sum(totals.values()) == 8 and len(totals) == (3 if attribute else 2)
+
     def test_events_beyond_the_event_cap_are_unmetered(self) -> None:
         """Events past ``metric_events`` names add to ``unmetered`` (their n), not to any series."""
         batch = events(*[(f"e{i % 4}", 3, None, {}) for i in range(12)])
@@ -211,7 +222,7 @@ class TestBounded:
     def test_routes_per_shape_are_bounded(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Distinct values of a key not yet folded (a high cap) fill the routes of their shape only
         up to the cache limit, which is then cleared; the counts stay exact."""
-        monkeypatch.setattr(metrics_module, "_CACHE_LIMIT", 50)
+        monkeypatch.setattr(metric_routes, "ROUTE_LIMIT", 50)
         cfg = config(metric_label_values=1_000, metric_series_per_event=1_000)
         batch = events(*[("e", 1, None, {"page": f"/p{i}"}) for i in range(400)])
         metrics = Metrics(cfg, Stats())
