@@ -23,28 +23,36 @@ Every fold is counted in ``stats()`` and in the ``gyrinx_tracker.folded`` counte
 
 Why we aggregate ourselves: the SDK's ``Counter.add`` and ``Histogram.record`` take locks, hash the
 attributes and sample exemplars on every call, more than the rest of an event's work together
-(benchmarks/RESULTS.md has the figures). Here an event costs two dict
-look-ups (its label names' plan, then the values that may become attributes, which give its
-``Series``: see ``EventMetrics``), an integer addition and, for a value, five list updates: the
-same exact sums, counts and buckets, handed to the SDK's exporters as its own ``MetricsData``
-(``_signals.metric_data``). When the metrics go into an SDK meter
-provider instead (the application's, or a ``metric_reader=``), ``SdkInstruments`` replays the
-routed events into real instruments.
+(benchmarks/RESULTS.md has the figures). Here an event costs a call of its label shape's router
+(``_signals.metric_routes.Plan``: a size check, a membership test per other label name, and a
+subscription and a dict look-up per attribute give its ``Series``), an integer addition and, for
+a value, one list append: the value waits in its series' ``pending`` list until the histogram is
+read (an export) or ``PENDING_LIMIT`` values wait, and is then taken in with the others at C
+speed (their sum in their order, one stable sort giving the extremes, a bisection per bucket
+boundary). The result is the same exact sums, counts and
+buckets as one update per event, handed to the SDK's exporters as its own ``MetricsData``
+(``_signals.metric_data``). When the metrics go into an SDK meter provider instead (the
+application's, or a ``metric_reader=``), ``SdkInstruments`` replays the routed events into real
+instruments.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from bisect import bisect_left
-from collections.abc import Callable, Iterable
-from operator import itemgetter
+import sys
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import suppress
+from functools import reduce
+from operator import add
 from typing import Any
 
 from gyrinx_tracker._catalogue import catalogue
 from gyrinx_tracker._config import TrackerConfig
 from gyrinx_tracker._core.event import Event
 from gyrinx_tracker._diagnostics import warn_limited
+from gyrinx_tracker._signals.metric_routes import Plan, Router, no_route
 from gyrinx_tracker._stats import Stats
 
 PREFIX = "tracker."
@@ -53,8 +61,10 @@ MAX_ATTRIBUTE_STRING = 128
 # The SDK's default explicit bucket boundaries (the OpenTelemetry specification's defaults).
 BOUNDARIES: tuple[float, ...] = (0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0,
                                  2500.0, 5000.0, 7500.0, 10000.0)
-_CACHE_LIMIT = 4_096  # value combinations remembered per plan; cleared when full
+_CACHE_LIMIT = 4_096  # event names remembered as tracked (see Metrics._for)
 _PLAN_LIMIT = 256  # label name sets remembered per event; cleared when full
+# Histogram values held in the series' pending lists before all are taken in (a few MB at most).
+PENDING_LIMIT = 65_536
 
 _ID_LIKE = re.compile(r"(?:^|_)(?:ids?|uuid|guid|pk)$|[a-z0-9](?:Id|ID|Ids|IDs|Uuid)$|^(?:uuid|guid)")
 _PERSONAL = frozenset({"user", "username", "user_name", "email", "ip", "ip_address", "phone", "url"})
@@ -102,39 +112,63 @@ class Folds:
         self.series = 0
 
 
-class Plan:
-    """For one set of label names: the names that may become attributes (sorted), a C-speed picker
-    of their values, and the series key each combination of values was routed to."""
-
-    __slots__ = ("names", "pick", "routes")
-
-    def __init__(self, names: tuple[str, ...]) -> None:
-        self.names = names
-        self.pick: Callable[[dict[str, Any]], Any] = itemgetter(*names) if names else _no_values
-        self.routes: dict[Any, Series] = {}  # pick(labels) → its series
-
-    def values(self, labels: dict[str, Any]) -> tuple[Any, ...]:
-        picked = self.pick(labels)
-        return picked if len(self.names) != 1 else (picked,)
-
-
-def _no_values(labels: dict[str, Any]) -> tuple[()]:
-    return ()
-
-
 class Series:
     """One series of an event: its attributes, the counter's total and the histogram's state.
 
     The routing cache maps straight to this object, so recording an event hashes no series key.
+    Histogram values wait in ``pending`` (in their order) until ``histogram`` is read.
     """
 
-    __slots__ = ("histogram", "key", "overflow", "total")
+    __slots__ = ("_state", "key", "overflow", "pending", "total")
 
     def __init__(self, key: Key) -> None:
         self.key = key
         self.total = 0
-        self.histogram: HistogramState | None = None
+        self.pending: list[int | float] = []
+        self._state: HistogramState | None = None
         self.overflow = key is OVERFLOW
+
+    @property
+    def histogram(self) -> HistogramState | None:
+        """``[count, sum, min, max, bucket_0, ...]`` of every value so far; None before the first."""
+        if self.pending:
+            self.take_pending()
+        return self._state
+
+    def take_pending(self) -> None:
+        """The pending values into the histogram's state, as one update per value in their order would
+        make it: their sum in order, the first of equal extremes kept (a stable sort keeps equal
+        values in their order), each value in the bucket ``bisect_left(BOUNDARIES, value)``."""
+        values, state = self.pending, self._state
+        if state is None:
+            state = self._state = new_histogram()
+        state[0] += len(values)
+        state[1] = sum_in_order(values, state[1])
+        values.sort()
+        low, high = values[0], values[bisect_left(values, values[-1])]
+        if low < state[2]:
+            state[2] = low
+        if high > state[3]:
+            state[3] = high
+        below = 0
+        for index, bound in enumerate(BOUNDARIES, 4):  # the values <= bound are in this bucket or before
+            upto = bisect_right(values, bound)
+            state[index] += upto - below
+            below = upto
+        state[-1] += len(values) - below
+        values.clear()
+
+
+def _sum_in_order(values: list[int | float], start: int | float) -> int | float:
+    total: int | float = reduce(add, values, start)
+    return total
+
+
+# ``start + values[0] + values[1] + ...`` in that order, as one addition per event makes it. Up to
+# Python 3.11 ``sum`` adds exactly so, in C; from 3.12 on it compensates float rounding (a different
+# result), so ``reduce`` adds there (five times ``sum``'s cost, still a fraction of a Python addition).
+sum_in_order: Callable[[list[int | float], int | float], int | float] = (
+    sum if sys.version_info < (3, 12) else _sum_in_order)
 
 
 class EventMetrics:
@@ -151,7 +185,8 @@ class EventMetrics:
         self.unit = catalogue.unit_for(config, name) or unit_for(name)
         self.description = catalogue.description_for(config, name) or f"Count of '{name}' events (sum of n)"
         self.series: dict[Key, Series] = {OVERFLOW: Series(OVERFLOW)}
-        self.plans: dict[tuple[str, ...], Plan] = {}  # label names, in the caller's order → plan
+        self.plans: dict[tuple[str, ...], Plan[Series]] = {}  # label names, in the caller's order → plan
+        self.route: Router[Series] = no_route  # the router of the label names seen last (see Plan)
         self._allow = frozenset(allow) if allow is not None else None
         self._folded: set[str] = set()
         self._seen: dict[str, set[Any]] = {}
@@ -166,19 +201,29 @@ class EventMetrics:
         if plan is None:
             if len(self.plans) >= _PLAN_LIMIT:
                 self.plans.clear()
-            plan = self.plans[names] = Plan(tuple(sorted(k for k in names if self._may_admit(k))))
+            admitted = [k for k in names if self._may_admit(k)]
+            others = tuple(k for k in names if k not in admitted)
+            plan = self.plans[names] = Plan(tuple(sorted(admitted)), others)
         values = plan.values(labels)
         folded = len(self._folded)
         series = self._route(plan.names, values)
         if len(self._folded) != folded:
             self.plans.clear()  # a folded key leaves every plan that had it
+            self.route = no_route
             return series
-        try:
-            if len(plan.routes) >= _CACHE_LIMIT:
-                plan.routes.clear()
-            plan.routes[plan.pick(labels)] = series
-        except TypeError:  # a list or dict among the values: routed each time, never cached
-            pass
+        self.route = plan.route
+        with suppress(TypeError):  # a list or dict among the values: routed each time, never cached
+            plan.remember(values, series)
+        return series
+
+    def switch(self, labels: dict[str, Any]) -> Series:
+        """The series of ``labels`` through the plan of their names, now the one tried first; raises
+        ``KeyError`` (or ``TypeError``) where ``series_for`` must decide."""
+        plan = self.plans[tuple(labels)]
+        self.route = plan.route
+        series = plan.route(labels)
+        if series is None:  # not reached: the plan is that of these very names
+            raise KeyError(labels)
         return series
 
     def _may_admit(self, key: str) -> bool:
@@ -230,10 +275,11 @@ class Metrics:
         self.unmetered = 0
         self.folded = {"label": 0, "series": 0}
         self._folds = Folds()
+        self._pending = 0  # values appended to pending lists since they were last all taken in
 
-    def record(self, events: Iterable[Event]) -> None:
+    def record(self, events: Sequence[Event]) -> None:
         """Add one batch to the aggregates; the inner loop is the per-event cost of metrics."""
-        by_name, bounds, folds = self._by_name, BOUNDARIES, self._folds
+        by_name, folds = self._by_name, self._folds
         unmetered = negative = 0
         for event in events:
             try:
@@ -245,8 +291,9 @@ class Metrics:
                 continue
             labels = event.labels
             try:
-                plan = metrics.plans[tuple(labels)]
-                series = plan.routes[plan.pick(labels)]
+                series = metrics.route(labels)
+                if series is None:  # other label names than this event's last ones
+                    series = metrics.switch(labels)
             except (KeyError, TypeError):  # new names or values, or a list/dict value that cannot be cached
                 series = metrics.series_for(labels)
             if series.overflow:
@@ -255,20 +302,22 @@ class Metrics:
             value = event.value
             if value is None:
                 continue
-            if value < 0:  # OpenTelemetry histograms take only values >= 0
+            if value < 0.0:  # OpenTelemetry histograms take only values >= 0 (a float: a float compared at its speed)
                 negative += 1
                 continue
-            state = series.histogram
-            if state is None:
-                state = series.histogram = new_histogram()
-            state[0] += 1
-            state[1] += value
-            if value < state[2]:
-                state[2] = value
-            if value > state[3]:
-                state[3] = value
-            state[4 + bisect_left(bounds, value)] += 1
+            series.pending.append(value)
+        self._pending += len(events)  # an upper bound of the values appended
+        if self._pending >= PENDING_LIMIT:
+            self.take_pending()
         self._settle(unmetered, negative)
+
+    def take_pending(self) -> None:
+        """Every series' pending histogram values into its state (bounds the memory they hold)."""
+        for event in self.events.values():
+            for series in event.series.values():
+                if series.pending:
+                    series.take_pending()
+        self._pending = 0
 
     def route_batch(self, events: Iterable[Event]) -> list[tuple[EventMetrics, Key, Event]]:
         """Each metered event with its metrics and series key, for replaying into SDK instruments;
