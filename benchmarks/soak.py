@@ -43,9 +43,10 @@ def rss_mb() -> float:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / MB
 
 
-def malloc_free_mb() -> float | None:
-    """Bytes glibc holds free inside its arenas (``mallinfo2().fordblks``): RSS the allocator keeps
-    for reuse, not returned to the kernel. None where there is no glibc (musl, macOS)."""
+def mallinfo() -> dict[str, float] | None:
+    """glibc's own account (``mallinfo2``), MB: ``free`` held in its arenas for reuse (``fordblks``),
+    ``in_use`` by the program (``uordblks`` + ``hblkhd``, the blocks it mapped on their own). None
+    where there is no glibc (musl, macOS)."""
     try:
         import ctypes
 
@@ -56,9 +57,10 @@ def malloc_free_mb() -> float | None:
 
         libc = ctypes.CDLL(None)
         libc.mallinfo2.restype = MallInfo2
-        return float(libc.mallinfo2().fordblks) / MB
+        info = libc.mallinfo2()
     except (OSError, AttributeError):
         return None
+    return {"free": info.fordblks / MB, "in_use": (info.uordblks + info.hblkhd) / MB}
 
 
 def bound(baseline_mb: float, config: Any) -> dict[str, float]:
@@ -114,7 +116,8 @@ def child(seconds: float, trace: bool) -> None:
         budget = getattr(pipeline, "_bytes", None)
         print(json.dumps({"t": round(now, 1), "rss_mb": round(rss_mb(), 1), "queued": len(pipeline._queue),
                           "gen2": gc.get_stats()[2]["collections"],  # full collections so far
-                          "free_mb": None if (free := malloc_free_mb()) is None else round(free, 1),
+                          "free_mb": None if (info := mallinfo()) is None else round(info["free"], 1),
+                          "in_use_mb": None if info is None else round(info["in_use"], 1),
                           "budget_mb": round(budget.used / MB, 1) if budget else None}), flush=True)
         time.sleep(1.0)
     stop.set()
