@@ -55,6 +55,11 @@ BOUNDARIES: tuple[float, ...] = (0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0,
                                  2500.0, 5000.0, 7500.0, 10000.0)
 _CACHE_LIMIT = 4_096  # value combinations remembered per plan; cleared when full
 _PLAN_LIMIT = 256  # label name sets remembered per event; cleared when full
+# Routes are remembered only for values of up to this many characters: 4,096 combinations holding a
+# fresh label cut to 8 KB (16 KB in memory) each were 64 MB outside every memory bound, let go at
+# once when the cache was cleared (benchmarks/soak.py's RSS sawtooth). A long value is an id or a
+# text, not a metric attribute: routing it again costs its event, which is rare and large anyway.
+_CACHED_CHARS = 256
 
 _ID_LIKE = re.compile(r"(?:^|_)(?:ids?|uuid|guid|pk)$|[a-z0-9](?:Id|ID|Ids|IDs|Uuid)$|^(?:uuid|guid)")
 _PERSONAL = frozenset({"user", "username", "user_name", "email", "ip", "ip_address", "phone", "url"})
@@ -173,6 +178,8 @@ class EventMetrics:
         if len(self._folded) != folded:
             self.plans.clear()  # a folded key leaves every plan that had it
             return series
+        if any(type(value) is str and len(value) > _CACHED_CHARS for value in values):
+            return series  # routed each time, never remembered (see _CACHED_CHARS)
         try:
             if len(plan.routes) >= _CACHE_LIMIT:
                 plan.routes.clear()
