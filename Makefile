@@ -82,7 +82,7 @@ test-pythons:
 bench: $(STAMP)
 	$(PY) -m benchmarks
 	$(PY) benchmarks/request_latency.py
-	$(PY) -m benchmarks.soak  # 3 minutes of overload; the RSS curve goes to benchmarks/SOAK.md
+	$(PY) -m benchmarks.soak  # two 3-minute overloads (WHEN_FULL block and drop), PASS/MISS against the RSS bound; curves in benchmarks/SOAK.md
 
 # `gyrinx-tracker summary` over 100k and 1M lines: peak RSS of the child process and time.
 bench-cli: $(STAMP)
