@@ -58,7 +58,7 @@ class Sanitizer:
         self._redactor = Redactor(config.redact_allow, config.redact_extra, config.redact_emails)
         self._may_hide = self._redactor.may_hide
         self._encoder = Encoder(config.max_string, self._redactor.is_secret_key, self._report, self._redactor.hide)
-        self._problems: Problems = []
+        self.problems: Problems = []  # found by the event being cleaned; the worker reads it before take_problems()
         self._names: dict[object, str] = {}
         self._keys: dict[str, tuple[str, bool, int]] = {}
         # Keys seen before that need nothing done: not secret, not repaired, short plain ASCII.
@@ -76,14 +76,14 @@ class Sanitizer:
         self._plain_count = config.max_labels if self._plain_fits else -1
 
     def _report(self, cause: str, detail: str) -> None:
-        self._problems.append((cause, detail))
+        self.problems.append((cause, detail))
 
     def take_problems(self) -> Problems:
         """Return the problems found since the last call and start a new list (only if any: this
         runs once per event and almost always finds none)."""
-        problems = self._problems
+        problems = self.problems
         if problems:
-            self._problems = []
+            self.problems = []
         return problems
 
     def queued(self, name: str, n: int, value: float | None, labels: dict[str, Any], time_ns: int,
@@ -306,7 +306,7 @@ class Sanitizer:
 
     def _known_key(self, key: object) -> tuple[str, bool, int]:
         """(cleaned key, is it a secret, its JSON cost), cached for str keys."""
-        problems = len(self._problems)
+        problems = len(self.problems)
         clean = self._key(key)
         hidden = self._redactor.hidden_key(key, clean)
         if hidden is not clean:  # a credential used as a key: an access key, a URL with its password
@@ -315,7 +315,7 @@ class Sanitizer:
         known = (clean, self._redactor.is_secret_key(clean), len(_escaped(clean)) + 4)  # '"key": ' ', '
         if type(key) is str and len(self._keys) < _NAME_CACHE_LIMIT:
             self._keys[key] = known
-            plain = clean == key and not known[1] and len(self._problems) == problems
+            plain = clean == key and not known[1] and len(self.problems) == problems
             if plain and known[2] <= _PLAIN_KEY_COST and len(self._plain_keys) < _NAME_CACHE_LIMIT:
                 self._plain_keys.add(key)
         return known
