@@ -25,15 +25,11 @@ def body_of(event: Event, sample_rate: float = 1.0) -> dict[str, Any]:
     the same in every output: an entry without labels has no ``labels`` key to query. An entry
     kept by a sample rate below 1 (see ``_signals.sampling``) says by how much to scale a count of entries.
     """
-    value, labels = event.value, event.labels
-    # One dict display per shape (keys in the payload's order): cheaper than inserting key by key.
-    body: dict[str, Any]
-    if value is None:
-        body = {"event": event.name, "n": event.n, "labels": labels} if labels else {"event": event.name, "n": event.n}
-    elif labels:
-        body = {"event": event.name, "n": event.n, "value": value, "labels": labels}
-    else:
-        body = {"event": event.name, "n": event.n, "value": value}
+    body: dict[str, Any] = {"event": event.name, "n": event.n}
+    if event.value is not None:
+        body["value"] = event.value
+    if event.labels:
+        body["labels"] = event.labels
     if sample_rate < 1.0:
         body[SAMPLE_RATE] = sample_rate
     return body
