@@ -21,10 +21,10 @@ from typing import Any
 from opentelemetry.context import Context
 
 from gyrinx_tracker._config import TrackerConfig
-from gyrinx_tracker._core.caller_trace import resolved
+from gyrinx_tracker._core.caller_trace import CALLER_SPAN, resolved
 from gyrinx_tracker._core.encode import JSON, Encoder
 from gyrinx_tracker._core.event import DROPPED_LABELS, Event, Site
-from gyrinx_tracker._core.plain import MAX_SAFE_INT, SCALAR_CHARS, SCALARS, is_count, is_finite, is_safe_int
+from gyrinx_tracker._core.plain import MAX_SAFE_INT, SCALAR_CHARS, SCALARS, is_count, is_safe_int
 from gyrinx_tracker._core.problems import Problems
 from gyrinx_tracker._core.redact import REDACTED, Redactor
 
@@ -58,29 +58,32 @@ class Sanitizer:
         self._redactor = Redactor(config.redact_allow, config.redact_extra, config.redact_emails)
         self._may_hide = self._redactor.may_hide
         self._encoder = Encoder(config.max_string, self._redactor.is_secret_key, self._report, self._redactor.hide)
-        self._problems: Problems = []
+        self.problems: Problems = []  # found by the event being cleaned; the worker reads it before take_problems()
         self._names: dict[object, str] = {}
         self._keys: dict[str, tuple[str, bool, int]] = {}
         # Keys seen before that need nothing done: not secret, not repaired, short plain ASCII.
         self._plain_keys: set[str] = set()
         # String values seen before that passed every check below: a label value repeats (an
         # endpoint, a method, a user's id over their requests), and one set look-up is a fraction
-        # of the length, ASCII, printable and credential checks. Exact str only (see _all_plain).
-        self._plain_values: set[str] = set()
+        # of the length, ASCII, printable and credential checks. Exact str only (see _all_plain), and
+        # the safe ints, None and bools seen, for the worker's set check (see queued).
+        self._plain_values: set[object] = set()
         self._short = min(_PLAIN_STRING, config.max_string)
         worst = config.max_labels * (2 * self._short + 2 + _PLAIN_KEY_COST)  # '"' and '\\' escape to 2
         self._plain_fits = worst <= LABELS_BUDGET
         self._max_labels = config.max_labels
+        # The most labels the worker's set check (see queued) may pass; -1 when any set may be too large.
+        self._plain_count = config.max_labels if self._plain_fits else -1
 
     def _report(self, cause: str, detail: str) -> None:
-        self._problems.append((cause, detail))
+        self.problems.append((cause, detail))
 
     def take_problems(self) -> Problems:
         """Return the problems found since the last call and start a new list (only if any: this
         runs once per event and almost always finds none)."""
-        problems = self._problems
+        problems = self.problems
         if problems:
-            self._problems = []
+            self.problems = []
         return problems
 
     def queued(self, name: str, n: int, value: float | None, labels: dict[str, Any], time_ns: int,
@@ -91,12 +94,24 @@ class Sanitizer:
 
         What ``track()`` read on the caller's thread (time, context, thread, call site) is passed to
         the constructor: an event is never changed once made.
+
+        Labels whose keys and values were all seen plain before are kept after two set checks in C
+        (``issuperset``), not a loop in Python. Comparing by value is sound here because
+        ``queueable`` let only exact str, safe int, float, bool and None through: a str equals only
+        a str (and only exact strs seen plain are remembered), and a number equal to a remembered
+        safe int (``True``, ``1.0``) is plain too; NaN and infinities equal nothing remembered.
         """
         known = self._names.get(name)
         if type(value) is float and value - value != 0.0:  # not is_finite (inline: once per event): NaN or inf
             value = self.value(value)
-        return Event(known or self.name(name), n, value, self.labels(labels) if labels else {}, time_ns,
-                     resolved(context), thread, site)
+        if not labels:
+            labels = {}
+        elif not (len(labels) <= self._plain_count and self._plain_keys.issuperset(labels)
+                  and self._plain_values.issuperset(labels.values())):
+            labels = self.labels(labels)
+        if context is not None and CALLER_SPAN in context:
+            context = resolved(context)
+        return Event(known or self.name(name), n, value, labels, time_ns, context, thread, site)
 
     def event(self, name: object, n: object, value: object, labels: dict[str, Any]) -> Event:
         """Validate any call, with no time, context or caller; for tests and tools."""
@@ -226,10 +241,20 @@ class Sanitizer:
                 if len(plain) >= _PLAIN_VALUES_LIMIT:
                     plain.clear()
                 plain.add(item)
-            elif kind is int or kind is float:
-                if not (is_safe_int(item) or is_finite(item)):
+            elif kind is int:
+                if not -MAX_SAFE_INT <= item <= MAX_SAFE_INT:
                     return False
-            elif not (item is None or kind is bool):
+                if item not in plain:  # remembered for queued's set check: an exact, safe int
+                    if len(plain) >= _PLAIN_VALUES_LIMIT:
+                        plain.clear()
+                    plain.add(item)
+            elif kind is float:
+                if item - item != 0.0:  # NaN or infinite (is_finite, inline)
+                    return False
+            elif item is None or kind is bool:
+                if item not in plain:
+                    plain.add(item)  # at most three such: the bound above still holds within three
+            else:
                 return False
         return True
 
@@ -281,7 +306,7 @@ class Sanitizer:
 
     def _known_key(self, key: object) -> tuple[str, bool, int]:
         """(cleaned key, is it a secret, its JSON cost), cached for str keys."""
-        problems = len(self._problems)
+        problems = len(self.problems)
         clean = self._key(key)
         hidden = self._redactor.hidden_key(key, clean)
         if hidden is not clean:  # a credential used as a key: an access key, a URL with its password
@@ -290,7 +315,7 @@ class Sanitizer:
         known = (clean, self._redactor.is_secret_key(clean), len(_escaped(clean)) + 4)  # '"key": ' ', '
         if type(key) is str and len(self._keys) < _NAME_CACHE_LIMIT:
             self._keys[key] = known
-            plain = clean == key and not known[1] and len(self._problems) == problems
+            plain = clean == key and not known[1] and len(self.problems) == problems
             if plain and known[2] <= _PLAIN_KEY_COST and len(self._plain_keys) < _NAME_CACHE_LIMIT:
                 self._plain_keys.add(key)
         return known

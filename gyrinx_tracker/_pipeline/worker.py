@@ -247,9 +247,8 @@ class Worker:
             try:
                 if cleaned is None:
                     event = sanitizer.queued(name, n, value, labels, stamp, context, thread, site)
-                    problems = sanitizer.take_problems()
-                    if problems:
-                        _problems.warn(event.name, problems)
+                    if sanitizer.problems:  # an attribute read, not a call: almost every event has none
+                        _problems.warn(event.name, sanitizer.take_problems())
                 else:  # made on the caller's thread: converted there, or checked in strict mode
                     event = cleaned
                     held += cleaned.held
