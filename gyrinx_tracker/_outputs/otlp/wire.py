@@ -4,14 +4,15 @@ Building, per event, an SDK ``ReadWriteLogRecord`` (``Logger.emit``: an API reco
 ``BoundedAttributes`` with its lock and cleaning) and then a protobuf ``LogRecord`` with its
 ``AnyValue``/``KeyValue`` children was most of the worker's time in OTLP mode, and both only
 re-express what an ``Event`` already says.
-Here each event's ``LogRecord`` is written directly in protobuf's wire format, field by field in
-the order the official encoder's serializer writes them, from pieces cached where they repeat (the
+Here each event's ``LogRecord`` is written directly in protobuf's wire format, field by field in the
+order the official encoder's serializer writes them, from pieces cached where they repeat (the
 resource and scope once per writer; what an event name and its labels fix, a record's shape, once
 per distinct pair of them, in a bounded cache: ``shapes``; a label's key/value pair once per
 distinct pair, for the shapes not cached; the trace fields once per distinct context), with their
-lengths, so that a record's length is added up and the whole request is one join of its pieces. The bytes are those that serializing the official exporter's
-``ExportLogsServiceRequest`` for the same records gives: ``tests/unit/test_otlp_wire.py`` compares them
-with ``encode_logs`` over records built by ``Logger.emit``, byte for byte.
+lengths, so that a record's length is added up and the whole request is one join of its pieces. The
+bytes are those that serializing the official exporter's ``ExportLogsServiceRequest`` for the same
+records gives: ``tests/unit/test_otlp_wire.py`` compares them with ``encode_logs`` over records
+built by ``Logger.emit``, byte for byte.
 
 What the records would carry is what ``Logger.emit(make_record(...))`` gives them (see
 ``_signals.output.WriterOutput``): severity INFO, the body ``_signals.records.body_of``, the
