@@ -34,3 +34,15 @@ class TestProbe:
 
         monkeypatch.setattr(wire, "_encode_value", broken)
         assert not probe.same_bytes()
+
+    def test_a_wrong_cached_shape_refuses_the_fast_path(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The probe writes records from cached shapes too: were the records written from a shape's
+        lead to drift from those written part by part, the fast path is refused."""
+        lead = wire.Shape._lead
+
+        def drifted(self: Any, opening: bytes, measured: int, value: str) -> Any:
+            pack, middle, size = lead(self, opening, measured, value)
+            return pack, middle[:-1] + b"\x00", size
+
+        monkeypatch.setattr(wire.Shape, "_lead", drifted)
+        assert not probe.same_bytes()
