@@ -7,12 +7,17 @@ from collections.abc import Iterator
 from typing import Any
 
 from opentelemetry.context import Context, get_current
+from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from opentelemetry.trace import set_span_in_context
 
 from gyrinx_tracker._core.event import Event
-from gyrinx_tracker._signals.records import body_of
+from gyrinx_tracker._signals.otel_logs import make_record
+from gyrinx_tracker._signals.records import attributes_of, body_of
 
 LABELS: list[dict[str, Any]] = [
     {"endpoint": "/api", "method": "GET", "status": 200, "ok": True},
@@ -47,3 +52,16 @@ def _events() -> list[tuple[Event, dict[str, Any]]]:
 
 def _split(kept: list[tuple[Event, dict[str, Any] | None]]) -> tuple[list[Event], list[dict[str, Any] | None]]:
     return [event for event, _ in kept], [body for _, body in kept]
+
+
+def official_bytes(kept: list[tuple[Event, dict[str, Any]]], resource: Resource) -> tuple[bytes, list[int]]:
+    """What the SDK's records of ``kept`` serialize to through the official ``encode_logs``, and their
+    observed times: the bytes the wire encoder must equal."""
+    exporter = InMemoryLogRecordExporter()
+    provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+    logger = provider.get_logger("gyrinx_tracker", "1.2.3")
+    for event, body in kept:
+        logger.emit(make_record(event.time_ns, event.context, body, attributes_of(event), event.name))
+    records = list(exporter.get_finished_logs())
+    return encode_logs(records).SerializeToString(), [r.log_record.observed_timestamp for r in records]

@@ -6,34 +6,20 @@ from typing import Any
 
 import pytest
 from opentelemetry.context import get_current
-from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
 from opentelemetry.sdk._logs import LoggerProvider
-from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 
 from gyrinx_tracker._core.event import Event
 from gyrinx_tracker._outputs.otlp.exporters import fast_logs_available
 from gyrinx_tracker._outputs.otlp.shapes import CACHE_CHARS, ShapeCache
 from gyrinx_tracker._outputs.otlp.wire import WireEncoder
-from gyrinx_tracker._signals.otel_logs import make_record, scope_of
-from gyrinx_tracker._signals.records import attributes_of, body_of
-from tests.helpers.otlp_wire import _events, _split
+from gyrinx_tracker._signals.otel_logs import scope_of
+from gyrinx_tracker._signals.records import body_of
+from tests.helpers.otlp_wire import _events, _split, official_bytes
 
 pytestmark = pytest.mark.skipif(not fast_logs_available(), reason="the probe takes the official exporter here")
 
 RESOURCE = Resource({"service.name": "web"})
-
-
-def _official(kept: list[tuple[Event, dict[str, Any]]]) -> tuple[bytes, list[int]]:
-    """The official encoding of the SDK's records of ``kept``, and their observed times."""
-    exporter = InMemoryLogRecordExporter()
-    provider = LoggerProvider(resource=RESOURCE, shutdown_on_exit=False)
-    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
-    logger = provider.get_logger("gyrinx_tracker", "1.2.3")
-    for event, body in kept:
-        logger.emit(make_record(event.time_ns, event.context, body, attributes_of(event), event.name))
-    records = list(exporter.get_finished_logs())
-    return encode_logs(records).SerializeToString(), [r.log_record.observed_timestamp for r in records]
 
 
 def _encoder(observed: list[int], shapes: ShapeCache | None = None) -> WireEncoder:
@@ -52,7 +38,7 @@ class TestHitsAndMisses:
         """Every shape of the wire tests, payload and sampled bodies: the first encode (misses), the
         second (hits) and an encoder that caches no shape all write the official bytes."""
         kept = _events() if bodies == "sampled" else [(event, body_of(event)) for event, _ in _events()]
-        expected, observed = _official(kept)
+        expected, observed = official_bytes(kept, RESOURCE)
         events, given = _split(kept)
         given_or_none = given if bodies == "sampled" else None
         encoder = _encoder(observed)
@@ -68,7 +54,7 @@ class TestHitsAndMisses:
         kept = [(event, body_of(event)) for event in
                 [_event({"a": value, "b": "x"}, index, value=None if index % 3 else 2.5, n=1 + index % 2)
                  for index, value in enumerate(values)]]
-        expected, observed = _official(kept)
+        expected, observed = official_bytes(kept, RESOURCE)
         encoder = _encoder(observed)
         for _ in range(2):
             assert encoder.encode([event for event, _ in kept]) == expected
@@ -80,7 +66,7 @@ class TestBounds:
         bytes, clearing itself, and the records are still the official ones."""
         kept = [(event, body_of(event)) for event in
                 [_event({"route": "/api", "user": f"user-{index}"}, index) for index in range(3_000)]]
-        expected, observed = _official(kept)
+        expected, observed = official_bytes(kept, RESOURCE)
         shapes = ShapeCache(max_entries=100, max_bytes=64_000)
         encoder = _encoder(observed, shapes)
         events = [event for event, _ in kept]
@@ -97,7 +83,7 @@ class TestBounds:
         events = [_event({"blob": f"{index:06d}" + "x" * 16_000, "route": "/api"}, index) for index in range(50)]
         events.append(_event({"route": "/api"}, 50))
         kept = [(event, body_of(event)) for event in events]
-        expected, observed = _official(kept)
+        expected, observed = official_bytes(kept, RESOURCE)
         encoder = _encoder(observed)
         assert encoder.encode(events) == expected
         held = [item for key in encoder.shapes.entries for item in key if isinstance(item, str)]
@@ -108,7 +94,7 @@ class TestBounds:
         """A list or dict label cannot be in a key: the record is written as before, not cached."""
         events = [_event({"tags": ["a", 1], "meta": {"k": 1}}, index) for index in range(3)]
         kept = [(event, body_of(event)) for event in events]
-        expected, observed = _official(kept)
+        expected, observed = official_bytes(kept, RESOURCE)
         encoder = _encoder(observed)
         assert encoder.encode(events) == expected
         assert not encoder.shapes.entries

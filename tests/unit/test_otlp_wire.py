@@ -8,36 +8,22 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.sdk._logs import LoggerProvider
-from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 
 from gyrinx_tracker._core.event import Event
 from gyrinx_tracker._outputs.otlp.exporters import fast_logs_available
 from gyrinx_tracker._outputs.otlp.protobuf import varint
 from gyrinx_tracker._outputs.otlp.wire import WireEncoder, any_value
-from gyrinx_tracker._signals.otel_logs import make_record, scope_of
-from gyrinx_tracker._signals.records import attributes_of, body_of
-from tests.helpers.otlp_wire import _events, _split
+from gyrinx_tracker._signals.otel_logs import scope_of
+from gyrinx_tracker._signals.records import body_of
+from tests.helpers.otlp_wire import _events, _split, official_bytes
 
 # The byte-for-byte comparison with the official encoder of the installed release is what the fast
 # path promises; where the start-up probe refuses it (1.39), the official exporter itself is used
 # (tests/integration/test_otlp_http.py::TestFallback) and there is nothing of ours to compare.
 pytestmark = pytest.mark.skipif(not fast_logs_available(), reason="the probe takes the official exporter here")
-
-
-def _official(kept: list[tuple[Event, dict[str, Any]]], resource: Resource) -> tuple[bytes, list[int]]:
-    """What the SDK's records of ``kept`` serialize to through ``encode_logs``, and their observed times."""
-    exporter = InMemoryLogRecordExporter()
-    provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
-    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
-    logger = provider.get_logger("gyrinx_tracker", "1.2.3")
-    for event, body in kept:
-        logger.emit(make_record(event.time_ns, event.context, body, attributes_of(event), event.name))
-    records = list(exporter.get_finished_logs())
-    return encode_logs(records).SerializeToString(), [r.log_record.observed_timestamp for r in records]
 
 
 class TestWireFormat:
@@ -47,7 +33,7 @@ class TestWireFormat:
     def test_the_bytes_equal_the_official_encoders(self, resource: Resource) -> None:
         """Every label kind, trace state, value and sample rate: byte for byte what encode_logs sends."""
         kept = _events()
-        expected, observed = _official(kept, resource)
+        expected, observed = official_bytes(kept, resource)
         scope = scope_of(LoggerProvider(resource=resource).get_logger("gyrinx_tracker", "1.2.3"), ("gyrinx_tracker", "1.2.3"))
         clock = iter(observed)
         encoder = WireEncoder(resource, scope, 128, clock=lambda: next(clock))
@@ -59,7 +45,7 @@ class TestWireFormat:
         monkeypatch.setenv("OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT", "4")
         resource = Resource({"service.name": "web"})
         kept = _events()
-        expected, observed = _official(kept, resource)
+        expected, observed = official_bytes(kept, resource)
         clock = iter(observed)
         scope = scope_of(LoggerProvider(resource=resource).get_logger("gyrinx_tracker", "1.2.3"), ("gyrinx_tracker", "1.2.3"))
         encoder = WireEncoder(resource, scope, 128, value_length_limit=4, clock=lambda: next(clock))
@@ -72,7 +58,7 @@ class TestWireFormat:
         event's fields, are the bytes of the same events with their bodies, and so the official ones."""
         kept = [(event, body_of(event)) for event, _ in _events()]
         resource = Resource({"service.name": "web"})
-        expected, observed = _official(kept, resource)
+        expected, observed = official_bytes(kept, resource)
         scope = scope_of(LoggerProvider(resource=resource).get_logger("gyrinx_tracker", "1.2.3"), ("gyrinx_tracker", "1.2.3"))
         for bodies in ("none", "mixed"):
             encoder = WireEncoder(resource, scope, 128, clock=iter(observed).__next__)
