@@ -23,7 +23,6 @@ cancels; each run ends with ``os._exit`` so no flush or exit hook is counted).
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import os
 import re
@@ -37,6 +36,7 @@ from collections.abc import Callable
 from typing import Any
 
 import gyrinx_tracker
+from benchmarks.impls import seed_track
 from benchmarks.workload import EVENT, request_calls
 
 BURST = 2_000  # calls per timed burst: below the queue and batch sizes set in ``_configure``
@@ -60,15 +60,7 @@ def _seed() -> Callable[..., None]:
     logger = logging.getLogger("bench.caller_floor.seed")
     logger.handlers[:], logger.propagate = [logging.StreamHandler(_sink())], False
     logger.setLevel(logging.INFO)
-    info = logger.info
-
-    def track(event: str, n: int = 1, value: float | None = None, **labels: Any) -> None:
-        try:
-            info(json.dumps({"event": event, "n": n, "value": value, "labels": labels}))
-        except Exception:
-            logger.exception("failed to track %s", event)
-
-    return track
+    return seed_track(logger)
 
 
 def _configure(mode: str) -> None:

@@ -154,8 +154,8 @@ def _to_sink(logger: logging.Logger, handler: logging.Handler) -> logging.Logger
     return logger
 
 
-def _seed(env: Env, handler: logging.Handler) -> Runner:
-    logger = _to_sink(logging.getLogger(f"bench.seed.{type(handler).__name__}"), handler)
+def seed_track(logger: logging.Logger) -> Callable[..., None]:
+    """The original tracker's ``track()``: ``logger.info(json.dumps(payload))``, errors logged."""
     info = logger.info
 
     def track(event: str, n: int = 1, value: float | None = None, **labels: Any) -> None:
@@ -164,7 +164,12 @@ def _seed(env: Env, handler: logging.Handler) -> Runner:
         except Exception:
             logger.exception("failed to track %s", event)
 
-    return Runner(track, lambda: None, _received(env, "lines"))  # synchronous: nothing to flush
+    return track
+
+
+def _seed(env: Env, handler: logging.Handler) -> Runner:
+    logger = _to_sink(logging.getLogger(f"bench.seed.{type(handler).__name__}"), handler)
+    return Runner(seed_track(logger), lambda: None, _received(env, "lines"))  # synchronous: nothing to flush
 
 
 def seed_gcp(env: Env) -> Runner:
