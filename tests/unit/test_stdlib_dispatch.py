@@ -398,6 +398,17 @@ class FlakyStream(RecordingStream):
         return super().write(text)
 
 
+def _both_ways(by_records: logging.Logger, by_messages: logging.Logger) -> None:
+    """``ASCII_MESSAGES`` to ``by_records`` as records written line by line, and to ``by_messages``
+    through the message plan (the runs cut from the lines' lengths)."""
+    make = record_maker(by_records)
+    dispatch(by_records, [make(message, 0, {}) for message in ASCII_MESSAGES])
+    plan = stdlib_dispatch.message_plan(by_messages)
+    assert plan is not None
+    make_other = record_maker(by_messages)
+    stdlib_dispatch.dispatch_messages(plan, ASCII_MESSAGES, lambda index: make_other(ASCII_MESSAGES[index], 0, {}))
+
+
 class TestAsciiRuns:
     """Bare ASCII messages to a one-byte stream are cut into runs from their lengths, not line by line:
     the same writes (each run's bytes) and the same reports as records written line by line."""
@@ -408,12 +419,7 @@ class TestAsciiRuns:
         streams = RecordingStream(encoding), RecordingStream(encoding)
         for logger, stream in zip((by_records, by_messages), streams, strict=True):
             logger.addHandler(logging.StreamHandler(stream))  # type: ignore[arg-type]
-        make = record_maker(by_records)
-        dispatch(by_records, [make(message, 0, {}) for message in ASCII_MESSAGES])
-        plan = stdlib_dispatch.message_plan(by_messages)
-        assert plan is not None
-        make_other = record_maker(by_messages)
-        stdlib_dispatch.dispatch_messages(plan, ASCII_MESSAGES, lambda index: make_other(ASCII_MESSAGES[index], 0, {}))
+        _both_ways(by_records, by_messages)
         assert streams[1].writes == streams[0].writes
         assert b"".join(streams[1].writes).decode(encoding) == "".join(message + "\n" for message in ASCII_MESSAGES)
         assert 1 < len(streams[1].writes) < len(ASCII_MESSAGES)  # runs, not a write per line
@@ -423,12 +429,7 @@ class TestAsciiRuns:
         handlers = Failing(FlakyStream("utf-8")), Failing(FlakyStream("utf-8"))
         for logger, handler in zip((by_records, by_messages), handlers, strict=True):
             logger.addHandler(handler)
-        make = record_maker(by_records)
-        dispatch(by_records, [make(message, 0, {}) for message in ASCII_MESSAGES])
-        plan = stdlib_dispatch.message_plan(by_messages)
-        assert plan is not None
-        make_other = record_maker(by_messages)
-        stdlib_dispatch.dispatch_messages(plan, ASCII_MESSAGES, lambda index: make_other(ASCII_MESSAGES[index], 0, {}))
+        _both_ways(by_records, by_messages)
         assert handlers[1].errors == handlers[0].errors and handlers[0].errors
         assert handlers[1].stream.writes == handlers[0].stream.writes
 
