@@ -13,6 +13,11 @@ from operator import itemgetter
 from typing import Any, Generic, TypeVar
 
 ROUTE_LIMIT = 4_096  # value combinations remembered per plan; cleared when full
+# Routes are remembered only for values of up to this many characters: 4,096 combinations holding a
+# fresh label cut to 8 KB (16 KB in memory) each were 64 MB outside every memory bound, let go at
+# once when the cache was cleared (benchmarks/soak.py's RSS sawtooth). A long value is an id or a
+# text, not a metric attribute: routing it again costs its event, which is rare and large anyway.
+CACHED_CHARS = 256
 
 S = TypeVar("S")  # the series type (``metrics.Series``, which imports this module)
 Router = Callable[[dict[str, Any]], S | None]
@@ -48,7 +53,10 @@ class Plan(Generic[S]):
         return picked if len(self.names) != 1 else (picked,)
 
     def remember(self, values: tuple[Any, ...], series: S) -> None:
-        """Route ``values`` to ``series`` from now on; ``TypeError`` for an unhashable value."""
+        """Route ``values`` to ``series`` from now on (not for a value over ``CACHED_CHARS``: routed
+        each time); ``TypeError`` for an unhashable value."""
+        if any(type(value) is str and len(value) > CACHED_CHARS for value in values):
+            return
         if self.count >= ROUTE_LIMIT:
             self.routes.clear()
             self.count = 0

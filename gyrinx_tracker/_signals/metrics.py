@@ -65,11 +65,6 @@ _CACHE_LIMIT = 4_096  # event names remembered as tracked (see Metrics._for)
 _PLAN_LIMIT = 256  # label name sets remembered per event; cleared when full
 # Histogram values held in the series' pending lists before all are taken in (a few MB at most).
 PENDING_LIMIT = 65_536
-# Routes are remembered only for values of up to this many characters: 4,096 combinations holding a
-# fresh label cut to 8 KB (16 KB in memory) each were 64 MB outside every memory bound, let go at
-# once when the cache was cleared (benchmarks/soak.py's RSS sawtooth). A long value is an id or a
-# text, not a metric attribute: routing it again costs its event, which is rare and large anyway.
-_CACHED_CHARS = 256
 
 _ID_LIKE = re.compile(r"(?:^|_)(?:ids?|uuid|guid|pk)$|[a-z0-9](?:Id|ID|Ids|IDs|Uuid)$|^(?:uuid|guid)")
 _PERSONAL = frozenset({"user", "username", "user_name", "email", "ip", "ip_address", "phone", "url"})
@@ -217,8 +212,6 @@ class EventMetrics:
             self.route = no_route
             return series
         self.route = plan.route
-        if any(type(value) is str and len(value) > _CACHED_CHARS for value in values):
-            return series  # routed each time, never remembered (see _CACHED_CHARS)
         with suppress(TypeError):  # a list or dict among the values: routed each time, never cached
             plan.remember(values, series)
         return series
